@@ -1,0 +1,113 @@
+//! Batches: many instances, one result per item, in parallel under the `rayon` feature.
+//!
+//! Solver handles are not `Clone` and some are not `Send`, so a batch takes an oracle *factory*
+//! and builds oracles inside the worker threads; no oracle crosses a thread. Each item is solved
+//! independently (one failing item never spoils the others), and with backends whose answer does
+//! not depend on what they solved before, results do not depend on the number of threads.
+
+use crate::error::{InvalidInput, LpgdError};
+use crate::lpgd::{Backward, Jvp, Lpgd};
+use crate::oracle::{Oracle, Problem};
+#[cfg(feature = "rayon")]
+use rayon::prelude::*;
+
+/// Runs `f` on every item with a per-worker oracle.
+fn map_items<T, R, O, F, G>(make_oracle: F, items: Vec<T>, f: G) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn() -> O + Sync + Send,
+    G: Fn(&mut O, T) -> R + Sync + Send,
+{
+    #[cfg(feature = "rayon")]
+    {
+        items
+            .into_par_iter()
+            .with_min_len(1)
+            .map_init(&make_oracle, |oracle, item| f(oracle, item))
+            .collect()
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let mut oracle = make_oracle();
+        items.into_iter().map(|item| f(&mut oracle, item)).collect()
+    }
+}
+
+fn same_len(a: usize, b: usize) -> Result<(), InvalidInput> {
+    if a == b {
+        Ok(())
+    } else {
+        Err(InvalidInput::BatchLength(a, b))
+    }
+}
+
+impl Lpgd {
+    /// Solves every problem; one result per problem, in order.
+    pub fn forward_batch<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+    ) -> Vec<Result<P::Solution, LpgdError>>
+    where
+        P: Problem + Sync,
+        P::Solution: Send,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        map_items(make_oracle, problems.iter().collect(), |oracle, p| {
+            self.forward(oracle, p)
+        })
+    }
+
+    /// Backward pass for every item; one result per item, in order. The slices must have equal
+    /// lengths (problem `i`, its forward solution `i`, its incoming gradient `i`).
+    #[allow(clippy::type_complexity)]
+    pub fn backward_batch<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+        solutions: &[P::Solution],
+        cotangents: &[P::Cotangent],
+    ) -> Result<Vec<Result<Backward<P::Gradient>, LpgdError>>, InvalidInput>
+    where
+        P: Problem + Sync,
+        P::Solution: Sync,
+        P::Cotangent: Sync,
+        P::Gradient: Send,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        same_len(problems.len(), solutions.len())?;
+        same_len(problems.len(), cotangents.len())?;
+        let items: Vec<_> = problems.iter().zip(solutions).zip(cotangents).collect();
+        Ok(map_items(make_oracle, items, |oracle, ((p, z), g)| {
+            self.backward(oracle, p, z, g)
+        }))
+    }
+
+    /// Forward mode for every item; one result per item, in order.
+    #[allow(clippy::type_complexity)]
+    pub fn jvp_batch<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+        solutions: &[P::Solution],
+        tangents: &[P::Tangent],
+    ) -> Result<Vec<Result<Jvp<P::SolutionTangent>, LpgdError>>, InvalidInput>
+    where
+        P: Problem + Sync,
+        P::Solution: Sync,
+        P::Tangent: Sync,
+        P::SolutionTangent: Send,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        same_len(problems.len(), solutions.len())?;
+        same_len(problems.len(), tangents.len())?;
+        let items: Vec<_> = problems.iter().zip(solutions).zip(tangents).collect();
+        Ok(map_items(make_oracle, items, |oracle, ((p, z), d)| {
+            self.jvp(oracle, p, z, d)
+        }))
+    }
+}

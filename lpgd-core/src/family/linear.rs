@@ -1,0 +1,107 @@
+//! Linear objectives over a finite set: `x*(w) = argmin_{x ∈ X} ⟨w, x⟩`.
+//!
+//! The feasible set X lives in the oracle (a shortest-path graph, a knapsack's capacities, a
+//! matching's bipartite graph); the problem is the cost vector `w`. The Lagrangian is `⟨w, x⟩`, so
+//! `∂L/∂w = x`, and the right-side LPGD gradient `(x(w + τ g) − x(w)) / τ` is blackbox
+//! backpropagation with λ = τ. Maximisers are wrapped by negating `w`: the oracle always minimises.
+
+use crate::error::{check_finite, check_len, Capability, InvalidInput, SolveError};
+use crate::oracle::Problem;
+use ndarray::Array1;
+
+/// A cost vector for an oracle over a finite set, checked to be finite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearProblem {
+    w: Array1<f64>,
+}
+
+impl LinearProblem {
+    /// A problem with cost `w` (finite entries).
+    pub fn new(w: Array1<f64>) -> Result<Self, InvalidInput> {
+        check_finite("w", &w.to_vec())?;
+        Ok(Self { w })
+    }
+
+    /// The cost vector.
+    pub fn cost(&self) -> &Array1<f64> {
+        &self.w
+    }
+
+    /// Its dimension.
+    pub fn dim(&self) -> usize {
+        self.w.len()
+    }
+}
+
+fn check(field: &'static str, v: &Array1<f64>, len: usize) -> Result<(), InvalidInput> {
+    check_len(field, v.len(), len)?;
+    check_finite(field, &v.to_vec())
+}
+
+fn moved(
+    w: &Array1<f64>,
+    d: &Array1<f64>,
+    sigma: f64,
+    rho: f64,
+) -> Result<LinearProblem, SolveError> {
+    if rho != 0.0 {
+        return Err(SolveError::Unsupported {
+            backend: "the linear family",
+            what: Capability::Proximal,
+        });
+    }
+    Ok(LinearProblem::new(w + &(sigma * d))?)
+}
+
+impl Problem for LinearProblem {
+    type Solution = Array1<f64>;
+    type Cotangent = Array1<f64>;
+    type Gradient = Array1<f64>;
+    type Tangent = Array1<f64>;
+    type SolutionTangent = Array1<f64>;
+
+    fn check_solution(&self, x: &Array1<f64>) -> Result<(), InvalidInput> {
+        check("x", x, self.dim())
+    }
+
+    fn check_cotangent(&self, g: &Array1<f64>) -> Result<(), InvalidInput> {
+        check("dx", g, self.dim())
+    }
+
+    fn check_tangent(&self, d: &Array1<f64>) -> Result<(), InvalidInput> {
+        check("dw", d, self.dim())
+    }
+
+    fn backward_problem(
+        &self,
+        _: &Array1<f64>,
+        g: &Array1<f64>,
+        sigma: f64,
+        rho: f64,
+    ) -> Result<Self, SolveError> {
+        moved(&self.w, g, sigma, rho)
+    }
+
+    fn forward_mode_problem(
+        &self,
+        _: &Array1<f64>,
+        d: &Array1<f64>,
+        sigma: f64,
+        rho: f64,
+    ) -> Result<Self, SolveError> {
+        moved(&self.w, d, sigma, rho)
+    }
+
+    fn lagrangian_gradient_difference(
+        &self,
+        a: &Array1<f64>,
+        b: &Array1<f64>,
+        den: f64,
+    ) -> Array1<f64> {
+        (a - b) / den
+    }
+
+    fn solution_difference(&self, a: &Array1<f64>, b: &Array1<f64>, den: f64) -> Array1<f64> {
+        (a - b) / den
+    }
+}

@@ -1,0 +1,4 @@
+//! Problem families: one canonical form each, so that every backend is written once.
+
+pub mod conic;
+pub mod linear;

@@ -1,0 +1,71 @@
+//! # lpgd-core — the perturb-and-re-solve contract
+//!
+//! LPGD (Lagrangian Proximal Gradient Descent, Paulus, Martius & Musil 2024) trains models that
+//! contain optimization layers. The true derivative of an LP or combinatorial layer is zero almost
+//! everywhere; LPGD replaces the backward pass by re-solving the *same* problem with its linear
+//! terms moved by `±τ` times the incoming gradient (optionally with a proximal term `ρ/2‖x − x*‖²`)
+//! and differencing the Lagrangian gradients:
+//!
+//! ```text
+//! G = (∂_w L(z_σ; w) − ∂_w L(z*; w)) / σ        σ = +τ (right), −τ (left); centred uses both
+//! ```
+//!
+//! It contains blackbox backpropagation as a special case and recovers the true gradient as τ → 0.
+//!
+//! This crate has no solver dependency. It defines
+//! - the problem families: [`ConicProblem`] (LP, QP, SOCP, exponential and power cones) and
+//!   [`LinearProblem`] (`argmin ⟨w, x⟩` over a finite set);
+//! - the [`Oracle`] trait a backend implements (one required method);
+//! - the validated configuration [`Lpgd`] with `forward`, `backward`, `jvp` and their batches;
+//! - errors as data ([`InvalidInput`], [`SolveError`], [`LpgdError`]);
+//! - problem files in the diffcp/SCS JSON layout ([`ProblemFile`], feature `json`).
+//!
+//! Backends live in `lpgd-solvers` (Clarabel by default).
+//!
+//! ```
+//! use lpgd_core::{FnOracle, LinearProblem, Lpgd, Side};
+//! use ndarray::{array, Array1};
+//!
+//! // A combinatorial layer: choose the cheapest of three items (one-hot).
+//! let mut argmin = FnOracle::new(|p: &LinearProblem| {
+//!     let w = p.cost();
+//!     let k = (0..w.len()).min_by(|&i, &j| w[i].total_cmp(&w[j])).unwrap();
+//!     Ok(Array1::from_shape_fn(w.len(), |i| if i == k { 1.0 } else { 0.0 }))
+//! });
+//! let layer = LinearProblem::new(array![0.1, 0.5, 0.3])?;
+//! let lpgd = Lpgd::new(0.3)?.with_side(Side::Right);
+//!
+//! let x = lpgd.forward(&mut argmin, &layer)?;
+//! assert_eq!(x, array![1.0, 0.0, 0.0]);
+//!
+//! // The loss wants less of item 0. Plain backprop would give 0; LPGD moves the cost by τ·dx,
+//! // the argmin jumps to item 2, and the difference says how.
+//! let g = lpgd.backward(&mut argmin, &layer, &x, &array![1.0, 0.0, 0.0])?;
+//! assert_eq!(g.gradient, array![-1.0 / 0.3, 0.0, 1.0 / 0.3]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod batch;
+pub mod csc;
+pub mod error;
+pub mod family;
+pub mod lpgd;
+pub mod oracle;
+#[cfg(feature = "json")]
+pub mod problem_file;
+
+pub use csc::CscMatrix;
+pub use error::{Capability, FailedAttempt, InvalidInput, LpgdError, SolveError};
+pub use family::conic::{
+    Cone, ConeKind, ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution,
+    ConicSolutionTangent, ConicTangent, RowMap, SolveStatus,
+};
+pub use family::linear::LinearProblem;
+pub use lpgd::{Backward, Fallback, Jvp, Lpgd, Report, Side};
+pub use oracle::{FnOracle, Oracle, Problem};
+#[cfg(feature = "json")]
+pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};
+
+/// Re-export of the array crate used throughout the API.
+pub use ndarray;

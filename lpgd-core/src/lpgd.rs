@@ -1,0 +1,392 @@
+//! The LPGD configuration and its forward, backward and forward-mode passes.
+
+use crate::error::{FailedAttempt, InvalidInput, LpgdError, SolveError};
+use crate::oracle::{Oracle, Problem};
+
+/// Which perturbation(s) the backward pass re-solves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Side {
+    /// σ = +τ: `G = (∂L(z_τ) − ∂L(z*)) / τ`. On a combinatorial layer this is blackbox
+    /// backpropagation (DBB) with λ = τ. One re-solve.
+    Right,
+    /// σ = −τ: `G = (∂L(z*) − ∂L(z_{−τ})) / τ`. One re-solve.
+    Left,
+    /// Both: `G = (∂L(z_τ) − ∂L(z_{−τ})) / 2τ`. Two re-solves, O(τ²) error where the layer is
+    /// smooth. The default, as diffcp's `mode="lpgd"`.
+    #[default]
+    Centered,
+}
+
+/// What to do when a perturbed re-solve fails (an infeasible or unbounded perturbed problem, an
+/// iteration limit, a numerical failure).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Fallback {
+    /// Report the failure as [`LpgdError::Perturbed`].
+    #[default]
+    Fail,
+    /// Use the other side instead: a centred pass falls back to the side that solved, a one-sided
+    /// pass tries the opposite side once.
+    OtherSide,
+    /// Retry the failed side with σ multiplied by `factor` (in (0, 1)), up to `retries` times.
+    ShrinkTau {
+        /// Factor applied to σ on each retry.
+        factor: f64,
+        /// How many retries at most.
+        retries: u32,
+    },
+}
+
+/// A validated LPGD configuration: step τ, proximal weight ρ, side, fallback.
+///
+/// The same value drives every backend and every problem family.
+///
+/// ```
+/// use lpgd_core::{Lpgd, Side, Fallback};
+/// let lpgd = Lpgd::new(0.1)?
+///     .with_rho(0.1)?
+///     .with_side(Side::Right)
+///     .with_fallback(Fallback::ShrinkTau { factor: 0.5, retries: 3 })?;
+/// assert_eq!(lpgd.tau(), 0.1);
+/// assert!(Lpgd::new(0.0).is_err());
+/// assert!(Lpgd::new(1.0)?.with_rho(-1.0).is_err());
+/// # Ok::<(), lpgd_core::InvalidInput>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lpgd {
+    tau: f64,
+    rho: f64,
+    side: Side,
+    fallback: Fallback,
+    accept_almost_solved: bool,
+}
+
+/// The result of a backward pass: the replacement gradient and how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backward<G> {
+    /// The LPGD gradient with respect to the problem data.
+    pub gradient: G,
+    /// Which perturbations were solved, and the failures that were recovered from.
+    pub report: Report,
+}
+
+/// The result of a forward-mode pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jvp<T> {
+    /// The LPGD directional derivative of the solution.
+    pub tangent: T,
+    /// Which perturbations were solved, and the failures that were recovered from.
+    pub report: Report,
+}
+
+/// How a perturbed pass was carried out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    /// The positive step actually used, if the right side was solved.
+    pub sigma_plus: Option<f64>,
+    /// The negative step actually used, if the left side was solved.
+    pub sigma_minus: Option<f64>,
+    /// Failed attempts that a fallback recovered from (empty when nothing failed).
+    pub recovered: Vec<FailedAttempt>,
+}
+
+impl Report {
+    /// The side the result effectively corresponds to.
+    pub fn side(&self) -> Side {
+        match (self.sigma_plus, self.sigma_minus) {
+            (Some(_), Some(_)) => Side::Centered,
+            (Some(_), None) => Side::Right,
+            _ => Side::Left,
+        }
+    }
+
+    /// Whether a fallback was needed.
+    pub fn fell_back(&self) -> bool {
+        !self.recovered.is_empty()
+    }
+
+    /// Number of perturbed solves carried out, failed ones included.
+    pub fn solves(&self) -> usize {
+        self.recovered.len()
+            + usize::from(self.sigma_plus.is_some())
+            + usize::from(self.sigma_minus.is_some())
+    }
+}
+
+impl Lpgd {
+    /// A configuration with step `tau` (> 0, finite), ρ = 0, the centred side and no fallback.
+    pub fn new(tau: f64) -> Result<Self, InvalidInput> {
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(InvalidInput::Tau(tau));
+        }
+        Ok(Self {
+            tau,
+            rho: 0.0,
+            side: Side::Centered,
+            fallback: Fallback::Fail,
+            accept_almost_solved: true,
+        })
+    }
+
+    /// Sets the proximal weight ρ (≥ 0, finite). ρ > 0 adds `ρ/2 ‖x − x*‖²` to the perturbed
+    /// problems: it regularises degenerate LPs but biases the gradient even as τ → 0.
+    pub fn with_rho(mut self, rho: f64) -> Result<Self, InvalidInput> {
+        if !(rho.is_finite() && rho >= 0.0) {
+            return Err(InvalidInput::Rho(rho));
+        }
+        self.rho = rho;
+        Ok(self)
+    }
+
+    /// Sets the side.
+    pub fn with_side(mut self, side: Side) -> Self {
+        self.side = side;
+        self
+    }
+
+    /// Sets the fallback for failed perturbed re-solves.
+    pub fn with_fallback(mut self, fallback: Fallback) -> Result<Self, InvalidInput> {
+        if let Fallback::ShrinkTau { factor, retries } = fallback {
+            if !(factor > 0.0 && factor < 1.0) {
+                return Err(InvalidInput::Fallback("shrink factor must lie in (0, 1)"));
+            }
+            if retries == 0 {
+                return Err(InvalidInput::Fallback("shrink needs at least one retry"));
+            }
+        }
+        self.fallback = fallback;
+        Ok(self)
+    }
+
+    /// Whether a solution reached only at the solver's reduced tolerances ("almost solved") is
+    /// accepted (default: yes). When not, it is a [`SolveError::AlmostSolved`] error.
+    pub fn with_accept_almost_solved(mut self, accept: bool) -> Self {
+        self.accept_almost_solved = accept;
+        self
+    }
+
+    /// The step τ.
+    pub fn tau(&self) -> f64 {
+        self.tau
+    }
+    /// The proximal weight ρ.
+    pub fn rho(&self) -> f64 {
+        self.rho
+    }
+    /// The side.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    /// The fallback.
+    pub fn fallback(&self) -> Fallback {
+        self.fallback
+    }
+    /// Whether "almost solved" counts as solved.
+    pub fn accepts_almost_solved(&self) -> bool {
+        self.accept_almost_solved
+    }
+
+    fn checked<P: Problem>(
+        &self,
+        result: Result<P::Solution, SolveError>,
+    ) -> Result<P::Solution, SolveError> {
+        let solution = result?;
+        if !self.accept_almost_solved && P::is_almost_solved(&solution) {
+            return Err(SolveError::AlmostSolved);
+        }
+        Ok(solution)
+    }
+
+    /// Solves the layer: `z*(w)`.
+    pub fn forward<P, O>(&self, oracle: &mut O, problem: &P) -> Result<P::Solution, LpgdError>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+    {
+        self.checked::<P>(oracle.solve(problem, None))
+            .map_err(|e| match e {
+                SolveError::InvalidInput(bad) => LpgdError::InvalidInput(bad),
+                other => LpgdError::Forward(other),
+            })
+    }
+
+    /// The LPGD replacement of `∂ℓ/∂w` given `∂ℓ/∂z*`: re-solves the problem with its linear terms
+    /// moved by `±τ · cotangent` and differences the Lagrangian gradients.
+    ///
+    /// `solution` must be the forward solution of `problem` (from [`Lpgd::forward`]).
+    pub fn backward<P, O>(
+        &self,
+        oracle: &mut O,
+        problem: &P,
+        solution: &P::Solution,
+        cotangent: &P::Cotangent,
+    ) -> Result<Backward<P::Gradient>, LpgdError>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+    {
+        problem.check_solution(solution)?;
+        problem.check_cotangent(cotangent)?;
+        let rho = self.rho;
+        let (a, b, denominator, report) =
+            self.perturbed_pair(oracle, problem, solution, |sigma| {
+                problem.backward_problem(solution, cotangent, sigma, rho)
+            })?;
+        Ok(Backward {
+            gradient: problem.lagrangian_gradient_difference(&a, &b, denominator),
+            report,
+        })
+    }
+
+    /// Forward mode: the LPGD directional derivative of `z*` along the data direction `tangent`,
+    /// `(z(w + τ·dw) − z*) / τ` (right; left and centred analogously).
+    pub fn jvp<P, O>(
+        &self,
+        oracle: &mut O,
+        problem: &P,
+        solution: &P::Solution,
+        tangent: &P::Tangent,
+    ) -> Result<Jvp<P::SolutionTangent>, LpgdError>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+    {
+        problem.check_solution(solution)?;
+        problem.check_tangent(tangent)?;
+        let rho = self.rho;
+        let (a, b, denominator, report) =
+            self.perturbed_pair(oracle, problem, solution, |sigma| {
+                problem.forward_mode_problem(solution, tangent, sigma, rho)
+            })?;
+        Ok(Jvp {
+            tangent: problem.solution_difference(&a, &b, denominator),
+            report,
+        })
+    }
+
+    /// Solves the perturbations the side asks for, applying the fallback, and returns the two
+    /// solutions to difference with their denominator `σ_a − σ_b`.
+    fn perturbed_pair<'s, P, O, B>(
+        &self,
+        oracle: &mut O,
+        problem: &P,
+        star: &'s P::Solution,
+        build: B,
+    ) -> Result<(PairItem<'s, P>, PairItem<'s, P>, f64, Report), LpgdError>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+        B: Fn(f64) -> Result<P, SolveError>,
+    {
+        let mut report = Report::default();
+        let mut failures = Vec::new();
+        let (want_plus, want_minus) = match self.side {
+            Side::Right => (true, false),
+            Side::Left => (false, true),
+            Side::Centered => (true, true),
+        };
+        let mut solve_side = |sign: f64, failures: &mut Vec<FailedAttempt>| {
+            self.solve_side(oracle, problem, star, &build, sign * self.tau, failures)
+        };
+        let mut plus = if want_plus {
+            solve_side(1.0, &mut failures)
+        } else {
+            None
+        };
+        let mut minus = if want_minus {
+            solve_side(-1.0, &mut failures)
+        } else {
+            None
+        };
+
+        let plus_failed = want_plus && plus.is_none();
+        let minus_failed = want_minus && minus.is_none();
+        if (plus_failed || minus_failed) && self.fallback == Fallback::OtherSide {
+            // A centred pass keeps whichever side solved; a one-sided pass tries the other side.
+            if plus_failed && !want_minus {
+                minus = solve_side(-1.0, &mut failures);
+            } else if minus_failed && !want_plus {
+                plus = solve_side(1.0, &mut failures);
+            }
+        }
+        let usable = match self.fallback {
+            Fallback::OtherSide => plus.is_some() || minus.is_some(),
+            _ => !plus_failed && !minus_failed,
+        };
+        if !usable {
+            return Err(LpgdError::Perturbed {
+                side: self.side,
+                attempts: failures,
+            });
+        }
+        report.recovered = failures;
+        let (sa, a) = match plus {
+            Some((sigma, z)) => {
+                report.sigma_plus = Some(sigma);
+                (sigma, PairItem::Owned(z))
+            }
+            None => (0.0, PairItem::Star(star)),
+        };
+        let (sb, b) = match minus {
+            Some((sigma, z)) => {
+                report.sigma_minus = Some(sigma);
+                (sigma, PairItem::Owned(z))
+            }
+            None => (0.0, PairItem::Star(star)),
+        };
+        Ok((a, b, sa - sb, report))
+    }
+
+    /// Solves one side, shrinking σ on failure if the fallback says so.
+    fn solve_side<P, O, B>(
+        &self,
+        oracle: &mut O,
+        problem: &P,
+        star: &P::Solution,
+        build: &B,
+        sigma: f64,
+        failures: &mut Vec<FailedAttempt>,
+    ) -> Option<(f64, P::Solution)>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+        B: Fn(f64) -> Result<P, SolveError>,
+    {
+        let (factor, retries) = match self.fallback {
+            Fallback::ShrinkTau { factor, retries } => (factor, retries),
+            _ => (1.0, 0),
+        };
+        let mut sigma = sigma;
+        for _ in 0..=retries {
+            let attempt = build(sigma)
+                .and_then(|perturbed| self.checked::<P>(oracle.solve(&perturbed, Some(star))));
+            match attempt {
+                Ok(z) => return Some((sigma, problem.restrict(z))),
+                Err(error) => {
+                    let recoverable = error.is_recoverable();
+                    failures.push(FailedAttempt { sigma, error });
+                    if !recoverable {
+                        return None;
+                    }
+                    sigma *= factor;
+                }
+            }
+        }
+        None
+    }
+}
+
+/// One of the two solutions a difference is taken of: a re-solve, or the forward solution.
+pub(crate) enum PairItem<'s, P: Problem> {
+    Owned(P::Solution),
+    Star(&'s P::Solution),
+}
+
+impl<P: Problem> std::ops::Deref for PairItem<'_, P> {
+    type Target = P::Solution;
+    fn deref(&self) -> &P::Solution {
+        match self {
+            PairItem::Owned(z) => z,
+            PairItem::Star(z) => z,
+        }
+    }
+}

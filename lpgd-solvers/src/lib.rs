@@ -1,0 +1,29 @@
+//! # lpgd-solvers — backends for the LPGD contract
+//!
+//! Each backend implements [`lpgd_core::Oracle`] for the canonical [`lpgd_core::ConicProblem`]
+//! form, behind a feature named after its crate, so a user swaps backends without touching the
+//! problem. A backend returns [`lpgd_core::SolveError::Unsupported`] for what it cannot handle.
+//!
+//! | feature | backend | problems | duals | re-solve fast path | needs |
+//! |---|---|---|---|---|---|
+//! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
+#![deny(missing_docs)]
+
+#[cfg(feature = "clarabel")]
+pub mod clarabel;
+
+#[cfg(feature = "clarabel")]
+pub use crate::clarabel::{ClarabelOracle, ClarabelSettings, ClarabelStats};
+
+pub(crate) mod name {
+    use lpgd_core::SolveError;
+
+    /// A backend's own error, kept as a message for humans.
+    #[allow(dead_code)]
+    pub(crate) fn backend(backend: &'static str, error: impl std::fmt::Display) -> SolveError {
+        SolveError::Backend {
+            backend,
+            message: error.to_string(),
+        }
+    }
+}
