@@ -109,10 +109,10 @@ impl ClarabelOracle {
     /// for small-τ gradients and finite-difference checks.
     pub fn high_accuracy() -> Self {
         let settings = DefaultSettingsBuilder::default()
-            .tol_gap_abs(1e-10)
-            .tol_gap_rel(1e-10)
-            .tol_feas(1e-10)
-            .tol_ktratio(1e-8)
+            .tol_gap_abs(1e-11)
+            .tol_gap_rel(1e-11)
+            .tol_feas(1e-11)
+            .tol_ktratio(1e-9)
             .max_iter(400)
             .build()
             .expect("valid settings");
@@ -154,7 +154,11 @@ impl ClarabelOracle {
                 return Ok(k);
             }
         }
-        let solver = build_solver(problem, p, &self.settings)?;
+        // A reused solver is set up with q = 0, so that its equilibration (and so every later
+        // answer) depends on (P, A) alone; the cold path sets up each solver for its own problem,
+        // exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
+        let q = (!self.reuse).then(|| problem.c().as_slice().expect("contiguous"));
+        let solver = build_solver(problem, p, q, &self.settings)?;
         self.stats.setups += 1;
         let slot = Slot {
             a: problem.a().clone(),
@@ -203,13 +207,13 @@ fn cones_to_clarabel(cones: &[Cone]) -> Vec<SupportedConeT<f64>> {
 fn build_solver(
     problem: &ConicProblem,
     p: &CscMatrix,
+    q: Option<&[f64]>,
     settings: &DefaultSettings<f64>,
 ) -> Result<DefaultSolver<f64>, SolveError> {
-    // q = 0 at set-up: the equilibration (and so every later answer) depends on (P, A) only.
     let zeros = vec![0.0; problem.n()];
     DefaultSolver::new(
         &to_clarabel(p),
-        &zeros,
+        q.unwrap_or(&zeros),
         &to_clarabel(problem.a()),
         problem.b().as_slice().expect("contiguous"),
         &cones_to_clarabel(problem.cones()),
@@ -246,12 +250,15 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
-        // P with its full diagonal, so that P and P + ρI share one structure (and one solver).
+        let empty;
         let p = match problem.p() {
-            Some(p) => p.with_full_diagonal(),
-            None => CscMatrix::scaled_identity(problem.n(), 0.0),
+            Some(p) => p,
+            None => {
+                empty = CscMatrix::zeros(problem.n(), problem.n());
+                &empty
+            }
         };
-        let k = self.slot_for(problem, &p)?;
+        let k = self.slot_for(problem, p)?;
         self.stats.solves += 1;
         let solver = &mut self.slots[k].solver;
         let q = problem.c().as_slice().expect("contiguous");
