@@ -56,7 +56,9 @@ pub mod oracle;
 pub mod problem_file;
 
 pub use csc::CscMatrix;
-pub use error::{Capability, FailedAttempt, InvalidInput, LpgdError, SolveError};
+pub use error::{
+    Capability, ConeIssue, FailedAttempt, InvalidInput, LpgdError, SolveError, SparseIssue,
+};
 pub use family::conic::{
     Cone, ConeKind, ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution,
     ConicSolutionTangent, ConicTangent, RowMap, SolveStatus,
