@@ -1,1 +1,319 @@
-fn main() {}
+//! `lpgd-bench`: gradients, benchmarks and experiments for lpgd from the command line.
+//!
+//! - `lpgd-bench demo` — forward and backward on the bundled reference problems, as a table.
+//! - `lpgd-bench grad --problem FILE …` — LPGD gradients for every instance of a problem file, as
+//!   JSON, with per-instance timings.
+
+mod run;
+mod timed;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lpgd_core::{Lpgd, ProblemFile, Side};
+use lpgd_solvers::ClarabelOracle;
+use run::{run_file, InstanceReport};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lpgd-bench",
+    version,
+    about = "LPGD gradients, benchmarks and experiments"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SideArg {
+    Right,
+    Left,
+    Centered,
+}
+
+impl From<SideArg> for Side {
+    fn from(s: SideArg) -> Side {
+        match s {
+            SideArg::Right => Side::Right,
+            SideArg::Left => Side::Left,
+            SideArg::Centered => Side::Centered,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct SolverArgs {
+    /// Build a new solver for every solve instead of updating a kept one (the cold path).
+    #[arg(long)]
+    cold: bool,
+    /// Tighter solver tolerances (1e-11) for small τ.
+    #[arg(long)]
+    high_accuracy: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl SolverArgs {
+    fn oracle(&self) -> ClarabelOracle {
+        let o = if self.high_accuracy {
+            ClarabelOracle::high_accuracy()
+        } else {
+            ClarabelOracle::new()
+        };
+        o.with_reuse(!self.cold)
+    }
+
+    fn pool(&self) -> Result<rayon::ThreadPool, String> {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err("--threads must be at least 1".into());
+            }
+            b = b.num_threads(n);
+        }
+        b.build().map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Forward and backward on every instance of a problem file; writes gradients and timings.
+    Grad {
+        /// Problem file in the diffcp/SCS JSON layout.
+        #[arg(long)]
+        problem: PathBuf,
+        /// LPGD step τ (> 0).
+        #[arg(long, default_value_t = 0.1)]
+        tau: f64,
+        /// Proximal weight ρ (≥ 0).
+        #[arg(long, default_value_t = 0.0)]
+        rho: f64,
+        /// Which perturbation(s) to re-solve.
+        #[arg(long, value_enum, default_value_t = SideArg::Centered)]
+        side: SideArg,
+        /// Output JSON file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only the first N instances.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        solver: SolverArgs,
+    },
+    /// Forward and backward on the bundled reference problems, printed as a table.
+    Demo {
+        /// Folder with the reference problem files (default: the bundled data/diffcp).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Instances per file.
+        #[arg(long, default_value_t = 64)]
+        instances: usize,
+        #[command(flatten)]
+        solver: SolverArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Grad {
+            problem,
+            tau,
+            rho,
+            side,
+            out,
+            limit,
+            solver,
+        } => grad(&problem, tau, rho, side.into(), &out, limit, &solver),
+        Command::Demo {
+            data,
+            instances,
+            solver,
+        } => demo(data, instances, &solver),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(tau: f64, rho: f64, side: Side) -> Result<Lpgd, String> {
+    Ok(Lpgd::new(tau)
+        .and_then(|l| l.with_rho(rho))
+        .map_err(|e| e.to_string())?
+        .with_side(side))
+}
+
+/// Medians and shares over a run.
+struct Summary {
+    ok: usize,
+    failed: usize,
+    forward_ms: f64,
+    backward_ms: f64,
+    solver_share: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let k = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[k]
+    } else {
+        0.5 * (v[k - 1] + v[k])
+    }
+}
+
+fn summarize(reports: &[InstanceReport]) -> Summary {
+    let ok: Vec<&InstanceReport> = reports.iter().filter(|r| r.dc.is_some()).collect();
+    let total: f64 = ok.iter().map(|r| r.forward_s + r.backward_s).sum();
+    let solver: f64 = ok.iter().map(|r| r.solver_s).sum();
+    Summary {
+        ok: ok.len(),
+        failed: reports.len() - ok.len(),
+        forward_ms: 1e3 * median(ok.iter().map(|r| r.forward_s).collect()),
+        backward_ms: 1e3 * median(ok.iter().map(|r| r.backward_s).collect()),
+        solver_share: if total > 0.0 {
+            solver / total
+        } else {
+            f64::NAN
+        },
+    }
+}
+
+fn grad(
+    path: &PathBuf,
+    tau: f64,
+    rho: f64,
+    side: Side,
+    out: &PathBuf,
+    limit: Option<usize>,
+    solver: &SolverArgs,
+) -> Result<(), String> {
+    let lpgd = config(tau, rho, side)?;
+    let file = ProblemFile::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let pool = solver.pool()?;
+    let (reports, wall_s) = pool.install(|| run_file(&lpgd, &file, limit, || solver.oracle()));
+    let s = summarize(&reports);
+    let doc = json!({
+        "config": {
+            "problem": path.display().to_string(), "family": file.family(), "tau": tau, "rho": rho,
+            "side": format!("{side:?}").to_lowercase(), "backend": "clarabel",
+            "threads": pool.current_num_threads(), "cold": solver.cold, "high_accuracy": solver.high_accuracy,
+        },
+        "summary": {
+            "instances": reports.len(), "failed": s.failed, "wall_s": wall_s,
+            "forward_ms_median": s.forward_ms, "backward_ms_median": s.backward_ms,
+            "solver_time_share": s.solver_share,
+        },
+        "instances": reports,
+    });
+    let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "{} instances ({} failed) in {:.3} s on {} thread(s): forward {:.3} ms, backward {:.3} ms (median), {:.1}% in the solver -> {}",
+        reports.len(),
+        s.failed,
+        wall_s,
+        pool.current_num_threads(),
+        s.forward_ms,
+        s.backward_ms,
+        100.0 * s.solver_share,
+        out.display()
+    );
+    Ok(())
+}
+
+fn demo(data: Option<PathBuf>, instances: usize, solver: &SolverArgs) -> Result<(), String> {
+    let dir =
+        data.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/diffcp"));
+    let pool = solver.pool()?;
+    println!(
+        "LPGD on the diffcp reference problems (Clarabel, {} thread(s), first {instances} instances per file)\n",
+        pool.current_num_threads()
+    );
+    println!(
+        "| problem | n | m | cones | side | tau | rho | ok | failed | forward ms | backward ms | bwd/fwd | in solver | mean ‖dc‖ | mean ‖db‖ |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for family in ["lp_box", "qp_box", "qp_socp", "portfolio"] {
+        for size in ["small", "medium"] {
+            let path = dir.join(format!("{family}_{size}.json"));
+            let file = ProblemFile::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let first = file.problem(0).ok_or("empty problem file")?;
+            let cones = describe_cones(first.cones());
+            for (side, tau, rho) in [(Side::Right, 0.1, 0.1), (Side::Centered, 0.1, 0.1)] {
+                let lpgd = config(tau, rho, side)?;
+                let (reports, _) =
+                    pool.install(|| run_file(&lpgd, &file, Some(instances), || solver.oracle()));
+                let s = summarize(&reports);
+                let mean_norm = |f: fn(&InstanceReport) -> &Option<Vec<f64>>| {
+                    let v: Vec<f64> = reports
+                        .iter()
+                        .filter_map(|r| {
+                            f(r).as_ref()
+                                .map(|v| v.iter().map(|x| x * x).sum::<f64>().sqrt())
+                        })
+                        .collect();
+                    v.iter().sum::<f64>() / v.len().max(1) as f64
+                };
+                println!(
+                    "| {family}_{size} | {} | {} | {cones} | {} | {tau} | {rho} | {} | {} | {:.3} | {:.3} | {:.2} | {:.0}% | {:.3} | {:.3} |",
+                    first.n(),
+                    first.m(),
+                    format!("{side:?}").to_lowercase(),
+                    s.ok,
+                    s.failed,
+                    s.forward_ms,
+                    s.backward_ms,
+                    s.backward_ms / s.forward_ms,
+                    100.0 * s.solver_share,
+                    mean_norm(|r| &r.dc),
+                    mean_norm(|r| &r.db),
+                );
+            }
+        }
+    }
+    println!("\nTimes are medians per instance; 'in solver' is the share of forward+backward time spent in Clarabel.");
+    Ok(())
+}
+
+fn describe_cones(cones: &[lpgd_core::Cone]) -> String {
+    use lpgd_core::Cone;
+    let mut parts = Vec::new();
+    let (mut z, mut l, mut q) = (0, 0, Vec::new());
+    let (mut ep, mut p) = (0, 0);
+    for c in cones {
+        match *c {
+            Cone::Zero(k) => z += k,
+            Cone::Nonnegative(k) => l += k,
+            Cone::SecondOrder(k) => q.push(k),
+            Cone::Exponential => ep += 1,
+            Cone::Power(_) => p += 1,
+        }
+    }
+    if z > 0 {
+        parts.push(format!("z{z}"));
+    }
+    if l > 0 {
+        parts.push(format!("l{l}"));
+    }
+    if !q.is_empty() {
+        parts.push(format!("q{q:?}"));
+    }
+    if ep > 0 {
+        parts.push(format!("ep{ep}"));
+    }
+    if p > 0 {
+        parts.push(format!("p{p}"));
+    }
+    parts.join(" ")
+}

@@ -15,6 +15,11 @@ pub mod clarabel;
 #[cfg(feature = "clarabel")]
 pub use crate::clarabel::{ClarabelOracle, ClarabelSettings, ClarabelStats};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "clarabel"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub(crate) mod name {
     use lpgd_core::SolveError;
 
