@@ -390,3 +390,180 @@ impl<P: Problem> std::ops::Deref for PairItem<'_, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Capability;
+    use crate::family::conic::{Cone, ConicCotangent, ConicProblem, ConicSolution, SolveStatus};
+    use crate::oracle::FnOracle;
+    use crate::{CscMatrix, LinearProblem};
+    use ndarray::{array, Array1};
+
+    /// Brute force over the 0/1 vectors of length 4 with exactly two ones (first minimiser wins).
+    fn two_of_four(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+        let mut best: Option<(f64, Array1<f64>)> = None;
+        for i in 0..4 {
+            for j in i + 1..4 {
+                let mut x = Array1::zeros(4);
+                x[i] = 1.0;
+                x[j] = 1.0;
+                let v = p.cost().dot(&x);
+                if best.as_ref().is_none_or(|(b, _)| v < *b) {
+                    best = Some((v, x));
+                }
+            }
+        }
+        Ok(best.expect("the set is not empty").1)
+    }
+
+    fn solve(w: Array1<f64>) -> Array1<f64> {
+        two_of_four(&LinearProblem::new(w).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sides_are_the_blackbox_differences_computed_by_hand() {
+        let w = array![0.1, 0.2, 0.5, 0.9];
+        let g = array![1.0, 0.0, -1.0, 0.0];
+        let tau = 0.5;
+        let p = LinearProblem::new(w.clone()).unwrap();
+        let mut oracle = FnOracle::new(two_of_four);
+        let x = solve(w.clone());
+        assert_eq!(x, array![1.0, 1.0, 0.0, 0.0]);
+        let right = (solve(&w + &(tau * &g)) - &x) / tau;
+        let left = (&x - solve(&w - &(tau * &g))) / tau;
+        let centred = (solve(&w + &(tau * &g)) - solve(&w - &(tau * &g))) / (2.0 * tau);
+        for (side, expected) in [
+            (Side::Right, &right),
+            (Side::Left, &left),
+            (Side::Centered, &centred),
+        ] {
+            let lpgd = Lpgd::new(tau).unwrap().with_side(side);
+            let back = lpgd.backward(&mut oracle, &p, &x, &g).unwrap();
+            assert_eq!(&back.gradient, expected, "{side:?}");
+            assert_eq!(back.report.side(), side);
+        }
+        // Right: w + τg = (0.6, 0.2, 0.0, 0.9) picks {1, 2}: blackbox backprop's (x_τ − x)/τ.
+        assert_eq!(right, array![-2.0, 0.0, 2.0, 0.0]);
+        // Forward mode along d is the same construction on the data.
+        let jvp = Lpgd::new(tau)
+            .unwrap()
+            .with_side(Side::Right)
+            .jvp(&mut oracle, &p, &x, &g)
+            .unwrap();
+        assert_eq!(jvp.tangent, right);
+    }
+
+    #[test]
+    fn proximal_term_on_a_finite_set_is_unsupported_and_not_retried() {
+        let p = LinearProblem::new(array![0.1, 0.2, 0.5, 0.9]).unwrap();
+        let lpgd = Lpgd::new(0.5)
+            .unwrap()
+            .with_rho(1.0)
+            .unwrap()
+            .with_fallback(Fallback::ShrinkTau {
+                factor: 0.5,
+                retries: 4,
+            })
+            .unwrap()
+            .with_side(Side::Right);
+        let mut oracle = FnOracle::new(two_of_four);
+        let x = lpgd.forward(&mut oracle, &p).unwrap();
+        match lpgd.backward(&mut oracle, &p, &x, &array![1.0, 0.0, 0.0, 0.0]) {
+            Err(LpgdError::Perturbed { attempts, .. }) => {
+                assert_eq!(attempts.len(), 1, "a missing capability is not retried");
+                assert!(matches!(
+                    attempts[0].error,
+                    SolveError::Unsupported {
+                        what: Capability::Proximal,
+                        ..
+                    }
+                ));
+            }
+            other => panic!("expected an unsupported proximal term, got {other:?}"),
+        }
+    }
+
+    /// A conic "solver" that answers with a fixed solution and status, to test status handling.
+    fn fixed(
+        status: SolveStatus,
+    ) -> impl FnMut(&ConicProblem) -> Result<ConicSolution, SolveError> {
+        move |p: &ConicProblem| {
+            Ok(ConicSolution {
+                x: Array1::zeros(p.n()),
+                y: Array1::zeros(p.m()),
+                s: Array1::zeros(p.m()),
+                status,
+                iterations: 1,
+            })
+        }
+    }
+
+    #[test]
+    fn almost_solved_is_accepted_or_rejected_as_configured() {
+        let a = CscMatrix::scaled_identity(2, -1.0);
+        let p = ConicProblem::new(
+            None,
+            a,
+            array![0.0, 0.0],
+            array![1.0, 1.0],
+            vec![Cone::Nonnegative(2)],
+        )
+        .unwrap();
+        let mut oracle = FnOracle::new(fixed(SolveStatus::AlmostSolved));
+        let lenient = Lpgd::new(0.1).unwrap();
+        let z = lenient.forward(&mut oracle, &p).unwrap();
+        assert_eq!(z.status, SolveStatus::AlmostSolved);
+        let strict = lenient.with_accept_almost_solved(false);
+        assert_eq!(
+            strict.forward(&mut oracle, &p),
+            Err(LpgdError::Forward(SolveError::AlmostSolved))
+        );
+        let g = ConicCotangent::from_dx(array![1.0, 0.0], 2);
+        assert!(lenient.backward(&mut oracle, &p, &z, &g).is_ok());
+        assert!(matches!(
+            strict.backward(&mut oracle, &p, &z, &g),
+            Err(LpgdError::Perturbed { attempts, .. }) if attempts[0].error == SolveError::AlmostSolved
+        ));
+    }
+
+    #[test]
+    fn shrink_tau_reports_the_step_used() {
+        // The oracle fails while the cost has moved by more than 0.3 from the original.
+        let w = array![0.0, 1.0];
+        let p = LinearProblem::new(w.clone()).unwrap();
+        let mut oracle = FnOracle::new(move |q: &LinearProblem| {
+            if (q.cost() - &w).iter().any(|d| d.abs() > 0.3) {
+                Err(SolveError::Numerical)
+            } else {
+                Ok(array![1.0, 0.0])
+            }
+        });
+        let lpgd = Lpgd::new(1.0)
+            .unwrap()
+            .with_fallback(Fallback::ShrinkTau {
+                factor: 0.5,
+                retries: 2,
+            })
+            .unwrap();
+        let x = array![1.0, 0.0];
+        let back = lpgd
+            .backward(&mut oracle, &p, &x, &array![1.0, 0.0])
+            .unwrap();
+        assert_eq!(
+            (back.report.sigma_plus, back.report.sigma_minus),
+            (Some(0.25), Some(-0.25))
+        );
+        assert_eq!(back.report.recovered.len(), 4);
+        let lpgd = lpgd
+            .with_fallback(Fallback::ShrinkTau {
+                factor: 0.5,
+                retries: 1,
+            })
+            .unwrap();
+        assert!(matches!(
+            lpgd.backward(&mut oracle, &p, &x, &array![1.0, 0.0]),
+            Err(LpgdError::Perturbed { attempts, .. }) if attempts.len() == 4
+        ));
+    }
+}

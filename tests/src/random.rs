@@ -146,3 +146,60 @@ pub fn tangent(seed: u64, problem: &ConicProblem) -> ConicTangent {
         dc: gaussian_vector(&mut r, problem.n()),
     }
 }
+
+/// `min cᵀx + Σᵢ exp(xᵢ) s.t. −2 ≤ x ≤ 2` with the exponential terms as epigraph variables:
+/// variables `(x, t)`, `(xᵢ, 1, tᵢ) ∈ K_exp`, cost `(c, 1)`. With `cᵢ ∈ (−4, −0.5)` the optimum
+/// `xᵢ = ln(−cᵢ)` is interior to the box.
+pub fn exponential_program(seed: u64, k: usize) -> ConicProblem {
+    let mut r = rng(seed);
+    let c: Vec<f64> = (0..k).map(|_| -r.random_range(0.5..4.0)).collect();
+    let n = 2 * k;
+    let mut builder = ConicProblem::builder(n);
+    let mut cost = Array1::zeros(n);
+    for i in 0..k {
+        cost[i] = c[i];
+        cost[k + i] = 1.0;
+        // b − A z = (xᵢ, 1, tᵢ).
+        let mut a = Array2::zeros((3, n));
+        a[[0, i]] = -1.0;
+        a[[2, k + i]] = -1.0;
+        builder = builder.exponential(a, lpgd_core::ndarray::array![0.0, 1.0, 0.0]);
+    }
+    let mut lo = vec![-2.0; n];
+    let mut hi = vec![2.0; n];
+    for i in k..n {
+        lo[i] = f64::NEG_INFINITY;
+        hi[i] = f64::INFINITY;
+    }
+    builder
+        .cost(cost)
+        .bounds(&lo, &hi)
+        .build()
+        .expect("valid exponential-cone program")
+}
+
+/// `min cᵀu − Σᵢ wᵢ s.t. (uᵢ, 1, wᵢ) ∈ K_pow(α), 1ᵀu ≤ budget`: each `wᵢ = uᵢ^α` at the optimum,
+/// `uᵢ = (α/cᵢ)^{1/(1−α)}` while the budget is slack.
+pub fn power_program(seed: u64, k: usize, alpha: f64) -> ConicProblem {
+    let mut r = rng(seed);
+    let n = 2 * k;
+    let mut cost = Array1::zeros(n);
+    let mut builder = ConicProblem::builder(n);
+    for i in 0..k {
+        cost[i] = r.random_range(0.5..2.0);
+        cost[k + i] = -1.0;
+        let mut a = Array2::zeros((3, n));
+        a[[0, i]] = -1.0;
+        a[[2, k + i]] = -1.0;
+        builder = builder.power(a, lpgd_core::ndarray::array![0.0, 1.0, 0.0], alpha);
+    }
+    let mut budget = Array2::zeros((1, n));
+    for i in 0..k {
+        budget[[0, i]] = 1.0;
+    }
+    builder
+        .cost(cost)
+        .inequalities(budget, lpgd_core::ndarray::array![10.0])
+        .build()
+        .expect("valid power-cone program")
+}

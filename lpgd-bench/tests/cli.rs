@@ -1,0 +1,165 @@
+//! The `lpgd-bench` command line: output schema, agreement with the library, errors.
+
+use lpgd_core::{Lpgd, ProblemFile, Side};
+use lpgd_solvers::ClarabelOracle;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lpgd-bench"))
+}
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/diffcp")
+        .join(name)
+}
+
+fn out_path(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("lpgd-bench-cli-{tag}-{}.json", std::process::id()))
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn grad_writes_every_field_and_matches_the_library() {
+    for (name, has_p) in [("lp_box_small.json", false), ("qp_box_small.json", true)] {
+        let out = out_path(name);
+        let status = bin()
+            .args(["grad", "--problem"])
+            .arg(data(name))
+            .args([
+                "--tau",
+                "0.1",
+                "--rho",
+                "0.1",
+                "--side",
+                "right",
+                "--threads",
+                "2",
+                "--limit",
+                "5",
+                "--out",
+            ])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        std::fs::remove_file(&out).ok();
+        let instances = doc["instances"].as_array().unwrap();
+        assert_eq!(instances.len(), 5);
+
+        let file = ProblemFile::read(data(name)).unwrap();
+        let lpgd = Lpgd::new(0.1)
+            .unwrap()
+            .with_rho(0.1)
+            .unwrap()
+            .with_side(Side::Right);
+        for (i, inst) in instances.iter().enumerate() {
+            for key in [
+                "status",
+                "x",
+                "y",
+                "s",
+                "dc",
+                "db",
+                "dA_vals",
+                "dP_vals",
+                "forward_s",
+                "backward_s",
+            ] {
+                assert!(inst.get(key).is_some(), "{name} #{i}: missing {key}");
+            }
+            assert_eq!(inst["status"], "solved");
+            assert!(inst["forward_s"].as_f64().unwrap() > 0.0);
+            let problem = file.problem(i).unwrap();
+            let mut oracle = ClarabelOracle::new();
+            let z = lpgd.forward(&mut oracle, &problem).unwrap();
+            let g = lpgd
+                .backward(&mut oracle, &problem, &z, &file.cotangent(i).unwrap())
+                .unwrap()
+                .gradient;
+            assert_eq!(floats(&inst["dc"]), g.dc.to_vec());
+            assert_eq!(floats(&inst["db"]), g.db.to_vec());
+            assert_eq!(floats(&inst["dA_vals"]), g.da.to_vec());
+            assert_eq!(floats(&inst["dA_vals"]).len(), file.a().nnz());
+            if has_p {
+                assert_eq!(floats(&inst["dP_vals"]), g.dp.unwrap().to_vec());
+            } else {
+                assert!(inst["dP_vals"].is_null());
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_input_exits_non_zero_with_a_message() {
+    let bad = std::env::temp_dir().join(format!("lpgd-bench-bad-{}.json", std::process::id()));
+    std::fs::write(
+        &bad,
+        r#"{"n": 2, "m": 1, "cone": {"l": 1}, "A": {"shape": [1, 2], "nnz": 1,
+        "indptr": [0, 1, 2], "rows": [0], "vals": [1.0]}, "P": null, "instances": []}"#,
+    )
+    .unwrap();
+    let out = out_path("bad");
+    let output = bin()
+        .args(["grad", "--problem"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&bad).ok();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error") && stderr.contains("CSC"),
+        "stderr: {stderr}"
+    );
+    assert!(!out.exists());
+
+    let output = bin()
+        .args(["grad", "--problem"])
+        .arg(data("lp_box_small.json"))
+        .args(["--tau=-1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("tau"));
+
+    let output = bin()
+        .args(["grad", "--problem", "/nonexistent/file.json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
+
+#[test]
+fn demo_prints_a_table_for_every_reference_problem() {
+    let output = bin()
+        .args(["demo", "--instances", "2", "--threads", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for family in ["lp_box", "qp_box", "qp_socp", "portfolio"] {
+        for size in ["small", "medium"] {
+            assert_eq!(
+                text.matches(&format!("| {family}_{size} |")).count(),
+                2,
+                "{text}"
+            );
+        }
+    }
+    assert!(!text.contains("| 0 | 2 |"), "no row may fail: {text}");
+}
