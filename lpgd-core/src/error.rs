@@ -272,13 +272,16 @@ pub struct FailedAttempt {
     pub error: SolveError,
 }
 
-pub(crate) fn check_finite(field: Field, values: &[f64]) -> Result<(), InvalidInput> {
-    match values.iter().position(|v| !v.is_finite()) {
+pub(crate) fn check_finite<'a>(
+    field: Field,
+    values: impl IntoIterator<Item = &'a f64>,
+) -> Result<(), InvalidInput> {
+    match values.into_iter().enumerate().find(|(_, v)| !v.is_finite()) {
         None => Ok(()),
-        Some(index) => Err(InvalidInput::NonFinite {
+        Some((index, &value)) => Err(InvalidInput::NonFinite {
             field,
             index,
-            value: values[index],
+            value,
         }),
     }
 }

@@ -212,8 +212,8 @@ impl ConicProblem {
         let (m, n) = (a.nrows(), a.ncols());
         check_len("b", b.len(), m)?;
         check_len("c", c.len(), n)?;
-        check_finite("b", b.as_slice().unwrap_or(&b.to_vec()))?;
-        check_finite("c", c.as_slice().unwrap_or(&c.to_vec()))?;
+        check_finite("b", &b)?;
+        check_finite("c", &c)?;
         check_finite("A", a.values())?;
         if let Some(p) = &p {
             if p.nrows() != n || p.ncols() != n {
@@ -395,14 +395,14 @@ impl ConicProblem {
     /// The same problem with a new linear cost (a layer's predicted `c`).
     pub fn with_c(&self, c: Array1<f64>) -> Result<Self, InvalidInput> {
         check_len("c", c.len(), self.n())?;
-        check_finite("c", &c.to_vec())?;
+        check_finite("c", &c)?;
         Ok(Self { c, ..self.clone() })
     }
 
     /// The same problem with a new right-hand side.
     pub fn with_b(&self, b: Array1<f64>) -> Result<Self, InvalidInput> {
         check_len("b", b.len(), self.m())?;
-        check_finite("b", &b.to_vec())?;
+        check_finite("b", &b)?;
         Ok(Self { b, ..self.clone() })
     }
 
@@ -533,13 +533,13 @@ impl RowMap {
 }
 
 fn finite_vec(field: &'static str, v: Array1<f64>) -> Result<Array1<f64>, SolveError> {
-    check_finite(field, v.as_slice().expect("owned arrays are contiguous"))?;
+    check_finite(field, &v)?;
     Ok(v)
 }
 
 fn check_array(field: &'static str, v: &Array1<f64>, len: usize) -> Result<(), InvalidInput> {
     check_len(field, v.len(), len)?;
-    check_finite(field, &v.to_vec())
+    check_finite(field, v)
 }
 
 impl Problem for ConicProblem {

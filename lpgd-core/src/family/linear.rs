@@ -18,7 +18,7 @@ pub struct LinearProblem {
 impl LinearProblem {
     /// A problem with cost `w` (finite entries).
     pub fn new(w: Array1<f64>) -> Result<Self, InvalidInput> {
-        check_finite("w", &w.to_vec())?;
+        check_finite("w", &w)?;
         Ok(Self { w })
     }
 
@@ -35,7 +35,7 @@ impl LinearProblem {
 
 fn check(field: &'static str, v: &Array1<f64>, len: usize) -> Result<(), InvalidInput> {
     check_len(field, v.len(), len)?;
-    check_finite(field, &v.to_vec())
+    check_finite(field, v)
 }
 
 fn moved(
