@@ -138,32 +138,25 @@ pub struct ProblemFile {
 
 fn csc_from_raw(field: &'static str, raw: &RawCsc) -> Result<CscMatrix, InvalidInput> {
     check_len(field, raw.rows.len(), raw.nnz)?;
-    if let Some(cols) = &raw.cols {
-        check_len(field, cols.len(), raw.nnz)?;
-        let m = CscMatrix::new_named(
-            field,
-            raw.shape[0],
-            raw.shape[1],
-            raw.indptr.clone(),
-            raw.rows.clone(),
-            raw.vals.clone(),
-        )?;
-        if m.colval() != *cols {
-            return Err(InvalidInput::Sparse {
-                field,
-                issue: crate::error::SparseIssue::Colptr,
-            });
-        }
-        return Ok(m);
-    }
-    CscMatrix::new_named(
+    let m = CscMatrix::new_named(
         field,
         raw.shape[0],
         raw.shape[1],
         raw.indptr.clone(),
         raw.rows.clone(),
         raw.vals.clone(),
-    )
+    )?;
+    // The column of each triplet is redundant with indptr; when given, it must agree.
+    if let Some(cols) = &raw.cols {
+        check_len(field, cols.len(), raw.nnz)?;
+        if m.colval() != *cols {
+            return Err(InvalidInput::Sparse {
+                field,
+                issue: crate::error::SparseIssue::Colptr,
+            });
+        }
+    }
+    Ok(m)
 }
 
 fn csc_to_raw(m: &CscMatrix) -> RawCsc {
