@@ -13,6 +13,7 @@
 //! result never depends on what the oracle solved before (and so not on how a batch was split
 //! across threads). Clarabel has no warm start; the hint is ignored.
 
+use crate::cache::{OracleStats, StructureCache};
 use crate::name::backend;
 use clarabel::algebra::CscMatrix as ClCsc;
 use clarabel::solver::{
@@ -24,31 +25,6 @@ use ndarray::Array1;
 pub use clarabel::solver::DefaultSettings as ClarabelSettings;
 
 const NAME: &str = "clarabel";
-
-/// How many distinct problem structures the oracle keeps a solver for (forward problem, ρ-shifted
-/// backward problem, slack-embedded backward problem, and one spare).
-const CACHE_SLOTS: usize = 4;
-
-/// Counters of what the oracle did, for tests and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClarabelStats {
-    /// Calls to `solve`.
-    pub solves: u64,
-    /// Solvers built from scratch.
-    pub setups: u64,
-    /// Solves that reused a cached solver by updating `q` and `b`.
-    pub updates: u64,
-    /// Interior-point iterations, summed.
-    pub iterations: u64,
-}
-
-struct Slot {
-    a: CscMatrix,
-    p: CscMatrix,
-    cones: Vec<Cone>,
-    solver: DefaultSolver<f64>,
-    last_used: u64,
-}
 
 /// A Clarabel oracle that keeps solvers between calls to re-solve perturbed problems fast.
 ///
@@ -69,9 +45,8 @@ struct Slot {
 pub struct ClarabelOracle {
     settings: DefaultSettings<f64>,
     reuse: bool,
-    slots: Vec<Slot>,
-    clock: u64,
-    stats: ClarabelStats,
+    cache: StructureCache<DefaultSolver<f64>>,
+    stats: OracleStats,
 }
 
 impl Default for ClarabelOracle {
@@ -99,9 +74,8 @@ impl ClarabelOracle {
         Self {
             settings,
             reuse: true,
-            slots: Vec::new(),
-            clock: 0,
-            stats: ClarabelStats::default(),
+            cache: StructureCache::new(),
+            stats: OracleStats::default(),
         }
     }
 
@@ -132,51 +106,13 @@ impl ClarabelOracle {
     }
 
     /// What the oracle has done so far.
-    pub fn stats(&self) -> ClarabelStats {
+    pub fn stats(&self) -> OracleStats {
         self.stats
     }
 
     /// Forgets cached solvers.
     pub fn clear(&mut self) {
-        self.slots.clear();
-    }
-
-    fn slot_for(&mut self, problem: &ConicProblem, p: &CscMatrix) -> Result<usize, SolveError> {
-        self.clock += 1;
-        if self.reuse {
-            if let Some(k) = self
-                .slots
-                .iter()
-                .position(|s| &s.a == problem.a() && &s.p == p && s.cones == problem.cones())
-            {
-                self.slots[k].last_used = self.clock;
-                self.stats.updates += 1;
-                return Ok(k);
-            }
-        }
-        // A reused solver is set up with q = 0, so that its equilibration (and so every later
-        // answer) depends on (P, A) alone; the cold path sets up each solver for its own problem,
-        // exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
-        let q = (!self.reuse).then(|| problem.c().as_slice().expect("contiguous"));
-        let solver = build_solver(problem, p, q, &self.settings)?;
-        self.stats.setups += 1;
-        let slot = Slot {
-            a: problem.a().clone(),
-            p: p.clone(),
-            cones: problem.cones().to_vec(),
-            solver,
-            last_used: self.clock,
-        };
-        if self.slots.len() < CACHE_SLOTS {
-            self.slots.push(slot);
-            Ok(self.slots.len() - 1)
-        } else {
-            let k = (0..self.slots.len())
-                .min_by_key(|&k| self.slots[k].last_used)
-                .expect("the cache is full, so not empty");
-            self.slots[k] = slot;
-            Ok(k)
-        }
+        self.cache.clear();
     }
 }
 
@@ -206,13 +142,16 @@ fn cones_to_clarabel(cones: &[Cone]) -> Vec<SupportedConeT<f64>> {
 
 fn build_solver(
     problem: &ConicProblem,
-    p: &CscMatrix,
     q: Option<&[f64]>,
     settings: &DefaultSettings<f64>,
 ) -> Result<DefaultSolver<f64>, SolveError> {
     let zeros = vec![0.0; problem.n()];
+    let p = match problem.p() {
+        Some(p) => to_clarabel(p),
+        None => ClCsc::zeros((problem.n(), problem.n())),
+    };
     DefaultSolver::new(
-        &to_clarabel(p),
+        &p,
         q.unwrap_or(&zeros),
         &to_clarabel(problem.a()),
         problem.b().as_slice().expect("contiguous"),
@@ -250,17 +189,17 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
-        let empty;
-        let p = match problem.p() {
-            Some(p) => p,
-            None => {
-                empty = CscMatrix::zeros(problem.n(), problem.n());
-                &empty
-            }
-        };
-        let k = self.slot_for(problem, p)?;
-        self.stats.solves += 1;
-        let solver = &mut self.slots[k].solver;
+        let reuse = self.reuse;
+        let settings = &self.settings;
+        let (solver, _) = self
+            .cache
+            .get_or_build(problem, reuse, &mut self.stats, || {
+                // A kept solver is set up with q = 0, so that its equilibration (and so every later
+                // answer) depends on (P, A) alone; the cold path sets up each solver for its own
+                // problem, exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
+                let q = (!reuse).then(|| problem.c().as_slice().expect("contiguous"));
+                build_solver(problem, q, settings)
+            })?;
         let q = problem.c().as_slice().expect("contiguous");
         let b = problem.b().as_slice().expect("contiguous");
         solver

@@ -9,11 +9,27 @@
 //! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
 #![deny(missing_docs)]
 
-#[cfg(feature = "clarabel")]
-pub mod clarabel;
+mod cache;
+mod rows;
 
 #[cfg(feature = "clarabel")]
-pub use crate::clarabel::{ClarabelOracle, ClarabelSettings, ClarabelStats};
+pub mod clarabel;
+#[cfg(feature = "good_lp")]
+pub mod good_lp;
+#[cfg(feature = "highs")]
+pub mod highs;
+#[cfg(feature = "osqp")]
+pub mod osqp;
+
+pub use crate::cache::OracleStats;
+#[cfg(feature = "clarabel")]
+pub use crate::clarabel::{ClarabelOracle, ClarabelSettings};
+#[cfg(feature = "good_lp")]
+pub use crate::good_lp::{GoodLpOracle, GoodLpSolver};
+#[cfg(feature = "highs")]
+pub use crate::highs::{HighsMilpOracle, HighsOracle};
+#[cfg(feature = "osqp")]
+pub use crate::osqp::{OsqpOracle, OsqpSettings};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "clarabel"))]

@@ -1,0 +1,95 @@
+//! Solvers kept between calls, keyed by the problem's structure.
+//!
+//! LPGD re-solves differ from the forward problem only in `c` and `b` (and in P by ρI), and the
+//! instances of a layer share A and P. A backend that can update data in place keeps a few solver
+//! handles here and reuses the one whose (A, P, cones) match.
+
+use lpgd_core::{Cone, ConicProblem, CscMatrix, SolveError};
+
+/// Counters of what an oracle did, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OracleStats {
+    /// Calls to `solve`.
+    pub solves: u64,
+    /// Solver handles built from scratch.
+    pub setups: u64,
+    /// Solves that reused a kept handle by updating its data.
+    pub updates: u64,
+    /// Solver iterations (interior-point, ADMM or simplex), summed.
+    pub iterations: u64,
+}
+
+struct Slot<S> {
+    a: CscMatrix,
+    p: Option<CscMatrix>,
+    cones: Vec<Cone>,
+    solver: S,
+    last_used: u64,
+}
+
+/// Up to `capacity` solver handles, least recently used evicted first.
+pub(crate) struct StructureCache<S> {
+    slots: Vec<Slot<S>>,
+    capacity: usize,
+    clock: u64,
+}
+
+impl<S> StructureCache<S> {
+    /// A cache for the forward problem, the ρ-shifted problem, the slack-embedded problem and one
+    /// spare.
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            capacity: 4,
+            clock: 0,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+    }
+
+    /// The kept solver for `problem`'s structure (`true`: reused), or a new one from `build`.
+    pub(crate) fn get_or_build(
+        &mut self,
+        problem: &ConicProblem,
+        reuse: bool,
+        stats: &mut OracleStats,
+        build: impl FnOnce() -> Result<S, SolveError>,
+    ) -> Result<(&mut S, bool), SolveError> {
+        self.clock += 1;
+        stats.solves += 1;
+        let found = reuse
+            .then(|| {
+                self.slots.iter().position(|s| {
+                    &s.a == problem.a() && s.p.as_ref() == problem.p() && s.cones == problem.cones()
+                })
+            })
+            .flatten();
+        if let Some(k) = found {
+            stats.updates += 1;
+            self.slots[k].last_used = self.clock;
+            return Ok((&mut self.slots[k].solver, true));
+        }
+        let solver = build()?;
+        stats.setups += 1;
+        let slot = Slot {
+            a: problem.a().clone(),
+            p: problem.p().cloned(),
+            cones: problem.cones().to_vec(),
+            solver,
+            last_used: self.clock,
+        };
+        let k = if self.slots.len() < self.capacity {
+            self.slots.push(slot);
+            self.slots.len() - 1
+        } else {
+            let k = (0..self.slots.len())
+                .min_by_key(|&k| self.slots[k].last_used)
+                .expect("a full cache is not empty");
+            self.slots[k] = slot;
+            k
+        };
+        Ok((&mut self.slots[k].solver, false))
+    }
+}
