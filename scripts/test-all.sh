@@ -3,11 +3,11 @@
 # cross-crate tests in tests/ and the doctests (crate docs and README).
 #
 # Solver features that build C/C++ code need system packages; they are installed here, once, when
-# missing. (Every backend enabled today is pure Rust, so nothing is installed yet.)
+# missing: cmake and a C compiler for OSQP and lp_solve, cmake, g++ and libclang (bindgen) for HiGHS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=()   # Debian packages the enabled solver features need to build
+packages=(cmake g++ make libclang-dev)   # Debian packages the solver features need to build
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -2,9 +2,8 @@
 
 use crate::timed::Timed;
 use lpgd_core::{
-    ConicGradient, ConicProblem, ConicSolution, Lpgd, LpgdError, ProblemFile, SolveStatus,
+    ConicGradient, ConicProblem, ConicSolution, Lpgd, LpgdError, Oracle, ProblemFile, SolveStatus,
 };
-use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
@@ -50,7 +49,7 @@ fn status_name(status: SolveStatus) -> &'static str {
 /// Runs one instance with a per-worker oracle.
 pub fn run_instance(
     lpgd: &Lpgd,
-    oracle: &mut Timed<ClarabelOracle>,
+    oracle: &mut Timed<Box<dyn Oracle<ConicProblem>>>,
     problem: &ConicProblem,
     cotangent: &lpgd_core::ConicCotangent,
 ) -> InstanceReport {
@@ -123,7 +122,7 @@ pub fn run_file(
     lpgd: &Lpgd,
     file: &ProblemFile,
     limit: Option<usize>,
-    make: impl Fn() -> ClarabelOracle + Sync,
+    make: impl Fn() -> Box<dyn Oracle<ConicProblem>> + Sync + Send,
 ) -> (Vec<InstanceReport>, f64) {
     let count = limit.map_or(file.len(), |l| l.min(file.len()));
     let start = Instant::now();

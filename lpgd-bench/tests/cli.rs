@@ -163,3 +163,80 @@ fn demo_prints_a_table_for_every_reference_problem() {
     }
     assert!(!text.contains("| 0 | 2 |"), "no row may fail: {text}");
 }
+
+fn grad_doc(problem: &str, backend: &str, extra: &[&str]) -> serde_json::Value {
+    let out = out_path(&format!("{problem}-{}", backend.replace(':', "_")));
+    let status = bin()
+        .args(["grad", "--problem"])
+        .arg(data(problem))
+        .args([
+            "--tau",
+            "0.1",
+            "--side",
+            "right",
+            "--limit",
+            "3",
+            "--backend",
+            backend,
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{backend}");
+    let doc = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).ok();
+    doc
+}
+
+/// Every backend built into the binary gives the same LP gradients as Clarabel.
+#[test]
+fn grad_backends_agree() {
+    let reference = grad_doc("lp_box_small.json", "clarabel", &["--high-accuracy"]);
+    #[allow(unused_mut)]
+    let mut names: Vec<&str> = vec!["clarabel"];
+    #[cfg(feature = "osqp")]
+    names.push("osqp");
+    #[cfg(feature = "highs")]
+    names.push("highs");
+    #[cfg(feature = "good_lp-highs")]
+    names.push("good_lp:highs");
+    for name in names {
+        let doc = grad_doc("lp_box_small.json", name, &[]);
+        assert_eq!(doc["config"]["backend"], name);
+        for (ours, theirs) in doc["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(reference["instances"].as_array().unwrap())
+        {
+            for key in ["x", "dc", "db", "dA_vals"] {
+                let (a, b) = (floats(&ours[key]), floats(&theirs[key]));
+                let diff = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (x - y).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let scale = b.iter().map(|y| y * y).sum::<f64>().sqrt().max(1.0);
+                // Agreement proper is tested in tests/backends.rs; Clarabel at default tolerance
+                // is within 1e-5 of the high-accuracy reference here.
+                assert!(diff / scale < 1e-4, "{name} {key}: {diff}");
+            }
+        }
+    }
+}
+
+#[test]
+fn unknown_backend_is_an_error() {
+    let output = bin()
+        .args(["grad", "--problem"])
+        .arg(data("lp_box_small.json"))
+        .args(["--backend", "cplex", "--out"])
+        .arg(out_path("cplex"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown or not built backend"));
+}

@@ -7,6 +7,11 @@
 //! | feature | backend | problems | duals | re-solve fast path | needs |
 //! |---|---|---|---|---|---|
 //! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
+//! | `osqp` | `OsqpOracle` | LP, QP | yes | factorization kept, ADMM warm-started | cmake, C compiler |
+//! | `highs` | `HighsOracle`, `HighsMilpOracle` | LP; MILP over a fixed set | yes (LP) | model kept, simplex from the forward basis | cmake, g++, libclang |
+//! | `good_lp` (+ `good_lp-highs`, `-clarabel`, `-lpsolve`) | `GoodLpOracle` | LP | with HiGHS, Clarabel | none | per solver |
+//!
+//! Every oracle counts what it did in an [`OracleStats`] (solves, set-ups, updates, iterations).
 #![deny(missing_docs)]
 
 mod cache;
