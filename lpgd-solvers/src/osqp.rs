@@ -47,6 +47,7 @@ const INFINITY: f64 = 1e30;
 pub struct OsqpOracle {
     settings: Settings,
     polish: bool,
+    stall_fallback: Option<Settings>,
     reuse: bool,
     cache: StructureCache<Problem>,
     stats: OracleStats,
@@ -64,19 +65,22 @@ impl OsqpOracle {
     /// ADMM tolerances only cost iterations); an answer whose polish failed is reported as
     /// [`SolveStatus::AlmostSolved`].
     ///
-    /// The ADMM step ρ is fixed at 1 (OSQP's adaptive ρ is off): on LPs the adaptive schedule was
-    /// seen to stall where a fixed ρ converges, a fixed ρ never forces a refactorization between
-    /// re-solves, and the answer no longer depends on the ρ that earlier solves adapted to.
+    /// OSQP's adaptive ADMM step ρ is on (QPs converge in ~150 iterations with it, ~700 with a fixed
+    /// ρ = 1). On some LPs the adaptive schedule stalls where a fixed ρ = 1 converges; a solve that
+    /// hits the iteration limit is therefore retried once with a fixed ρ = 1.
     pub fn new() -> Self {
-        Self::with_settings_polished(
-            Settings::default()
-                .eps_abs(1e-5)
-                .eps_rel(1e-5)
-                .max_iter(100_000)
-                .adaptive_rho(false)
-                .rho(1.0),
-            true,
-        )
+        let base = Settings::default()
+            .eps_abs(1e-5)
+            .eps_rel(1e-5)
+            .max_iter(100_000);
+        let mut oracle = Self::with_settings_polished(base.clone(), true);
+        oracle.stall_fallback = Some(
+            base.adaptive_rho(false)
+                .rho(1.0)
+                .verbose(false)
+                .polish(true),
+        );
+        oracle
     }
 
     /// An oracle with the given OSQP settings (verbosity is switched off; warm starting on).
@@ -85,6 +89,7 @@ impl OsqpOracle {
         Self {
             settings: settings.verbose(false).warm_start(true).polish(polish),
             polish,
+            stall_fallback: None,
             reuse: true,
             cache: StructureCache::new(),
             stats: OracleStats::default(),
@@ -140,6 +145,61 @@ fn setup(
     })
 }
 
+/// Solves on a set-up workspace (data already current), from the hint or from zero.
+fn run(
+    workspace: &mut Problem,
+    problem: &ConicProblem,
+    rows: &RowBounds,
+    warm: Option<&ConicSolution>,
+    polish: bool,
+    stats: &mut OracleStats,
+) -> Result<ConicSolution, SolveError> {
+    match warm.filter(|z| z.x.len() == problem.n() && z.y.len() == problem.m()) {
+        Some(z) => workspace.warm_start(
+            z.x.as_slice().expect("contiguous"),
+            z.y.as_slice().expect("contiguous"),
+        ),
+        None => workspace.warm_start(&vec![0.0; problem.n()], &vec![0.0; problem.m()]),
+    }
+    let status = workspace.solve();
+    stats.iterations += u64::from(status.iter());
+    let (solution, accuracy) = match &status {
+        Status::Solved(s) if !polish || s.polish_status() == PolishStatus::Successful => {
+            (s, SolveStatus::Solved)
+        }
+        Status::Solved(s) => (s, SolveStatus::AlmostSolved),
+        Status::SolvedInaccurate(s) => (s, SolveStatus::AlmostSolved),
+        Status::MaxIterationsReached(_) => return Err(SolveError::MaxIterations),
+        Status::TimeLimitReached(_) => return Err(SolveError::MaxTime),
+        Status::PrimalInfeasible(_) | Status::PrimalInfeasibleInaccurate(_) => {
+            return Err(SolveError::Infeasible)
+        }
+        Status::DualInfeasible(_) | Status::DualInfeasibleInaccurate(_) => {
+            return Err(SolveError::Unbounded)
+        }
+        Status::NonConvex(_) => {
+            return Err(SolveError::Backend {
+                backend: NAME,
+                message: "P is not positive semidefinite".into(),
+            })
+        }
+        _ => return Err(SolveError::Numerical),
+    };
+    let x = solution.x().to_vec();
+    let y = solution.y().to_vec();
+    if x.iter().chain(&y).any(|v| !v.is_finite()) {
+        return Err(SolveError::Numerical);
+    }
+    let s = slacks(problem, &x, &rows.equality);
+    Ok(ConicSolution {
+        x: Array1::from(x),
+        y: Array1::from(y),
+        s: Array1::from(s),
+        status: accuracy,
+        iterations: status.iter(),
+    })
+}
+
 impl Oracle<ConicProblem> for OsqpOracle {
     fn solve(
         &mut self,
@@ -148,7 +208,6 @@ impl Oracle<ConicProblem> for OsqpOracle {
     ) -> Result<ConicSolution, SolveError> {
         let rows = row_bounds(problem, NAME, INFINITY)?;
         let settings = &self.settings;
-        let polish = self.polish;
         let (workspace, reused) =
             self.cache
                 .get_or_build(problem, self.reuse, &mut self.stats, || {
@@ -158,49 +217,21 @@ impl Oracle<ConicProblem> for OsqpOracle {
             workspace.update_lin_cost(problem.c().as_slice().expect("contiguous"));
             workspace.update_bounds(&rows.lower, &rows.upper);
         }
-        match warm.filter(|z| z.x.len() == problem.n() && z.y.len() == problem.m()) {
-            Some(z) => workspace.warm_start(
-                z.x.as_slice().expect("contiguous"),
-                z.y.as_slice().expect("contiguous"),
-            ),
-            None => workspace.warm_start(&vec![0.0; problem.n()], &vec![0.0; problem.m()]),
+        let result = run(
+            workspace,
+            problem,
+            &rows,
+            warm,
+            self.polish,
+            &mut self.stats,
+        );
+        match (&result, &self.stall_fallback) {
+            (Err(SolveError::MaxIterations), Some(fallback)) => {
+                let mut one_off = setup(problem, &rows, fallback)?;
+                self.stats.setups += 1;
+                run(&mut one_off, problem, &rows, warm, true, &mut self.stats)
+            }
+            _ => result,
         }
-        let status = workspace.solve();
-        self.stats.iterations += u64::from(status.iter());
-        let (solution, accuracy) = match &status {
-            Status::Solved(s) if !polish || s.polish_status() == PolishStatus::Successful => {
-                (s, SolveStatus::Solved)
-            }
-            Status::Solved(s) => (s, SolveStatus::AlmostSolved),
-            Status::SolvedInaccurate(s) => (s, SolveStatus::AlmostSolved),
-            Status::MaxIterationsReached(_) => return Err(SolveError::MaxIterations),
-            Status::TimeLimitReached(_) => return Err(SolveError::MaxTime),
-            Status::PrimalInfeasible(_) | Status::PrimalInfeasibleInaccurate(_) => {
-                return Err(SolveError::Infeasible)
-            }
-            Status::DualInfeasible(_) | Status::DualInfeasibleInaccurate(_) => {
-                return Err(SolveError::Unbounded)
-            }
-            Status::NonConvex(_) => {
-                return Err(SolveError::Backend {
-                    backend: NAME,
-                    message: "P is not positive semidefinite".into(),
-                })
-            }
-            _ => return Err(SolveError::Numerical),
-        };
-        let x = solution.x().to_vec();
-        let y = solution.y().to_vec();
-        let s = slacks(problem, &x, &rows.equality);
-        if x.iter().chain(&y).any(|v| !v.is_finite()) {
-            return Err(SolveError::Numerical);
-        }
-        Ok(ConicSolution {
-            x: Array1::from(x),
-            y: Array1::from(y),
-            s: Array1::from(s),
-            status: accuracy,
-            iterations: status.iter(),
-        })
     }
 }
