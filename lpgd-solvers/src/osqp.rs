@@ -46,6 +46,7 @@ const INFINITY: f64 = 1e30;
 /// ```
 pub struct OsqpOracle {
     settings: Settings,
+    lp_settings: Settings,
     polish: bool,
     stall_fallback: Option<Settings>,
     reuse: bool,
@@ -65,29 +66,35 @@ impl OsqpOracle {
     /// ADMM tolerances only cost iterations); an answer whose polish failed is reported as
     /// [`SolveStatus::AlmostSolved`].
     ///
-    /// OSQP's adaptive ADMM step ρ is on (QPs converge in ~150 iterations with it, ~700 with a fixed
-    /// ρ = 1). On some LPs the adaptive schedule stalls where a fixed ρ = 1 converges; a solve that
-    /// hits the iteration limit is therefore retried once with a fixed ρ = 1.
+    /// The ADMM step ρ: QPs use OSQP's adaptive schedule (~150 iterations on the reference QPs,
+    /// ~700 with a fixed ρ = 1); LPs use a fixed ρ = 1, because on LPs the adaptive schedule was
+    /// seen to stall (100 000 iterations) where the fixed step converges. A QP solve that hits the
+    /// iteration limit is retried once with the fixed step.
     pub fn new() -> Self {
         let base = Settings::default()
             .eps_abs(1e-5)
             .eps_rel(1e-5)
             .max_iter(100_000);
-        let mut oracle = Self::with_settings_polished(base.clone(), true);
-        oracle.stall_fallback = Some(
-            base.adaptive_rho(false)
-                .rho(1.0)
-                .verbose(false)
-                .polish(true),
-        );
+        let fixed = base
+            .clone()
+            .adaptive_rho(false)
+            .rho(1.0)
+            .verbose(false)
+            .warm_start(true)
+            .polish(true);
+        let mut oracle = Self::with_settings_polished(base, true);
+        oracle.lp_settings = fixed.clone();
+        oracle.stall_fallback = Some(fixed);
         oracle
     }
 
     /// An oracle with the given OSQP settings (verbosity is switched off; warm starting on).
     /// `polish` says whether `settings` polish (OSQP's settings cannot be read back).
     pub fn with_settings_polished(settings: Settings, polish: bool) -> Self {
+        let settings = settings.verbose(false).warm_start(true).polish(polish);
         Self {
-            settings: settings.verbose(false).warm_start(true).polish(polish),
+            lp_settings: settings.clone(),
+            settings,
             polish,
             stall_fallback: None,
             reuse: true,
@@ -207,7 +214,11 @@ impl Oracle<ConicProblem> for OsqpOracle {
         warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
         let rows = row_bounds(problem, NAME, INFINITY)?;
-        let settings = &self.settings;
+        let settings = if problem.p().is_some() {
+            &self.settings
+        } else {
+            &self.lp_settings
+        };
         let (workspace, reused) =
             self.cache
                 .get_or_build(problem, self.reuse, &mut self.stats, || {
@@ -226,7 +237,7 @@ impl Oracle<ConicProblem> for OsqpOracle {
             &mut self.stats,
         );
         match (&result, &self.stall_fallback) {
-            (Err(SolveError::MaxIterations), Some(fallback)) => {
+            (Err(SolveError::MaxIterations), Some(fallback)) if problem.p().is_some() => {
                 let mut one_off = setup(problem, &rows, fallback)?;
                 self.stats.setups += 1;
                 run(&mut one_off, problem, &rows, warm, true, &mut self.stats)
