@@ -17,7 +17,7 @@
 //! LP optimality conditions (good_lp reports Clarabel's "dual infeasible" status as a solution; the
 //! check turns it into [`SolveError::Unbounded`]).
 
-use crate::rows::{check_lp_optimality, row_bounds, slacks, RowBounds};
+use crate::rows::{check_lp_optimality, lp_row_bounds, row_bounds, slacks, RowBounds};
 use good_lp::{
     constraint, variable, Expression, IntoAffineExpression, ProblemVariables, ResolutionError,
     Solution, SolverModel, Variable,
@@ -275,16 +275,7 @@ impl Oracle<ConicProblem> for GoodLpOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
-        if problem
-            .p()
-            .is_some_and(|p| p.values().iter().any(|&v| v != 0.0))
-        {
-            return Err(SolveError::Unsupported {
-                backend: NAME,
-                what: Capability::QuadraticObjective,
-            });
-        }
-        let rows = row_bounds(problem, NAME, f64::INFINITY)?;
+        let rows = lp_row_bounds(problem, NAME)?;
         let lp = Lp {
             c: problem.c().as_slice().expect("contiguous"),
             a: problem.a(),

@@ -25,11 +25,11 @@
 #![allow(unsafe_code)]
 
 use crate::cache::{OracleStats, StructureCache};
-use crate::rows::{row_bounds, slacks, RowBounds};
+use crate::rows::{lp_row_bounds, row_bounds, slacks, RowBounds};
 use highs_sys as ffi;
 use lpgd_core::{
-    Capability, ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem, Oracle,
-    SolveError, SolveStatus,
+    ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem, Oracle, SolveError,
+    SolveStatus,
 };
 use ndarray::Array1;
 use std::ffi::{c_void, CString};
@@ -151,58 +151,34 @@ impl Model {
             .map(|&v| to_int(v))
             .collect::<Result<_, _>>()?;
         let (nc, nr, nz) = (to_int(n)?, to_int(m)?, to_int(a.nnz())?);
+        // An LP is passed as a MILP with every column continuous.
+        let kinds: Vec<HighsInt> = (0..n)
+            .map(|j| match integrality {
+                Some(marks) if marks[j] => ffi::VAR_TYPE_INTEGER,
+                _ => ffi::VAR_TYPE_CONTINUOUS,
+            })
+            .collect();
         // SAFETY: every array has the length HiGHS reads: n costs and column bounds, m row bounds,
         // n column starts (column-wise format), nnz indices and values, n integrality marks.
         let status = unsafe {
-            match integrality {
-                None => ffi::Highs_passLp(
-                    self.ptr.as_ptr(),
-                    nc,
-                    nr,
-                    nz,
-                    ffi::MATRIX_FORMAT_COLUMN_WISE,
-                    ffi::OBJECTIVE_SENSE_MINIMIZE,
-                    0.0,
-                    c.as_ptr(),
-                    free_lo.as_ptr(),
-                    free_hi.as_ptr(),
-                    rows.lower.as_ptr(),
-                    rows.upper.as_ptr(),
-                    start.as_ptr(),
-                    index.as_ptr(),
-                    a.values().as_ptr(),
-                ),
-                Some(marks) => {
-                    let kinds: Vec<HighsInt> = marks
-                        .iter()
-                        .map(|&i| {
-                            if i {
-                                ffi::VAR_TYPE_INTEGER
-                            } else {
-                                ffi::VAR_TYPE_CONTINUOUS
-                            }
-                        })
-                        .collect();
-                    ffi::Highs_passMip(
-                        self.ptr.as_ptr(),
-                        nc,
-                        nr,
-                        nz,
-                        ffi::MATRIX_FORMAT_COLUMN_WISE,
-                        ffi::OBJECTIVE_SENSE_MINIMIZE,
-                        0.0,
-                        c.as_ptr(),
-                        free_lo.as_ptr(),
-                        free_hi.as_ptr(),
-                        rows.lower.as_ptr(),
-                        rows.upper.as_ptr(),
-                        start.as_ptr(),
-                        index.as_ptr(),
-                        a.values().as_ptr(),
-                        kinds.as_ptr(),
-                    )
-                }
-            }
+            ffi::Highs_passMip(
+                self.ptr.as_ptr(),
+                nc,
+                nr,
+                nz,
+                ffi::MATRIX_FORMAT_COLUMN_WISE,
+                ffi::OBJECTIVE_SENSE_MINIMIZE,
+                0.0,
+                c.as_ptr(),
+                free_lo.as_ptr(),
+                free_hi.as_ptr(),
+                rows.lower.as_ptr(),
+                rows.upper.as_ptr(),
+                start.as_ptr(),
+                index.as_ptr(),
+                a.values().as_ptr(),
+                kinds.as_ptr(),
+            )
         };
         check(status, "passing the model")?;
         self.n = n;
@@ -430,16 +406,7 @@ impl Oracle<ConicProblem> for HighsOracle {
         problem: &ConicProblem,
         warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
-        if problem
-            .p()
-            .is_some_and(|p| p.values().iter().any(|&v| v != 0.0))
-        {
-            return Err(SolveError::Unsupported {
-                backend: NAME,
-                what: Capability::QuadraticObjective,
-            });
-        }
-        let rows = row_bounds(problem, NAME, f64::INFINITY)?;
+        let rows = lp_row_bounds(problem, NAME)?;
         let c = problem.c().as_slice().expect("contiguous");
         let (model, reused) =
             self.cache

@@ -50,6 +50,24 @@ pub(crate) fn row_bounds(
     Ok(out)
 }
 
+/// The row bounds of an LP: as [`row_bounds`], and `Unsupported` for a nonzero P (a QP, or the
+/// proximal term ρ > 0 of LPGD).
+pub(crate) fn lp_row_bounds(
+    problem: &ConicProblem,
+    backend: &'static str,
+) -> Result<RowBounds, SolveError> {
+    if problem
+        .p()
+        .is_some_and(|p| p.values().iter().any(|&v| v != 0.0))
+    {
+        return Err(SolveError::Unsupported {
+            backend,
+            what: Capability::QuadraticObjective,
+        });
+    }
+    row_bounds(problem, backend, f64::INFINITY)
+}
+
 /// `s = b − Ax`, clipped to the cone: exactly 0 on equality rows, ≥ 0 on inequality rows.
 pub(crate) fn slacks(problem: &ConicProblem, x: &[f64], equality: &[bool]) -> Vec<f64> {
     let ax = problem.a().mul_vec(x);
