@@ -10,10 +10,10 @@
 //! starts from zero. Solutions are polished (an active-set step after ADMM), which makes them
 //! accurate to ~1e-9 when the active set is identified.
 //!
-//! Wraps OSQP 0.6.3 (its C sources ship with the crate and build offline with cmake). Compared with
-//! OSQP 1.0 it lacks the code-generation and CUDA/MKL back ends, the `solution_polish` refinements
-//! of 1.0 and the restart of the adaptive-ρ schedule, none of which this oracle uses; the `osqp`
-//! 1.0 crate fetches a dependency at build time and cannot be built offline.
+//! Wraps OSQP 0.6.3 (its C sources ship with the crate and build offline with cmake). OSQP 1.0
+//! adds a reworked C API, alternative linear-algebra back ends (MKL, CUDA) and derivatives of the
+//! solution; this oracle needs none of them (LPGD's derivatives come from re-solves), and the
+//! `osqp` 1.0 crate fetches a dependency at build time, which fails offline.
 
 use crate::cache::{OracleStats, StructureCache};
 use crate::rows::{row_bounds, slacks, RowBounds};
