@@ -6,8 +6,11 @@
 #![deny(missing_docs)]
 
 pub mod data;
+pub mod knapsack;
 pub mod numpy_rng;
+pub mod rules;
 pub mod shortest_path;
 
+pub use knapsack::Knapsack;
 pub use numpy_rng::RandomState;
 pub use shortest_path::GridShortestPath;

@@ -1,0 +1,220 @@
+//! Gradient rules for combinatorial layers other than LPGD (which lives in `lpgd-core`: its right
+//! side is blackbox backpropagation, DBB).
+//!
+//! All rules are stated for a minimising oracle `y(w) = argmin_{y ∈ X} ⟨w, y⟩`; a maximising layer
+//! is the minimising oracle of `−w`, and its gradients are the negated ones.
+
+use crate::numpy_rng::RandomState;
+use lpgd_core::{LinearProblem, Oracle, SolveError};
+use ndarray::Array1;
+
+/// NID, the negative identity: the backward pass returns `−g` (no extra oracle call).
+pub fn nid(g: &Array1<f64>) -> Array1<f64> {
+    -g
+}
+
+/// Gaussian perturbations of the cost: `M` samples of scale `σ`, seeded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Perturbation {
+    /// Number of samples M.
+    pub samples: usize,
+    /// Scale σ.
+    pub sigma: f64,
+}
+
+impl Default for Perturbation {
+    /// PyEPO's defaults: M = 10, σ = 1.
+    fn default() -> Self {
+        Self {
+            samples: 10,
+            sigma: 1.0,
+        }
+    }
+}
+
+/// The samples of one perturbed forward pass: noise `Z_m` and solutions `y(θ + σ Z_m)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerturbedSolutions {
+    /// The noise vectors.
+    pub noise: Vec<Array1<f64>>,
+    /// The oracle's solutions for the perturbed costs.
+    pub solutions: Vec<Array1<f64>>,
+}
+
+impl PerturbedSolutions {
+    /// The mean solution `ȳ` (DPO's forward output).
+    pub fn mean(&self) -> Array1<f64> {
+        let m = self.solutions.len() as f64;
+        self.solutions
+            .iter()
+            .fold(Array1::zeros(self.solutions[0].len()), |acc, y| acc + y)
+            / m
+    }
+}
+
+impl Perturbation {
+    /// Solves `y(θ + σ Z_m)` for `M` standard normal draws from `rng`.
+    pub fn solve<O: Oracle<LinearProblem> + ?Sized>(
+        &self,
+        oracle: &mut O,
+        theta: &Array1<f64>,
+        rng: &mut RandomState,
+    ) -> Result<PerturbedSolutions, SolveError> {
+        let mut noise = Vec::with_capacity(self.samples);
+        let mut solutions = Vec::with_capacity(self.samples);
+        for _ in 0..self.samples.max(1) {
+            let z: Array1<f64> = (0..theta.len()).map(|_| rng.standard_normal()).collect();
+            let w = theta + &(self.sigma * &z);
+            solutions.push(oracle.solve(&LinearProblem::new(w)?, None)?);
+            noise.push(z);
+        }
+        Ok(PerturbedSolutions { noise, solutions })
+    }
+}
+
+/// DPO (differentiable perturbed optimizer): forward `ȳ`, backward
+/// `(1/(Mσ)) Σ_m (⟨g, y_m⟩ − b) Z_m`, with `b` the mean reward and the factor `M/(M−1)` when the
+/// baseline is on (PyEPO's variance reduction), `b = 0` without it.
+pub fn dpo_backward(
+    samples: &PerturbedSolutions,
+    g: &Array1<f64>,
+    sigma: f64,
+    baseline: bool,
+) -> Array1<f64> {
+    let m = samples.solutions.len();
+    let rewards: Vec<f64> = samples.solutions.iter().map(|y| g.dot(y)).collect();
+    let (b, factor) = if baseline && m > 1 {
+        (
+            rewards.iter().sum::<f64>() / m as f64,
+            m as f64 / (m as f64 - 1.0),
+        )
+    } else {
+        (0.0, 1.0)
+    };
+    let mut out = Array1::zeros(g.len());
+    for (z, r) in samples.noise.iter().zip(&rewards) {
+        out = out + &(z * (r - b));
+    }
+    out * (factor / (m as f64 * sigma))
+}
+
+/// PFYL, the perturbed Fenchel–Young loss of the prediction `θ` against the true solution `y*`:
+/// `loss = ⟨θ, y*⟩ − mean_m ⟨θ + σZ_m, y_m⟩ ≥ 0` (in expectation), gradient `y* − ȳ`.
+pub fn pfyl(
+    samples: &PerturbedSolutions,
+    theta: &Array1<f64>,
+    sigma: f64,
+    y_star: &Array1<f64>,
+) -> (f64, Array1<f64>) {
+    let m = samples.solutions.len() as f64;
+    let perturbed_value: f64 = samples
+        .noise
+        .iter()
+        .zip(&samples.solutions)
+        .map(|(z, y)| (theta + &(sigma * z)).dot(y))
+        .sum::<f64>()
+        / m;
+    (
+        theta.dot(y_star) - perturbed_value,
+        y_star - &samples.mean(),
+    )
+}
+
+/// SPO+ of the predicted cost `ĉ` against the true cost `c` with its solution `y*` and value
+/// `z* = cᵀy*`: `loss = −min_y (2ĉ − c)ᵀy + 2ĉᵀy* − z*`, subgradient `2(y* − y(2ĉ − c))`.
+pub fn spo_plus<O: Oracle<LinearProblem> + ?Sized>(
+    oracle: &mut O,
+    c_hat: &Array1<f64>,
+    c: &Array1<f64>,
+    y_star: &Array1<f64>,
+) -> Result<(f64, Array1<f64>), SolveError> {
+    let w = 2.0 * c_hat - c;
+    let y = oracle.solve(&LinearProblem::new(w.clone())?, None)?;
+    let loss = -w.dot(&y) + 2.0 * c_hat.dot(y_star) - c.dot(y_star);
+    Ok((loss, 2.0 * (y_star - &y)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lpgd_core::FnOracle;
+    use ndarray::array;
+
+    /// argmin over the unit vectors of ℝ³ (first minimum wins).
+    fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+        let w = p.cost();
+        let k = (0..w.len()).fold(0, |k, i| if w[i] < w[k] { i } else { k });
+        Ok(Array1::from_shape_fn(w.len(), |i| {
+            if i == k {
+                1.0
+            } else {
+                0.0
+            }
+        }))
+    }
+
+    #[test]
+    fn nid_is_the_negated_gradient() {
+        assert_eq!(nid(&array![1.0, -2.0]), array![-1.0, 2.0]);
+    }
+
+    #[test]
+    fn spo_plus_by_hand() {
+        let mut oracle = FnOracle::new(one_hot);
+        let c = array![1.0, 2.0, 3.0];
+        let y_star = array![1.0, 0.0, 0.0];
+        let c_hat = array![2.0, 0.5, 3.0];
+        // 2ĉ − c = (3, −1, 3): argmin e₁; loss = −(−1) + 2·2 − 1 = 4; grad = 2(e₀ − e₁).
+        let (loss, grad) = spo_plus(&mut oracle, &c_hat, &c, &y_star).unwrap();
+        assert_eq!(loss, 4.0);
+        assert_eq!(grad, array![2.0, -2.0, 0.0]);
+        // A perfect prediction has zero loss and zero subgradient.
+        let (loss, grad) = spo_plus(&mut oracle, &c, &c, &y_star).unwrap();
+        assert_eq!((loss, grad), (0.0, array![0.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn dpo_and_pfyl_by_hand() {
+        // Two fixed samples, so the formulas can be checked by hand.
+        let samples = PerturbedSolutions {
+            noise: vec![array![1.0, 0.0, -1.0], array![0.0, 2.0, 0.0]],
+            solutions: vec![array![1.0, 0.0, 0.0], array![0.0, 0.0, 1.0]],
+        };
+        let g = array![1.0, 1.0, 3.0];
+        // Rewards ⟨g, y_m⟩ = 1, 3. No baseline: (1·Z₀ + 3·Z₁)/(2σ) with σ = 0.5.
+        assert_eq!(
+            dpo_backward(&samples, &g, 0.5, false),
+            array![1.0, 6.0, -1.0]
+        );
+        // Baseline b = 2, factor 2: 2·((−1)·Z₀ + 1·Z₁)/(2·0.5).
+        assert_eq!(
+            dpo_backward(&samples, &g, 0.5, true),
+            array![-2.0, 4.0, 2.0]
+        );
+        assert_eq!(samples.mean(), array![0.5, 0.0, 0.5]);
+        let theta = array![0.0, 1.0, 2.0];
+        let y_star = array![0.0, 1.0, 0.0];
+        // ⟨θ+σZ₀, y₀⟩ = 0.5, ⟨θ+σZ₁, y₁⟩ = 2; loss = 1 − 1.25.
+        let (loss, grad) = pfyl(&samples, &theta, 0.5, &y_star);
+        assert_eq!(loss, -0.25);
+        assert_eq!(grad, array![-0.5, 1.0, -0.5]);
+    }
+
+    #[test]
+    fn perturbed_solves_are_seeded() {
+        let mut oracle = FnOracle::new(one_hot);
+        let p = Perturbation {
+            samples: 5,
+            sigma: 1.0,
+        };
+        let theta = array![0.0, 0.1, 0.2];
+        let a = p
+            .solve(&mut oracle, &theta, &mut RandomState::new(3))
+            .unwrap();
+        let b = p
+            .solve(&mut oracle, &theta, &mut RandomState::new(3))
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.solutions.len(), 5);
+    }
+}
