@@ -93,7 +93,7 @@ pub fn dpo_backward(
     };
     let mut out = Array1::zeros(g.len());
     for (z, r) in samples.noise.iter().zip(&rewards) {
-        out = out + &(z * (r - b));
+        out += &(z * (r - b));
     }
     out * (factor / (m as f64 * sigma))
 }
