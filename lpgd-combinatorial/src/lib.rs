@@ -5,9 +5,11 @@
 //! backpropagation).
 #![deny(missing_docs)]
 
+pub mod assignment;
 pub mod data;
 pub mod knapsack;
 pub mod numpy_rng;
+pub mod ranking;
 pub mod rules;
 pub mod shortest_path;
 
