@@ -1,8 +1,33 @@
 //! # lpgd-combinatorial — learning through combinatorial solvers
 //!
-//! Oracles over finite sets (`argmin ⟨w, y⟩`, always minimising), PyEPO-compatible synthetic data
-//! and its metric, to be differentiated with LPGD from `lpgd-core` (whose right side is blackbox
-//! backpropagation).
+//! Oracles over finite sets (`argmin ⟨w, y⟩`, always minimising; a maximiser is the oracle of
+//! `−w`), gradient rules besides LPGD, and PyEPO-compatible synthetic data and metric. LPGD itself
+//! comes from `lpgd-core` (its right side is blackbox backpropagation with λ = τ).
+//!
+//! | oracle | set | method |
+//! |---|---|---|
+//! | [`GridShortestPath`] | paths on a grid DAG with east/south arcs (PyEPO) | dynamic program, any cost sign |
+//! | [`warcraft::VertexGridShortestPath`] | paths on an 8-neighbour grid, vertex weights | Dijkstra (weights ≥ 0) |
+//! | [`Knapsack`] | 0/1 selections under one or several capacities | branch and bound |
+//! | [`assignment::Assignment`] | assignments of rows to distinct columns | Hungarian algorithm |
+//! | [`ranking::Ranking`], [`ranking::TopK`] | permutations of ranks; k-subsets | sorting |
+//! | [`tsp::Tsp`] | tours through ≤ 16 nodes | Held–Karp |
+//!
+//! Every oracle is deterministic (fixed tie-breaking) and tested against brute force.
+//!
+//! ```
+//! use lpgd_combinatorial::GridShortestPath;
+//! use lpgd_core::{LinearProblem, Lpgd, Side};
+//! use ndarray::Array1;
+//!
+//! let mut sp = GridShortestPath::new(5, 5);
+//! let costs = LinearProblem::new(Array1::from_shape_fn(40, |k| 1.0 + (k % 7) as f64))?;
+//! let lpgd = Lpgd::new(10.0)?.with_side(Side::Right); // DBB with λ = 10
+//! let path = lpgd.forward(&mut sp, &costs)?;
+//! let g = lpgd.backward(&mut sp, &costs, &path, &Array1::ones(40))?;
+//! assert_eq!(g.gradient.len(), 40);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod assignment;
@@ -12,6 +37,8 @@ pub mod numpy_rng;
 pub mod ranking;
 pub mod rules;
 pub mod shortest_path;
+pub mod tsp;
+pub mod warcraft;
 
 pub use knapsack::Knapsack;
 pub use numpy_rng::RandomState;
