@@ -34,6 +34,7 @@ pub mod assignment;
 pub mod data;
 pub mod knapsack;
 pub mod numpy_rng;
+pub mod pool;
 pub mod ranking;
 pub mod rules;
 pub mod shortest_path;
