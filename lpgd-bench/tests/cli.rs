@@ -240,3 +240,54 @@ fn unknown_backend_is_an_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown or not built backend"));
 }
+
+/// `pyepo --quick` trains every rule and writes the JSON and the plot.
+#[test]
+fn pyepo_quick_writes_every_rule() {
+    let out = out_path("pyepo");
+    let output = bin()
+        .args([
+            "pyepo",
+            "--problem",
+            "shortest-path",
+            "--quick",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
+    std::fs::remove_file(&out).ok();
+    std::fs::remove_file(out.with_extension("svg")).ok();
+    assert_eq!(doc["setting"]["n_train"], 200);
+    for rule in [
+        "lpgd-right",
+        "lpgd-left",
+        "lpgd-centered",
+        "nid",
+        "dpo",
+        "pfyl",
+        "spo+",
+    ] {
+        let r = &doc["rules"][rule];
+        let regret = r["test_regret"].as_f64().unwrap();
+        assert!(regret > 0.0 && regret < 1.0, "{rule}: {regret}");
+        assert_eq!(r["regret_per_epoch"].as_array().unwrap().len(), 5);
+        assert!(svg.contains(rule));
+    }
+    let bad = bin()
+        .args(["pyepo", "--problem", "tsp", "--quick", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

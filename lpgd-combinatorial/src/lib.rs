@@ -38,6 +38,7 @@ pub mod pool;
 pub mod ranking;
 pub mod rules;
 pub mod shortest_path;
+pub mod train;
 pub mod tsp;
 pub mod warcraft;
 
