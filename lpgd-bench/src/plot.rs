@@ -23,10 +23,12 @@ pub fn line_plot(
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
-    if !(x1 > x0) {
+    // No finite points, or a single value: give the axis a unit span.
+    if !x0.is_finite() || x1 <= x0 {
+        x0 = if x0.is_finite() { x0 } else { 0.0 };
         x1 = x0 + 1.0;
     }
-    if !(y1 > y0) {
+    if !y1.is_finite() || y1 <= y0 {
         y1 = y0 + 1.0;
     }
     let sx = |x: f64| left + (x - x0) / (x1 - x0) * (w - left - right);
