@@ -272,3 +272,34 @@ mod pyepo_size {
         println!("{} nodes for 20 instances", ks.nodes());
     }
 }
+
+/// The branch and bound against HiGHS's MILP on the PyEPO knapsacks.
+#[cfg(all(test, feature = "highs"))]
+mod against_highs {
+    use super::*;
+    use crate::data::knapsack_data;
+    use lpgd_core::ConicProblem;
+
+    #[test]
+    fn same_optimal_value_as_the_milp() {
+        let data = knapsack_data(10, 5, 32, 2, 4, 0.5, 7);
+        let set = ConicProblem::builder(32)
+            .inequalities(data.weights.clone(), ndarray::array![20.0, 20.0])
+            .bounds(&[0.0; 32], &[1.0; 32])
+            .build()
+            .unwrap();
+        let mut milp = lpgd_solvers::HighsOracle::milp(&set, vec![true; 32]).unwrap();
+        let mut bnb = Knapsack::new(data.weights.clone(), vec![20.0, 20.0]).unwrap();
+        for i in 0..10 {
+            let cost = LinearProblem::new(data.values.row(i).mapv(|v| -v)).unwrap();
+            let (a, b) = (
+                bnb.solve(&cost, None).unwrap(),
+                milp.solve(&cost, None).unwrap(),
+            );
+            assert!(
+                (cost.cost().dot(&a) - cost.cost().dot(&b)).abs() < 1e-9,
+                "instance {i}"
+            );
+        }
+    }
+}

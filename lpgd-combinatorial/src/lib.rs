@@ -12,6 +12,7 @@
 //! | [`assignment::Assignment`] | assignments of rows to distinct columns | Hungarian algorithm |
 //! | [`ranking::Ranking`], [`ranking::TopK`] | permutations of ranks; k-subsets | sorting |
 //! | [`tsp::Tsp`] | tours through ≤ 16 nodes | Held–Karp |
+//! | `HighsMilpOracle` (feature `highs`) | any 0/1 or mixed-integer program you write | HiGHS branch and cut |
 //!
 //! Every oracle is deterministic (fixed tie-breaking) and tested against brute force.
 //!
@@ -41,6 +42,9 @@ pub mod shortest_path;
 pub mod train;
 pub mod tsp;
 pub mod warcraft;
+
+#[cfg(feature = "highs")]
+pub use lpgd_solvers::HighsMilpOracle;
 
 pub use knapsack::Knapsack;
 pub use numpy_rng::RandomState;

@@ -218,3 +218,95 @@ mod tests {
         assert_eq!(a.solutions.len(), 5);
     }
 }
+
+/// Maximising layers: `y(v) = argmax ⟨v, y⟩` is the minimising oracle of `w = −v`, and every
+/// gradient with respect to `v` is the negated gradient with respect to `w`. Checked here against
+/// the maximisation forms of the rules, computed by hand.
+#[cfg(test)]
+mod maximisation {
+    use super::*;
+    use lpgd_core::{FnOracle, Lpgd, Side};
+    use ndarray::array;
+
+    /// argmin over the unit vectors of ℝ³: the minimising oracle of a one-hot argmax layer.
+    fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+        let w = p.cost();
+        let k = (0..w.len()).fold(0, |k, i| if w[i] < w[k] { i } else { k });
+        Ok(Array1::from_shape_fn(w.len(), |i| {
+            if i == k {
+                1.0
+            } else {
+                0.0
+            }
+        }))
+    }
+
+    fn argmax(v: &Array1<f64>) -> Array1<f64> {
+        one_hot(&LinearProblem::new(-v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn dbb_for_a_maximiser_has_the_right_sign() {
+        // Values v, upstream gradient g on y. Max-sense DBB: (y(v) − y(v − τg))/τ.
+        let v = array![3.0, 2.0, 1.0];
+        let g = array![2.0, 0.0, 0.0]; // the loss dislikes item 0
+        let tau = 1.0;
+        let by_hand = (argmax(&v) - argmax(&(&v - &(tau * &g)))) / tau;
+        assert_eq!(by_hand, array![1.0, -1.0, 0.0]); // lower v₀, raise v₁: descent moves away from 0
+        let mut oracle = FnOracle::new(one_hot);
+        let w = LinearProblem::new(-&v).unwrap();
+        let lpgd = Lpgd::new(tau).unwrap().with_side(Side::Right);
+        let y = lpgd.forward(&mut oracle, &w).unwrap();
+        let grad_w = lpgd.backward(&mut oracle, &w, &y, &g).unwrap().gradient;
+        assert_eq!(-grad_w, by_hand);
+    }
+
+    #[test]
+    fn spo_plus_for_a_maximiser() {
+        // Max form: loss = max_y (2ĉ − c)ᵀy − 2ĉᵀy* + z*, subgradient 2(y(2ĉ − c) − y*).
+        let c = array![3.0, 1.0, 2.0];
+        let c_hat = array![1.0, 2.5, 0.0];
+        let y_star = argmax(&c);
+        let shifted: Array1<f64> = 2.0 * &c_hat - &c; // (−1, 4, −2)
+        let y_tilde = argmax(&shifted); // item 1
+        let loss_by_hand = shifted.dot(&y_tilde) - 2.0 * c_hat.dot(&y_star) + c.dot(&y_star);
+        let grad_by_hand = 2.0 * (&y_tilde - &y_star);
+        let mut oracle = FnOracle::new(one_hot);
+        let (loss, grad_w) = spo_plus(&mut oracle, &-&c_hat, &-&c, &y_star).unwrap();
+        assert_eq!(loss, loss_by_hand);
+        assert_eq!(loss, 5.0);
+        assert_eq!(-grad_w, grad_by_hand);
+    }
+
+    #[test]
+    fn pfyl_and_dpo_for_a_maximiser() {
+        // Fixed samples in the maximisation frame: y_m = argmax(θ + σZ_m).
+        let theta = array![0.0, 1.0, 0.5];
+        let noise = vec![array![2.0, 0.0, 0.0], array![0.0, 0.0, 2.0]];
+        let sigma = 1.0;
+        let solutions: Vec<Array1<f64>> = noise
+            .iter()
+            .map(|z| argmax(&(&theta + &(sigma * z))))
+            .collect();
+        let y_star = array![0.0, 1.0, 0.0];
+        // Max-form PFYL: loss = mean_m ⟨θ+σZ_m, y_m⟩ − ⟨θ, y*⟩, gradient ȳ − y*.
+        let mean = (&solutions[0] + &solutions[1]) / 2.0;
+        let loss_by_hand = ((&theta + &noise[0]).dot(&solutions[0])
+            + (&theta + &noise[1]).dot(&solutions[1]))
+            / 2.0
+            - theta.dot(&y_star);
+        // The minimisation frame sees w = −θ and noise −Z with the same solutions.
+        let samples = PerturbedSolutions {
+            noise: noise.iter().map(|z| -z).collect(),
+            solutions: solutions.clone(),
+        };
+        let (loss, grad_w) = pfyl(&samples, &-&theta, sigma, &y_star);
+        assert_eq!(loss, loss_by_hand);
+        assert_eq!(-grad_w, &mean - &y_star);
+        // Max-form DPO backward: (1/(Mσ)) Σ ⟨g, y_m⟩ Z_m (no baseline).
+        let g = array![1.0, 0.0, 3.0];
+        let by_hand =
+            (&noise[0] * g.dot(&solutions[0]) + &noise[1] * g.dot(&solutions[1])) / (2.0 * sigma);
+        assert_eq!(-dpo_backward(&samples, &g, sigma, false), by_hand);
+    }
+}
