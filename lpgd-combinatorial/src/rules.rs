@@ -282,7 +282,7 @@ mod maximisation {
     fn pfyl_and_dpo_for_a_maximiser() {
         // Fixed samples in the maximisation frame: y_m = argmax(θ + σZ_m).
         let theta = array![0.0, 1.0, 0.5];
-        let noise = vec![array![2.0, 0.0, 0.0], array![0.0, 0.0, 2.0]];
+        let noise = [array![2.0, 0.0, 0.0], array![0.0, 0.0, 2.0]];
         let sigma = 1.0;
         let solutions: Vec<Array1<f64>> = noise
             .iter()
