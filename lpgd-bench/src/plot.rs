@@ -2,6 +2,13 @@
 
 use std::fmt::Write;
 
+/// A tick label: three decimals at most, trailing zeros dropped.
+fn tick(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
 const COLORS: [&str; 8] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
@@ -52,16 +59,16 @@ pub fn line_plot(
         let fx = x0 + (x1 - x0) * k as f64 / 5.0;
         let _ = write!(
             svg,
-            r##"<text x="{}" y="{}" text-anchor="end">{:.3}</text><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="middle">{:.3}</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="end">{}</text><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="middle">{}</text>"##,
             left - 6.0,
             sy(fy) + 4.0,
-            fy,
+            tick(fy),
             sy(fy),
             w - right,
             sy(fy),
             sx(fx),
             h - bottom + 18.0,
-            fx
+            tick(fx)
         );
     }
     let _ = write!(
