@@ -106,14 +106,7 @@ impl Oracle<LinearProblem> for Assignment {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let expected = self.rows * self.cols;
-        if problem.dim() != expected {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected,
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(expected)?;
         let cols = self.assign(problem.cost().as_slice().expect("contiguous"));
         let mut y = Array1::zeros(expected);
         for (i, j) in cols.into_iter().enumerate() {

@@ -190,14 +190,7 @@ impl Oracle<LinearProblem> for Knapsack {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        if problem.dim() != self.items() {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: self.items(),
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(self.items())?;
         let values: Vec<f64> = problem.cost().iter().map(|w| -w).collect();
         Ok(self.best(&values))
     }

@@ -141,7 +141,7 @@ mod tests {
     use ndarray::array;
 
     /// argmin over the unit vectors of ℝ³ (first minimum wins).
-    fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+    pub(super) fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
         let w = p.cost();
         let k = (0..w.len()).fold(0, |k, i| if w[i] < w[k] { i } else { k });
         Ok(Array1::from_shape_fn(w.len(), |i| {
@@ -228,18 +228,7 @@ mod maximisation {
     use lpgd_core::{FnOracle, Lpgd, Side};
     use ndarray::array;
 
-    /// argmin over the unit vectors of ℝ³: the minimising oracle of a one-hot argmax layer.
-    fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
-        let w = p.cost();
-        let k = (0..w.len()).fold(0, |k, i| if w[i] < w[k] { i } else { k });
-        Ok(Array1::from_shape_fn(w.len(), |i| {
-            if i == k {
-                1.0
-            } else {
-                0.0
-            }
-        }))
-    }
+    use super::tests::one_hot;
 
     fn argmax(v: &Array1<f64>) -> Array1<f64> {
         one_hot(&LinearProblem::new(-v).unwrap()).unwrap()

@@ -1,6 +1,6 @@
 //! Shortest path on a grid DAG with east and south arcs (the PyEPO layout).
 
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 
 /// Shortest path from the top-left to the bottom-right node of an `h × w` grid whose arcs point
@@ -107,14 +107,7 @@ impl Oracle<LinearProblem> for GridShortestPath {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        if problem.dim() != self.arcs.len() {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: self.arcs.len(),
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(self.arcs.len())?;
         Ok(self.path(problem.cost().as_slice().expect("contiguous")))
     }
 }

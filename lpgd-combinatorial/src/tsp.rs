@@ -98,14 +98,7 @@ impl Oracle<LinearProblem> for Tsp {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let n = self.n;
-        if problem.dim() != n * n {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: n * n,
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(n * n)?;
         let tour = self.tour(problem.cost().as_slice().expect("contiguous"));
         let mut y = Array1::zeros(n * n);
         for k in 0..n {

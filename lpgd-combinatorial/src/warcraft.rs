@@ -122,14 +122,7 @@ impl Oracle<LinearProblem> for VertexGridShortestPath {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let n = self.h * self.w;
-        if problem.dim() != n {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: n,
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(n)?;
         if let Some(index) = problem.cost().iter().position(|&v| v < 0.0) {
             return Err(InvalidInput::Value {
                 field: "w",

@@ -312,14 +312,7 @@ impl Oracle<LinearProblem> for GoodLpPolytopeOracle {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        if problem.dim() != self.a.ncols() {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: self.a.ncols(),
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(self.a.ncols())?;
         let lp = Lp {
             c: problem.cost().as_slice().expect("contiguous"),
             a: &self.a,

@@ -508,14 +508,7 @@ impl Oracle<LinearProblem> for HighsMilpOracle {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        if problem.dim() != self.integer.len() {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: self.integer.len(),
-                found: problem.dim(),
-            }
-            .into());
-        }
+        problem.expect_dim(self.integer.len())?;
         self.model
             .change_costs(problem.cost().as_slice().expect("contiguous"))?;
         self.model.clear_solver()?;

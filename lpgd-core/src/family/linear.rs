@@ -31,6 +31,11 @@ impl LinearProblem {
     pub fn dim(&self) -> usize {
         self.w.len()
     }
+
+    /// Checks that the cost has the dimension an oracle expects.
+    pub fn expect_dim(&self, expected: usize) -> Result<(), InvalidInput> {
+        check_len("w", self.dim(), expected)
+    }
 }
 
 fn check(field: &'static str, v: &Array1<f64>, len: usize) -> Result<(), InvalidInput> {
