@@ -6,6 +6,8 @@
 //! - `lpgd-bench pyepo --problem shortest-path|knapsack …` — the PyEPO comparison of gradient rules.
 
 mod backend;
+mod compare;
+mod families;
 mod plot;
 mod pyepo;
 mod run;
@@ -109,6 +111,34 @@ enum Command {
         #[command(flatten)]
         solver: SolverArgs,
     },
+    /// Every enabled backend and side on seeded generated families: times, iterations, failures,
+    /// gradient agreement, thread scaling, a size sweep and a τ sweep.
+    Compare {
+        /// A run of about 30 seconds (sizes 10, 30 and 100, 8 instances, 1 repeat).
+        #[arg(long)]
+        quick: bool,
+        /// Base seed of the generated instances.
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// Decision-variable counts of the size sweep (default 10, 30, 100, 300).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<usize>>,
+        /// Instances per family and size.
+        #[arg(long, default_value_t = 8)]
+        instances: usize,
+        /// Timing repeats.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// LPGD step τ.
+        #[arg(long, default_value_t = 0.1)]
+        tau: f64,
+        /// Extra problem files (diffcp layout) to include.
+        #[arg(long = "problem")]
+        problems: Vec<PathBuf>,
+        /// JSON report (plots are written beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Train a linear model through a combinatorial layer with every gradient rule (PyEPO protocol).
     Pyepo {
         /// shortest-path (5×5 grid) or knapsack (32 items, 2 capacities of 20).
@@ -182,6 +212,42 @@ fn main() -> ExitCode {
             instances,
             solver,
         } => demo(data, instances, &solver),
+        Command::Compare {
+            quick,
+            seed,
+            sizes,
+            instances,
+            repeats,
+            tau,
+            problems,
+            out,
+        } => {
+            let config = compare::CompareConfig {
+                sizes: sizes.unwrap_or_else(|| {
+                    if quick {
+                        vec![10, 30, 100]
+                    } else {
+                        vec![10, 30, 100, 300]
+                    }
+                }),
+                instances,
+                repeats: if quick { 1 } else { repeats },
+                tau,
+                seed,
+                files: problems,
+                fd_max_size: 30,
+            };
+            Lpgd::new(tau)
+                .map_err(|e| e.to_string())
+                .and_then(|_| compare::run(&config))
+                .and_then(|report| {
+                    println!("{}", compare::markdown(&report));
+                    match &out {
+                        Some(out) => compare::write(&report, out),
+                        None => Ok(()),
+                    }
+                })
+        }
         Command::Pyepo {
             problem,
             quick,

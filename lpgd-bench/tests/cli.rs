@@ -291,3 +291,46 @@ fn pyepo_quick_writes_every_rule() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+/// `compare` prints its table and writes the JSON and both plots.
+#[test]
+fn compare_writes_the_report_and_plots() {
+    let out = out_path("compare");
+    let output = bin()
+        .args([
+            "compare",
+            "--sizes",
+            "5",
+            "--instances",
+            "2",
+            "--repeats",
+            "1",
+            "--problem",
+        ])
+        .arg(data("lp_box_small.json"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("| lp_box_small | 10 | clarabel | right |"),
+        "{stdout}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(doc["rows"].as_array().unwrap().len() >= 10);
+    assert_eq!(doc["tau_sweep"].as_array().unwrap().len(), 6);
+    let stem = out.with_extension("");
+    for suffix in ["_time.svg", "_tau.svg"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", stem.display()));
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("<svg"));
+        std::fs::remove_file(path).ok();
+    }
+    std::fs::remove_file(&out).ok();
+}

@@ -71,10 +71,14 @@ impl OsqpOracle {
     /// seen to stall (100 000 iterations) where the fixed step converges. A QP solve that hits the
     /// iteration limit is retried once with the fixed step.
     pub fn new() -> Self {
+        // OSQP's default adapts ρ on a schedule measured in set-up *time*, which makes iteration
+        // counts (and answers, to polish accuracy) vary from run to run; every 25 iterations is
+        // deterministic.
         let base = Settings::default()
             .eps_abs(1e-5)
             .eps_rel(1e-5)
-            .max_iter(100_000);
+            .max_iter(100_000)
+            .adaptive_rho_interval(Some(25));
         let fixed = base
             .clone()
             .adaptive_rho(false)

@@ -1,0 +1,575 @@
+//! `lpgd-bench compare`: every enabled backend and side on seeded generated families, to choose a
+//! backend and a gradient setting.
+
+use crate::backend::{Backend, Options};
+use crate::families::{instance, Family};
+use crate::plot::line_plot;
+use lpgd_core::ndarray::Array1;
+use lpgd_core::{
+    ConicCotangent, ConicGradient, ConicProblem, Lpgd, LpgdError, Oracle, ProblemFile, Side,
+    SolveError,
+};
+use lpgd_solvers::ClarabelOracle;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to run.
+pub struct CompareConfig {
+    /// Decision-variable counts of the size sweep.
+    pub sizes: Vec<usize>,
+    /// Instances per family and size.
+    pub instances: usize,
+    /// Timing repeats (medians are taken over instances × repeats).
+    pub repeats: usize,
+    /// LPGD step for the comparison.
+    pub tau: f64,
+    /// Base seed.
+    pub seed: u32,
+    /// Extra problem files to include.
+    pub files: Vec<PathBuf>,
+    /// Largest size with a finite-difference check.
+    pub fd_max_size: usize,
+}
+
+/// One row of the report: a backend and side on one family and size.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Row {
+    /// Family (or problem file) name.
+    pub family: String,
+    /// Decision variables.
+    pub size: usize,
+    /// Backend.
+    pub backend: String,
+    /// `right` or `centered`.
+    pub side: String,
+    /// Median forward time (ms).
+    pub forward_ms: f64,
+    /// Median backward time (ms).
+    pub backward_ms: f64,
+    /// backward / forward.
+    pub ratio: f64,
+    /// Mean solver iterations of the forward solves.
+    pub iterations: f64,
+    /// Failures by status.
+    pub failures: BTreeMap<String, usize>,
+    /// Median relative difference of the gradient (dc, db, dA) from Clarabel at high accuracy.
+    pub agreement: Option<f64>,
+    /// Relative error of centred LPGD (τ = 1e-4, ρ = 0) against central finite differences
+    /// (h = 1e-4) of `dxᵀx*` with respect to c and b, on the first instance (sizes ≤ 30).
+    pub fd_error: Option<f64>,
+    /// Forward + backward of the whole batch on one thread (ms).
+    pub batch_1_thread_ms: f64,
+    /// The same on all threads (ms).
+    pub batch_all_threads_ms: f64,
+    /// The speed-up of all threads over one.
+    pub speedup: f64,
+}
+
+/// A point of the τ sweep.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TauPoint {
+    /// The step.
+    pub tau: f64,
+    /// LP: share of instances whose dc is nonzero (LPGD has left the degenerate regime).
+    pub lp_nonzero_dc: f64,
+    /// LP: mean ‖dc‖.
+    pub lp_mean_dc_norm: f64,
+    /// QP: relative error of centred LPGD (ρ = 0) against finite differences.
+    pub qp_fd_error: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Settings.
+    pub setting: BTreeMap<String, serde_json::Value>,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// τ sweep.
+    pub tau_sweep: Vec<TauPoint>,
+}
+
+type Instance = (ConicProblem, ConicCotangent);
+
+fn failure_name(e: &LpgdError) -> String {
+    let s = match e {
+        LpgdError::Forward(s) => s.clone(),
+        LpgdError::Perturbed { attempts, .. } => attempts
+            .last()
+            .map_or(SolveError::Numerical, |a| a.error.clone()),
+        LpgdError::InvalidInput(i) => SolveError::InvalidInput(i.clone()),
+        _ => SolveError::Numerical,
+    };
+    match s {
+        SolveError::Infeasible => "infeasible",
+        SolveError::Unbounded => "unbounded",
+        SolveError::MaxIterations => "max_iterations",
+        SolveError::MaxTime => "max_time",
+        SolveError::Numerical => "numerical",
+        SolveError::AlmostSolved => "almost_solved",
+        SolveError::Unsupported { .. } => "unsupported",
+        SolveError::InvalidInput(_) => "invalid_input",
+        _ => "backend_error",
+    }
+    .into()
+}
+
+fn flat(g: &ConicGradient) -> Array1<f64> {
+    let mut v = g.dc.to_vec();
+    v.extend(g.db.iter());
+    v.extend(g.da.iter());
+    Array1::from(v)
+}
+
+fn rel(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let d = a - b;
+    d.dot(&d).sqrt() / b.dot(b).sqrt().max(1e-12)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Central finite differences of `ℓ = dxᵀx*` with respect to c and b (Clarabel, high accuracy).
+fn fd_gradient(problem: &ConicProblem, g: &ConicCotangent, h: f64) -> Option<Array1<f64>> {
+    let mut oracle = ClarabelOracle::high_accuracy();
+    let mut loss = |p: &ConicProblem| oracle.solve(p, None).ok().map(|z| g.dx.dot(&z.x));
+    let mut out = Vec::with_capacity(problem.n() + problem.m());
+    for j in 0..problem.n() {
+        let (mut up, mut down) = (problem.c().clone(), problem.c().clone());
+        up[j] += h;
+        down[j] -= h;
+        out.push(
+            (loss(&problem.with_c(up).ok()?)? - loss(&problem.with_c(down).ok()?)?) / (2.0 * h),
+        );
+    }
+    for i in 0..problem.m() {
+        let (mut up, mut down) = (problem.b().clone(), problem.b().clone());
+        up[i] += h;
+        down[i] -= h;
+        out.push(
+            (loss(&problem.with_b(up).ok()?)? - loss(&problem.with_b(down).ok()?)?) / (2.0 * h),
+        );
+    }
+    Some(Array1::from(out))
+}
+
+fn c_and_b(g: &ConicGradient) -> Array1<f64> {
+    let mut v = g.dc.to_vec();
+    v.extend(g.db.iter());
+    Array1::from(v)
+}
+
+fn progress(step: usize, total: usize, what: &str) {
+    let done = step * 24 / total.max(1);
+    eprint!(
+        "\r[{}{}] {step}/{total} {what:<40}",
+        "#".repeat(done),
+        "-".repeat(24 - done)
+    );
+    let _ = std::io::stderr().flush();
+}
+
+fn rows_for(
+    name: &str,
+    size: usize,
+    set: &[Instance],
+    config: &CompareConfig,
+    fd: Option<&Array1<f64>>,
+) -> Vec<Row> {
+    let pool_1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
+    let mut rows = Vec::new();
+    for side in [Side::Right, Side::Centered] {
+        let lpgd = Lpgd::new(config.tau).expect("valid τ").with_side(side);
+        let reference: Vec<Option<ConicGradient>> = set
+            .iter()
+            .map(|(p, g)| {
+                let mut o = ClarabelOracle::high_accuracy();
+                let z = lpgd.forward(&mut o, p).ok()?;
+                lpgd.backward(&mut o, p, &z, g).ok().map(|b| b.gradient)
+            })
+            .collect();
+        for backend in Backend::all() {
+            let options = Options::default();
+            let mut oracle = backend.oracle(options);
+            let (mut fwd, mut bwd, mut iters, mut agree) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut failures = BTreeMap::new();
+            for (k, (p, g)) in set.iter().enumerate() {
+                for repeat in 0..config.repeats.max(1) {
+                    let t0 = Instant::now();
+                    let z = match lpgd.forward(&mut oracle, p) {
+                        Ok(z) => z,
+                        Err(e) => {
+                            if repeat == 0 {
+                                *failures.entry(failure_name(&e)).or_insert(0) += 1;
+                            }
+                            break;
+                        }
+                    };
+                    fwd.push(1e3 * t0.elapsed().as_secs_f64());
+                    let t1 = Instant::now();
+                    let back = lpgd.backward(&mut oracle, p, &z, g);
+                    bwd.push(1e3 * t1.elapsed().as_secs_f64());
+                    if repeat > 0 {
+                        continue;
+                    }
+                    iters.push(f64::from(z.iterations));
+                    match back {
+                        Ok(b) => {
+                            if let Some(r) = &reference[k] {
+                                agree.push(rel(&flat(&b.gradient), &flat(r)));
+                            }
+                        }
+                        Err(e) => *failures.entry(failure_name(&e)).or_insert(0) += 1,
+                    }
+                }
+            }
+            let fd_error = match (fd, side) {
+                (Some(fd), Side::Centered) => {
+                    let small = Lpgd::new(1e-4).expect("valid τ");
+                    let (p, g) = &set[0];
+                    let mut o = backend.oracle(Options {
+                        high_accuracy: true,
+                        ..options
+                    });
+                    small
+                        .forward(&mut o, p)
+                        .ok()
+                        .and_then(|z| small.backward(&mut o, p, &z, g).ok())
+                        .map(|b| rel(&c_and_b(&b.gradient), fd))
+                }
+                _ => None,
+            };
+            let problems: Vec<ConicProblem> = set.iter().map(|(p, _)| p.clone()).collect();
+            let cotangents: Vec<ConicCotangent> = set.iter().map(|(_, g)| g.clone()).collect();
+            let batch = || {
+                let t = Instant::now();
+                let z: Vec<_> = lpgd.forward_batch(|| backend.oracle(options), &problems);
+                if z.iter().all(Result::is_ok) {
+                    let z: Vec<_> = z.into_iter().map(Result::unwrap).collect();
+                    let _ =
+                        lpgd.backward_batch(|| backend.oracle(options), &problems, &z, &cotangents);
+                }
+                1e3 * t.elapsed().as_secs_f64()
+            };
+            let one = pool_1.install(batch);
+            let all = batch();
+            let (forward_ms, backward_ms) = (median(fwd), median(bwd));
+            rows.push(Row {
+                family: name.into(),
+                size,
+                backend: backend.to_string(),
+                side: format!("{side:?}").to_lowercase(),
+                forward_ms,
+                backward_ms,
+                ratio: backward_ms / forward_ms,
+                iterations: if iters.is_empty() {
+                    f64::NAN
+                } else {
+                    iters.iter().sum::<f64>() / iters.len() as f64
+                },
+                failures,
+                agreement: (!agree.is_empty()).then(|| median(agree)),
+                fd_error,
+                batch_1_thread_ms: one,
+                batch_all_threads_ms: all,
+                speedup: one / all,
+            });
+        }
+    }
+    rows
+}
+
+fn tau_sweep(config: &CompareConfig) -> Vec<TauPoint> {
+    let n = 20;
+    let lps: Vec<Instance> = (0..config.instances as u32)
+        .filter_map(|i| instance(Family::LpBox, n, config.seed + 1000 + i).ok())
+        .collect();
+    let (qp, qg) = instance(Family::Qp, n, config.seed + 2000).expect("valid QP");
+    let fd = fd_gradient(&qp, &qg, 1e-6);
+    [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+        .into_iter()
+        .map(|tau| {
+            let lpgd = Lpgd::new(tau).expect("valid τ");
+            let norms: Vec<f64> = lps
+                .iter()
+                .filter_map(|(p, g)| {
+                    let mut o = ClarabelOracle::high_accuracy();
+                    let z = lpgd.forward(&mut o, p).ok()?;
+                    let b = lpgd.backward(&mut o, p, &z, g).ok()?;
+                    Some(b.gradient.dc.dot(&b.gradient.dc).sqrt())
+                })
+                .collect();
+            let mut o = ClarabelOracle::high_accuracy();
+            let qp_fd_error = match (&fd, lpgd.forward(&mut o, &qp)) {
+                (Some(fd), Ok(z)) => lpgd
+                    .backward(&mut o, &qp, &z, &qg)
+                    .map_or(f64::NAN, |b| rel(&c_and_b(&b.gradient), fd)),
+                _ => f64::NAN,
+            };
+            TauPoint {
+                tau,
+                lp_nonzero_dc: norms.iter().filter(|&&v| v > 1e-6).count() as f64
+                    / norms.len().max(1) as f64,
+                lp_mean_dc_norm: norms.iter().sum::<f64>() / norms.len().max(1) as f64,
+                qp_fd_error,
+            }
+        })
+        .collect()
+}
+
+/// Runs the comparison.
+pub fn run(config: &CompareConfig) -> Result<Report, String> {
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    for path in &config.files {
+        let file = ProblemFile::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let set: Vec<Instance> = (0..config.instances.min(file.len()))
+            .map(|i| {
+                (
+                    file.problem(i).expect("in range"),
+                    file.cotangent(i).expect("in range"),
+                )
+            })
+            .collect();
+        let name = path
+            .file_stem()
+            .map_or("file".into(), |s| s.to_string_lossy().into_owned());
+        files.push((name, set));
+    }
+    let total = Family::ALL.len() * config.sizes.len() + files.len() + 1;
+    let mut step = 0;
+    for family in Family::ALL {
+        for &size in &config.sizes {
+            progress(step, total, &format!("{} n = {size}", family.name()));
+            let set: Vec<Instance> = (0..config.instances as u32)
+                .map(|i| instance(family, size, config.seed + 97 * i))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            let fd = (size <= config.fd_max_size)
+                .then(|| fd_gradient(&set[0].0, &set[0].1, 1e-4))
+                .flatten();
+            rows.extend(rows_for(family.name(), size, &set, config, fd.as_ref()));
+            step += 1;
+        }
+    }
+    for (name, set) in &files {
+        progress(step, total, name);
+        let size = set.first().map_or(0, |(p, _)| p.n());
+        rows.extend(rows_for(name, size, set, config, None));
+        step += 1;
+    }
+    progress(step, total, "τ sweep");
+    let tau_sweep = tau_sweep(config);
+    progress(total, total, "done");
+    eprintln!();
+    let mut setting = BTreeMap::new();
+    setting.insert("sizes".into(), serde_json::json!(config.sizes));
+    setting.insert("instances".into(), serde_json::json!(config.instances));
+    setting.insert("repeats".into(), serde_json::json!(config.repeats));
+    setting.insert("tau".into(), serde_json::json!(config.tau));
+    setting.insert("seed".into(), serde_json::json!(config.seed));
+    setting.insert(
+        "threads".into(),
+        serde_json::json!(rayon::current_num_threads()),
+    );
+    setting.insert(
+        "backends".into(),
+        serde_json::json!(Backend::all()
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()),
+    );
+    Ok(Report {
+        setting,
+        rows,
+        tau_sweep,
+    })
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.1e}"))
+}
+
+/// The report as markdown.
+pub fn markdown(report: &Report) -> String {
+    let mut s = String::from(
+        "| family | n | backend | side | fwd ms | bwd ms | bwd/fwd | iters | failures | vs ref | vs FD | batch 1 thr ms | all thr ms | speed-up |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &report.rows {
+        let failures = if r.failures.is_empty() {
+            "0".into()
+        } else {
+            r.failures
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.1} | {failures} | {} | {} | {:.1} | {:.1} | {:.2} |\n",
+            r.family, r.size, r.backend, r.side, r.forward_ms, r.backward_ms, r.ratio, r.iterations,
+            opt(r.agreement), opt(r.fd_error), r.batch_1_thread_ms, r.batch_all_threads_ms, r.speedup
+        ));
+    }
+    s.push_str("\n| τ | LP: share with dc ≠ 0 | LP: mean ‖dc‖ | QP: centred LPGD vs FD |\n|---|---|---|---|\n");
+    for t in &report.tau_sweep {
+        s.push_str(&format!(
+            "| {:e} | {:.2} | {:.3} | {:.1e} |\n",
+            t.tau, t.lp_nonzero_dc, t.lp_mean_dc_norm, t.qp_fd_error
+        ));
+    }
+    s
+}
+
+/// Writes the JSON report and the two plots (time vs size; τ sweep) beside it.
+pub fn write(report: &Report, out: &Path) -> Result<(), String> {
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in report
+        .rows
+        .iter()
+        .filter(|r| r.side == "right" && r.forward_ms.is_finite())
+    {
+        series
+            .entry(format!("{} {}", r.family, r.backend))
+            .or_default()
+            .push((
+                (r.size as f64).log10(),
+                (r.forward_ms + r.backward_ms).log10(),
+            ));
+    }
+    let time = line_plot(
+        "forward + right backward per instance vs size (log-log)",
+        "log10 decision variables",
+        "log10 ms",
+        &series.into_iter().collect::<Vec<_>>(),
+    );
+    let stem = out.with_extension("");
+    let time_path = PathBuf::from(format!("{}_time.svg", stem.display()));
+    std::fs::write(&time_path, time).map_err(|e| format!("{}: {e}", time_path.display()))?;
+    let tau = line_plot(
+        "τ sweep: LP leaves the zero regime, QP converges",
+        "log10 τ",
+        "share / relative error",
+        &[
+            (
+                "LP share with dc ≠ 0".into(),
+                report
+                    .tau_sweep
+                    .iter()
+                    .map(|t| (t.tau.log10(), t.lp_nonzero_dc))
+                    .collect(),
+            ),
+            (
+                "QP rel. error vs FD".into(),
+                report
+                    .tau_sweep
+                    .iter()
+                    .map(|t| (t.tau.log10(), t.qp_fd_error.min(1.0)))
+                    .collect(),
+            ),
+        ],
+    );
+    let tau_path = PathBuf::from(format!("{}_tau.svg", stem.display()));
+    std::fs::write(&tau_path, tau).map_err(|e| format!("{}: {e}", tau_path.display()))?;
+    eprintln!(
+        "wrote {}, {} and {}",
+        out.display(),
+        time_path.display(),
+        tau_path.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(seed: u32) -> CompareConfig {
+        CompareConfig {
+            sizes: vec![6],
+            instances: 2,
+            repeats: 1,
+            tau: 0.1,
+            seed,
+            files: Vec::new(),
+            fd_max_size: 6,
+        }
+    }
+
+    #[test]
+    fn report_has_every_column_and_non_timing_numbers_are_reproducible() {
+        let a = run(&tiny(5)).unwrap();
+        let b = run(&tiny(5)).unwrap();
+        assert_eq!(a.rows.len(), Family::ALL.len() * Backend::all().len() * 2);
+        let strip = |r: &Row| {
+            (
+                r.family.clone(),
+                r.size,
+                r.backend.clone(),
+                r.side.clone(),
+                r.iterations.to_bits(),
+                r.failures.clone(),
+                r.agreement.map(f64::to_bits),
+                r.fd_error.map(f64::to_bits),
+            )
+        };
+        assert_eq!(
+            a.rows.iter().map(strip).collect::<Vec<_>>(),
+            b.rows.iter().map(strip).collect::<Vec<_>>()
+        );
+        assert_eq!(a.tau_sweep, b.tau_sweep);
+        let clarabel: Vec<&Row> = a.rows.iter().filter(|r| r.backend == "clarabel").collect();
+        for r in &clarabel {
+            assert!(
+                r.forward_ms > 0.0 && r.backward_ms > 0.0 && r.speedup > 0.0,
+                "{r:?}"
+            );
+            assert!(r.failures.is_empty(), "{r:?}");
+            assert!(r.agreement.unwrap() < 1e-2, "{r:?}");
+        }
+        assert!(clarabel
+            .iter()
+            .any(|r| r.fd_error.is_some_and(|e| e < 1e-2)));
+        let json = serde_json::to_value(&a).unwrap();
+        for key in [
+            "forward_ms",
+            "backward_ms",
+            "ratio",
+            "iterations",
+            "failures",
+            "agreement",
+            "fd_error",
+            "batch_1_thread_ms",
+            "batch_all_threads_ms",
+            "speedup",
+        ] {
+            assert!(json["rows"][0].get(key).is_some(), "missing {key}");
+        }
+        let md = markdown(&a);
+        assert!(
+            md.contains("| lp_box | 6 | clarabel | right |")
+                && md.contains("QP: centred LPGD vs FD")
+        );
+        // The τ sweep shows both effects: zero LP gradients at tiny τ, convergence on the QP.
+        assert_eq!(a.tau_sweep[0].lp_nonzero_dc, 0.0);
+        assert!(a.tau_sweep.last().unwrap().lp_nonzero_dc > 0.0);
+        assert!(a.tau_sweep[0].qp_fd_error < 1e-4);
+    }
+}
