@@ -27,11 +27,14 @@ struct Slot<S> {
     last_used: u64,
 }
 
-/// Up to `capacity` solver handles, least recently used evicted first.
+/// Up to `capacity` solver handles, least recently used evicted first, with the oracle's reuse
+/// switch and counters.
 pub(crate) struct StructureCache<S> {
     slots: Vec<Slot<S>>,
     capacity: usize,
     clock: u64,
+    reuse: bool,
+    stats: OracleStats,
 }
 
 impl<S> StructureCache<S> {
@@ -42,6 +45,8 @@ impl<S> StructureCache<S> {
             slots: Vec::new(),
             capacity: 4,
             clock: 0,
+            reuse: true,
+            stats: OracleStats::default(),
         }
     }
 
@@ -49,17 +54,32 @@ impl<S> StructureCache<S> {
         self.slots.clear();
     }
 
-    /// The kept solver for `problem`'s structure (`true`: reused), or a new one from `build`.
+    /// Whether solvers are kept between calls (without, every solve builds a new one).
+    pub(crate) fn set_reuse(&mut self, reuse: bool) {
+        self.reuse = reuse;
+    }
+
+    /// Whether solvers are kept between calls.
+    pub(crate) fn reuse(&self) -> bool {
+        self.reuse
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> OracleStats {
+        self.stats
+    }
+
+    /// The kept solver for `problem`'s structure (`true`: reused), or a new one from `build`,
+    /// with the counters (to add iterations or one-off set-ups).
     pub(crate) fn get_or_build(
         &mut self,
         problem: &ConicProblem,
-        reuse: bool,
-        stats: &mut OracleStats,
         build: impl FnOnce() -> Result<S, SolveError>,
-    ) -> Result<(&mut S, bool), SolveError> {
+    ) -> Result<(&mut S, &mut OracleStats, bool), SolveError> {
         self.clock += 1;
-        stats.solves += 1;
-        let found = reuse
+        self.stats.solves += 1;
+        let found = self
+            .reuse
             .then(|| {
                 self.slots.iter().position(|s| {
                     &s.a == problem.a() && s.p.as_ref() == problem.p() && s.cones == problem.cones()
@@ -67,12 +87,12 @@ impl<S> StructureCache<S> {
             })
             .flatten();
         if let Some(k) = found {
-            stats.updates += 1;
+            self.stats.updates += 1;
             self.slots[k].last_used = self.clock;
-            return Ok((&mut self.slots[k].solver, true));
+            return Ok((&mut self.slots[k].solver, &mut self.stats, true));
         }
         let solver = build()?;
-        stats.setups += 1;
+        self.stats.setups += 1;
         let slot = Slot {
             a: problem.a().clone(),
             p: problem.p().cloned(),
@@ -90,6 +110,6 @@ impl<S> StructureCache<S> {
             self.slots[k] = slot;
             k
         };
-        Ok((&mut self.slots[k].solver, false))
+        Ok((&mut self.slots[k].solver, &mut self.stats, false))
     }
 }

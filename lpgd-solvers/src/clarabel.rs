@@ -44,9 +44,7 @@ const NAME: &str = "clarabel";
 /// ```
 pub struct ClarabelOracle {
     settings: DefaultSettings<f64>,
-    reuse: bool,
     cache: StructureCache<DefaultSolver<f64>>,
-    stats: OracleStats,
 }
 
 impl Default for ClarabelOracle {
@@ -73,9 +71,7 @@ impl ClarabelOracle {
         settings.verbose = false;
         Self {
             settings,
-            reuse: true,
             cache: StructureCache::new(),
-            stats: OracleStats::default(),
         }
     }
 
@@ -96,7 +92,7 @@ impl ClarabelOracle {
     /// Whether to reuse cached solvers (default: yes). Without reuse every solve builds a new
     /// solver — the cold path, for comparison in benchmarks.
     pub fn with_reuse(mut self, reuse: bool) -> Self {
-        self.reuse = reuse;
+        self.cache.set_reuse(reuse);
         self
     }
 
@@ -107,7 +103,7 @@ impl ClarabelOracle {
 
     /// What the oracle has done so far.
     pub fn stats(&self) -> OracleStats {
-        self.stats
+        self.cache.stats()
     }
 
     /// Forgets cached solvers.
@@ -189,17 +185,15 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
-        let reuse = self.reuse;
+        let reuse = self.cache.reuse();
         let settings = &self.settings;
-        let (solver, _) = self
-            .cache
-            .get_or_build(problem, reuse, &mut self.stats, || {
-                // A kept solver is set up with q = 0, so that its equilibration (and so every later
-                // answer) depends on (P, A) alone; the cold path sets up each solver for its own
-                // problem, exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
-                let q = (!reuse).then(|| problem.c().as_slice().expect("contiguous"));
-                build_solver(problem, q, settings)
-            })?;
+        let (solver, stats, _) = self.cache.get_or_build(problem, || {
+            // A kept solver is set up with q = 0, so that its equilibration (and so every later
+            // answer) depends on (P, A) alone; the cold path sets up each solver for its own
+            // problem, exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
+            let q = (!reuse).then(|| problem.c().as_slice().expect("contiguous"));
+            build_solver(problem, q, settings)
+        })?;
         let q = problem.c().as_slice().expect("contiguous");
         let b = problem.b().as_slice().expect("contiguous");
         solver
@@ -208,7 +202,7 @@ impl Oracle<ConicProblem> for ClarabelOracle {
             .map_err(|e| backend(NAME, e))?;
         solver.solve();
         let sol = &solver.solution;
-        self.stats.iterations += u64::from(sol.iterations);
+        stats.iterations += u64::from(sol.iterations);
         let status = status_to_result(sol.status)?;
         let solution = ConicSolution {
             x: Array1::from(sol.x.clone()),

@@ -357,9 +357,7 @@ fn basis_from_solution(z: &ConicSolution, equality: &[bool]) -> (Vec<HighsInt>, 
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct HighsOracle {
-    reuse: bool,
     cache: StructureCache<Model>,
-    stats: OracleStats,
 }
 
 impl Default for HighsOracle {
@@ -372,21 +370,19 @@ impl HighsOracle {
     /// A quiet, single-threaded HiGHS oracle (dual simplex, no presolve).
     pub fn new() -> Self {
         Self {
-            reuse: true,
             cache: StructureCache::new(),
-            stats: OracleStats::default(),
         }
     }
 
     /// Whether to keep models between calls (default: yes).
     pub fn with_reuse(mut self, reuse: bool) -> Self {
-        self.reuse = reuse;
+        self.cache.set_reuse(reuse);
         self
     }
 
     /// What the oracle has done so far.
     pub fn stats(&self) -> OracleStats {
-        self.stats
+        self.cache.stats()
     }
 
     /// A MILP oracle over the fixed feasible set `{x : Ax + s = b, s ∈ K, x_j ∈ ℤ where marked}`
@@ -408,13 +404,11 @@ impl Oracle<ConicProblem> for HighsOracle {
     ) -> Result<ConicSolution, SolveError> {
         let rows = lp_row_bounds(problem, NAME)?;
         let c = problem.c().as_slice().expect("contiguous");
-        let (model, reused) =
-            self.cache
-                .get_or_build(problem, self.reuse, &mut self.stats, || {
-                    let mut model = Model::new()?;
-                    model.pass(c, problem.a(), &rows, None)?;
-                    Ok(model)
-                })?;
+        let (model, stats, reused) = self.cache.get_or_build(problem, || {
+            let mut model = Model::new()?;
+            model.pass(c, problem.a(), &rows, None)?;
+            Ok(model)
+        })?;
         if reused {
             model.change_costs(c)?;
             model.change_row_bounds(&rows)?;
@@ -434,7 +428,7 @@ impl Oracle<ConicProblem> for HighsOracle {
         }
         model_status(model.run()?)?;
         let iterations = model.int_info("simplex_iteration_count").max(0) as u32;
-        self.stats.iterations += u64::from(iterations);
+        stats.iterations += u64::from(iterations);
         let (x, row_dual) = model.solution();
         let s = slacks(problem, &x, &rows.equality);
         Ok(ConicSolution {

@@ -49,9 +49,7 @@ pub struct OsqpOracle {
     lp_settings: Settings,
     polish: bool,
     stall_fallback: Option<Settings>,
-    reuse: bool,
     cache: StructureCache<Problem>,
-    stats: OracleStats,
 }
 
 impl Default for OsqpOracle {
@@ -101,22 +99,20 @@ impl OsqpOracle {
             settings,
             polish,
             stall_fallback: None,
-            reuse: true,
             cache: StructureCache::new(),
-            stats: OracleStats::default(),
         }
     }
 
     /// Whether to keep workspaces between calls (default: yes). Without, every solve sets OSQP
     /// up from scratch and starts from zero.
     pub fn with_reuse(mut self, reuse: bool) -> Self {
-        self.reuse = reuse;
+        self.cache.set_reuse(reuse);
         self
     }
 
     /// What the oracle has done so far.
     pub fn stats(&self) -> OracleStats {
-        self.stats
+        self.cache.stats()
     }
 }
 
@@ -223,28 +219,19 @@ impl Oracle<ConicProblem> for OsqpOracle {
         } else {
             &self.lp_settings
         };
-        let (workspace, reused) =
-            self.cache
-                .get_or_build(problem, self.reuse, &mut self.stats, || {
-                    setup(problem, &rows, settings)
-                })?;
+        let (workspace, stats, reused) = self
+            .cache
+            .get_or_build(problem, || setup(problem, &rows, settings))?;
         if reused {
             workspace.update_lin_cost(problem.c().as_slice().expect("contiguous"));
             workspace.update_bounds(&rows.lower, &rows.upper);
         }
-        let result = run(
-            workspace,
-            problem,
-            &rows,
-            warm,
-            self.polish,
-            &mut self.stats,
-        );
+        let result = run(workspace, problem, &rows, warm, self.polish, stats);
         match (&result, &self.stall_fallback) {
             (Err(SolveError::MaxIterations), Some(fallback)) if problem.p().is_some() => {
                 let mut one_off = setup(problem, &rows, fallback)?;
-                self.stats.setups += 1;
-                run(&mut one_off, problem, &rows, warm, true, &mut self.stats)
+                stats.setups += 1;
+                run(&mut one_off, problem, &rows, warm, true, stats)
             }
             _ => result,
         }
