@@ -14,6 +14,11 @@
 //! Every oracle counts what it did in an [`OracleStats`] (solves, set-ups, updates, iterations).
 #![deny(missing_docs)]
 
+// Without a backend feature the shared machinery has no user.
+#[cfg_attr(
+    not(any(feature = "clarabel", feature = "osqp", feature = "highs")),
+    allow(dead_code)
+)]
 mod cache;
 mod rows;
 

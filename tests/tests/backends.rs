@@ -11,10 +11,10 @@
 //! interior-point method return different, equally valid y; the instances used here are checked to
 //! be strictly complementary first.
 
-use lpgd_core::ndarray::{array, Array1};
+use lpgd_core::ndarray::array;
 use lpgd_core::{
-    Capability, Cone, ConeKind, ConicCotangent, ConicProblem, ConicSolution, CscMatrix,
-    LinearProblem, Lpgd, Oracle, Side, SolveError,
+    Capability, Cone, ConeKind, ConicProblem, ConicSolution, CscMatrix, Lpgd, Oracle, Side,
+    SolveError,
 };
 use lpgd_solvers::ClarabelOracle;
 use lpgd_tests::random::{nondegenerate_lp, random_socp, strictly_convex_qp};
@@ -24,6 +24,7 @@ type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>>>;
 
 /// (name, handles quadratic objectives, factory) for every enabled conic backend.
 fn backends() -> Vec<(String, bool, Factory)> {
+    #[allow(unused_mut)] // backends are pushed under their features
     let mut out: Vec<(String, bool, Factory)> = vec![(
         "clarabel".into(),
         true,
@@ -329,7 +330,12 @@ fn update_then_resolve_equals_a_fresh_solve() {
 }
 
 /// The perturbed problem of an LPGD re-solve, one small step from the forward optimum.
-fn perturbed(problem: &ConicProblem, z: &ConicSolution, g: &ConicCotangent) -> ConicProblem {
+#[cfg(any(feature = "osqp", feature = "highs"))]
+fn perturbed(
+    problem: &ConicProblem,
+    z: &ConicSolution,
+    g: &lpgd_core::ConicCotangent,
+) -> ConicProblem {
     use lpgd_core::Problem;
     problem.backward_problem(z, g, 0.05, 0.0).unwrap()
 }
@@ -423,6 +429,8 @@ fn highs_batches_do_not_depend_on_the_number_of_threads() {
 #[cfg(feature = "highs")]
 #[test]
 fn highs_milp_matches_brute_force() {
+    use lpgd_core::ndarray::Array1;
+    use lpgd_core::LinearProblem;
     use lpgd_solvers::HighsOracle;
     use rand::Rng;
     let mut rng = lpgd_tests::random::rng(42);
@@ -466,6 +474,7 @@ fn highs_milp_matches_brute_force() {
 #[cfg(feature = "good_lp")]
 #[test]
 fn good_lp_polytope_oracles_match_the_conic_gradient() {
+    use lpgd_core::LinearProblem;
     use lpgd_solvers::{GoodLpOracle, GoodLpSolver};
     for problem in lp_instances().into_iter().take(5) {
         let z_ref = reference(&problem);
