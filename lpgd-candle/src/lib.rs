@@ -1,0 +1,666 @@
+//! # lpgd-candle — optimization layers as candle operations
+//!
+//! The backward pass of each layer is LPGD's perturbed re-solve (or another rule), run in parallel
+//! over the batch with one oracle per worker thread built from a factory, so layers hold no solver
+//! handle and are `Send + Sync`. A separate crate, so that `lpgd-core` never depends on candle.
+//!
+//! - [`CombinatorialLayer`]: costs `[B, d]` in, solutions `[B, d]` out; backward by LPGD (any side;
+//!   right = blackbox backpropagation), NID or DPO (whose forward is the mean perturbed solution).
+//! - [`pfyl_loss`] and [`spo_plus_loss`]: the perturbed Fenchel–Young and SPO+ losses as tensors
+//!   that carry their (sub)gradients.
+//! - [`ConicLayer`]: packed problem data `[B, n + m + nnz(A) + nnz(P)]` (c, b, A's values, P's
+//!   values on a fixed pattern) in, `[B, n + 2m]` = (x, y, s) out; backward by [`Lpgd`].
+//!
+//! Tensors may be f32 or f64 (computation is in f64) and must be 2-D; a wrong shape or a
+//! non-finite value is an error, not a panic.
+//!
+//! ```
+//! use candle_core::{Device, Tensor};
+//! use lpgd_candle::{CombinatorialLayer, LayerRule};
+//! use lpgd_combinatorial::ranking::TopK;
+//! use lpgd_core::{Lpgd, Side};
+//!
+//! let layer = CombinatorialLayer::new(|| TopK::new(3, 1).unwrap(), 3, LayerRule::Lpgd(Lpgd::new(1.0)?.with_side(Side::Right)));
+//! let costs = candle_core::Var::new(&[[0.1f64, 0.5, 0.3]], &Device::Cpu)?;
+//! let y = layer.forward(costs.as_tensor())?; // [[1, 0, 0]]
+//! let loss = (y * Tensor::new(&[[2.0f64, 0.0, 0.0]], &Device::Cpu)?)?.sum_all()?;
+//! let grads = loss.backward()?;
+//! let g = grads.get(&costs).unwrap().to_vec2::<f64>()?;
+//! assert_eq!(g, vec![vec![-1.0, 0.0, 1.0]]); // make item 0 dearer, item 2 cheaper
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+use candle_core::backend::BackendStorage;
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Error, Layout, Result, Shape, Tensor,
+};
+use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
+use lpgd_combinatorial::RandomState;
+use lpgd_core::ndarray::Array1;
+use lpgd_core::{ConicCotangent, ConicProblem, LinearProblem, Lpgd, LpgdError, Oracle, Problem};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+fn err(msg: impl std::fmt::Display) -> Error {
+    Error::Msg(msg.to_string())
+}
+
+/// A 2-D input as f64 rows, checked finite.
+fn rows_of(storage: &CpuStorage, layout: &Layout, what: &str) -> Result<(Vec<f64>, usize, usize)> {
+    let dims = layout.dims();
+    if dims.len() != 2 {
+        return Err(err(format!(
+            "{what}: expected a 2-D tensor [batch, dim], got shape {dims:?}"
+        )));
+    }
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| err(format!("{what}: the tensor must be contiguous")))?;
+    let data: Vec<f64> = match storage {
+        CpuStorage::F64(v) => v[start..end].to_vec(),
+        CpuStorage::F32(v) => v[start..end].iter().map(|&x| f64::from(x)).collect(),
+        other => {
+            return Err(err(format!(
+                "{what}: dtype {:?} is not supported (f32 or f64)",
+                other.dtype()
+            )))
+        }
+    };
+    if let Some(k) = data.iter().position(|v| !v.is_finite()) {
+        return Err(err(format!(
+            "{what}: entry {k} is not finite ({})",
+            data[k]
+        )));
+    }
+    Ok((data, dims[0], dims[1]))
+}
+
+fn storage_like(data: Vec<f64>, like: DType) -> CpuStorage {
+    match like {
+        DType::F32 => CpuStorage::F32(data.into_iter().map(|v| v as f32).collect()),
+        _ => CpuStorage::F64(data),
+    }
+}
+
+/// A tensor's values as f64 rows.
+fn tensor_rows(t: &Tensor) -> Result<(Vec<f64>, usize, usize)> {
+    let (b, d) = t.dims2()?;
+    Ok((
+        t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+        b,
+        d,
+    ))
+}
+
+fn tensor_from(data: Vec<f64>, b: usize, d: usize, like: &Tensor) -> Result<Tensor> {
+    Tensor::from_vec(data, (b, d), like.device())?.to_dtype(like.dtype())
+}
+
+/// Per-row (loss, gradient) pairs times the upstream gradient of each row's loss, flattened.
+fn chain_rows(grads: &[(f64, Array1<f64>)], upstream: &[f64]) -> Vec<f64> {
+    grads
+        .iter()
+        .zip(upstream)
+        .flat_map(|((_, gr), u)| gr.iter().map(move |v| v * u))
+        .collect()
+}
+
+fn lpgd_msg(item: usize, e: LpgdError) -> Error {
+    err(format!("batch item {item}: {e}"))
+}
+
+/// How a [`CombinatorialLayer`] computes its backward pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LayerRule {
+    /// LPGD with the given configuration (right side = blackbox backpropagation).
+    Lpgd(Lpgd),
+    /// Negative identity: the cost gradient is `−∂ℓ/∂y`.
+    Nid,
+    /// The perturbed optimizer: forward is the mean of `y(θ + σZ_m)`, backward DPO's estimator
+    /// with the mean-reward baseline; the noise is seeded per batch row, so forward and backward see
+    /// the same samples.
+    Dpo {
+        /// Samples and scale.
+        perturbation: Perturbation,
+        /// Seed; row `i` uses `seed + i`.
+        seed: u32,
+    },
+}
+
+struct CombinatorialInner<F> {
+    make_oracle: F,
+    dim: usize,
+    rule: LayerRule,
+}
+
+/// A combinatorial layer `y = argmin_{y ∈ X} ⟨w, y⟩` over the rows of a cost tensor.
+pub struct CombinatorialLayer<F> {
+    inner: Arc<CombinatorialInner<F>>,
+}
+
+impl<F> Clone for CombinatorialLayer<F> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<F, O> CombinatorialLayer<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    /// A layer over cost vectors of length `dim`, with oracles built by `make_oracle`.
+    pub fn new(make_oracle: F, dim: usize, rule: LayerRule) -> Self {
+        Self {
+            inner: Arc::new(CombinatorialInner {
+                make_oracle,
+                dim,
+                rule,
+            }),
+        }
+    }
+
+    /// Solves every row of `costs` (`[B, dim]`).
+    pub fn forward(&self, costs: &Tensor) -> Result<Tensor> {
+        costs.apply_op1(self.clone())
+    }
+
+    fn perturbed_mean(
+        &self,
+        w: &[f64],
+        row: usize,
+        p: Perturbation,
+        seed: u32,
+    ) -> Result<(Array1<f64>, lpgd_combinatorial::rules::PerturbedSolutions)> {
+        let mut oracle = (self.inner.make_oracle)();
+        let theta = Array1::from(w.to_vec());
+        let samples = p
+            .solve(
+                &mut oracle,
+                &theta,
+                &mut RandomState::new(seed.wrapping_add(row as u32)),
+            )
+            .map_err(|e| err(format!("batch item {row}: {e}")))?;
+        Ok((samples.mean(), samples))
+    }
+}
+
+impl<F, O> CustomOp1 for CombinatorialLayer<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    fn name(&self) -> &'static str {
+        "lpgd-combinatorial-layer"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (w, b, d) = rows_of(storage, layout, "costs")?;
+        if d != self.inner.dim {
+            return Err(err(format!(
+                "costs: expected {} columns, got {d}",
+                self.inner.dim
+            )));
+        }
+        let rows: Vec<Array1<f64>> = match self.inner.rule {
+            LayerRule::Dpo { perturbation, seed } => (0..b)
+                .into_par_iter()
+                .map(|i| {
+                    self.perturbed_mean(&w[i * d..(i + 1) * d], i, perturbation, seed)
+                        .map(|r| r.0)
+                })
+                .collect::<Result<_>>()?,
+            _ => {
+                let problems: Vec<LinearProblem> = (0..b)
+                    .map(|i| {
+                        LinearProblem::new(Array1::from(w[i * d..(i + 1) * d].to_vec()))
+                            .map_err(err)
+                    })
+                    .collect::<Result<_>>()?;
+                let lpgd = match self.inner.rule {
+                    LayerRule::Lpgd(l) => l,
+                    _ => Lpgd::new(1.0).expect("valid"),
+                };
+                lpgd.forward_batch(&self.inner.make_oracle, &problems)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| r.map_err(|e| lpgd_msg(i, e)))
+                    .collect::<Result<_>>()?
+            }
+        };
+        let mut out = Vec::with_capacity(b * d);
+        for (i, y) in rows.iter().enumerate() {
+            if y.len() != d {
+                return Err(err(format!(
+                    "batch item {i}: the oracle returned {} entries, expected {d}",
+                    y.len()
+                )));
+            }
+            out.extend(y.iter());
+        }
+        Ok((storage_like(out, storage.dtype()), Shape::from((b, d))))
+    }
+
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let (w, b, d) = tensor_rows(arg)?;
+        let (y, _, _) = tensor_rows(res)?;
+        let (g, _, _) = tensor_rows(grad_res)?;
+        let row = |v: &[f64], i: usize| Array1::from(v[i * d..(i + 1) * d].to_vec());
+        let grads: Vec<Array1<f64>> = match self.inner.rule {
+            LayerRule::Nid => (0..b).map(|i| -row(&g, i)).collect(),
+            LayerRule::Dpo { perturbation, seed } => (0..b)
+                .into_par_iter()
+                .map(|i| {
+                    let (_, samples) =
+                        self.perturbed_mean(&w[i * d..(i + 1) * d], i, perturbation, seed)?;
+                    Ok(dpo_backward(
+                        &samples,
+                        &row(&g, i),
+                        perturbation.sigma,
+                        true,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+            LayerRule::Lpgd(lpgd) => {
+                let problems: Vec<LinearProblem> = (0..b)
+                    .map(|i| LinearProblem::new(row(&w, i)).map_err(err))
+                    .collect::<Result<_>>()?;
+                let solutions: Vec<Array1<f64>> = (0..b).map(|i| row(&y, i)).collect();
+                let cotangents: Vec<Array1<f64>> = (0..b).map(|i| row(&g, i)).collect();
+                lpgd.backward_batch(&self.inner.make_oracle, &problems, &solutions, &cotangents)
+                    .map_err(err)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| r.map(|bw| bw.gradient).map_err(|e| lpgd_msg(i, e)))
+                    .collect::<Result<_>>()?
+            }
+        };
+        let flat: Vec<f64> = grads.iter().flat_map(|v| v.iter().copied()).collect();
+        Ok(Some(tensor_from(flat, b, d, arg)?))
+    }
+}
+
+struct PfylOp<F> {
+    make_oracle: Arc<F>,
+    perturbation: Perturbation,
+    seed: u32,
+}
+
+impl<F, O> CustomOp2 for PfylOp<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    fn name(&self) -> &'static str {
+        "lpgd-pfyl-loss"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (theta, b, d) = rows_of(s1, l1, "predicted costs")?;
+        let (y_star, b2, d2) = rows_of(s2, l2, "true solutions")?;
+        if (b, d) != (b2, d2) {
+            return Err(err(format!(
+                "predicted costs are [{b}, {d}] but true solutions [{b2}, {d2}]"
+            )));
+        }
+        let losses = self
+            .per_row(&theta, &y_star, b, d)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        Ok((storage_like(losses, s1.dtype()), Shape::from((b, 1))))
+    }
+
+    fn bwd(
+        &self,
+        arg1: &Tensor,
+        arg2: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (theta, b, d) = tensor_rows(arg1)?;
+        let (y_star, _, _) = tensor_rows(arg2)?;
+        let (g, _, _) = tensor_rows(grad_res)?;
+        let grads = self.per_row(&theta, &y_star, b, d)?;
+        let flat = chain_rows(&grads, &g);
+        Ok((Some(tensor_from(flat, b, d, arg1)?), None))
+    }
+}
+
+impl<F, O> PfylOp<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    fn per_row(
+        &self,
+        theta: &[f64],
+        y_star: &[f64],
+        b: usize,
+        d: usize,
+    ) -> Result<Vec<(f64, Array1<f64>)>> {
+        (0..b)
+            .into_par_iter()
+            .map(|i| {
+                let t = Array1::from(theta[i * d..(i + 1) * d].to_vec());
+                let ys = Array1::from(y_star[i * d..(i + 1) * d].to_vec());
+                let mut oracle = (self.make_oracle)();
+                let samples = self
+                    .perturbation
+                    .solve(
+                        &mut oracle,
+                        &t,
+                        &mut RandomState::new(self.seed.wrapping_add(i as u32)),
+                    )
+                    .map_err(|e| err(format!("batch item {i}: {e}")))?;
+                Ok(pfyl(&samples, &t, self.perturbation.sigma, &ys))
+            })
+            .collect()
+    }
+}
+
+/// The perturbed Fenchel–Young loss per row (`[B, 1]`) of predicted costs `θ` against true
+/// solutions `y*`; its gradient with respect to `θ` is `y* − ȳ` (seeded samples per row).
+pub fn pfyl_loss<F, O>(
+    make_oracle: F,
+    theta: &Tensor,
+    y_star: &Tensor,
+    perturbation: Perturbation,
+    seed: u32,
+) -> Result<Tensor>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    theta.apply_op2(
+        y_star,
+        PfylOp {
+            make_oracle: Arc::new(make_oracle),
+            perturbation,
+            seed,
+        },
+    )
+}
+
+struct SpoPlusOp<F> {
+    make_oracle: Arc<F>,
+}
+
+impl<F, O> SpoPlusOp<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    fn per_row(
+        &self,
+        c_hat: &[f64],
+        c: &[f64],
+        y_star: &[f64],
+        b: usize,
+        d: usize,
+    ) -> Result<Vec<(f64, Array1<f64>)>> {
+        (0..b)
+            .into_par_iter()
+            .map(|i| {
+                let slice = |v: &[f64]| Array1::from(v[i * d..(i + 1) * d].to_vec());
+                let mut oracle = (self.make_oracle)();
+                spo_plus(&mut oracle, &slice(c_hat), &slice(c), &slice(y_star))
+                    .map_err(|e| err(format!("batch item {i}: {e}")))
+            })
+            .collect()
+    }
+}
+
+impl<F, O> CustomOp3 for SpoPlusOp<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    fn name(&self) -> &'static str {
+        "lpgd-spo-plus-loss"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (c_hat, b, d) = rows_of(s1, l1, "predicted costs")?;
+        let (c, b2, d2) = rows_of(s2, l2, "true costs")?;
+        let (y_star, b3, d3) = rows_of(s3, l3, "true solutions")?;
+        if (b, d) != (b2, d2) || (b, d) != (b3, d3) {
+            return Err(err(
+                "predicted costs, true costs and true solutions must have the same shape",
+            ));
+        }
+        let losses = self
+            .per_row(&c_hat, &c, &y_star, b, d)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        Ok((storage_like(losses, s1.dtype()), Shape::from((b, 1))))
+    }
+
+    fn bwd(
+        &self,
+        arg1: &Tensor,
+        arg2: &Tensor,
+        arg3: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (c_hat, b, d) = tensor_rows(arg1)?;
+        let (c, _, _) = tensor_rows(arg2)?;
+        let (y_star, _, _) = tensor_rows(arg3)?;
+        let (g, _, _) = tensor_rows(grad_res)?;
+        let grads = self.per_row(&c_hat, &c, &y_star, b, d)?;
+        let flat = chain_rows(&grads, &g);
+        Ok((Some(tensor_from(flat, b, d, arg1)?), None, None))
+    }
+}
+
+/// SPO+ per row (`[B, 1]`) of predicted costs `ĉ` against true costs `c` with true solutions
+/// `y*`; its subgradient with respect to `ĉ` is `2(y* − y(2ĉ − c))`.
+pub fn spo_plus_loss<F, O>(
+    make_oracle: F,
+    c_hat: &Tensor,
+    c: &Tensor,
+    y_star: &Tensor,
+) -> Result<Tensor>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<LinearProblem>,
+{
+    c_hat.apply_op3(
+        c,
+        y_star,
+        SpoPlusOp {
+            make_oracle: Arc::new(make_oracle),
+        },
+    )
+}
+
+struct ConicInner<F> {
+    make_oracle: F,
+    base: ConicProblem,
+    lpgd: Lpgd,
+}
+
+/// A conic layer with a fixed structure (A's and P's sparsity patterns, cones) and data per batch
+/// row, packed as `[c (n), b (m), A's values (nnz A), P's values (nnz P)]`. The output packs
+/// `[x (n), y (m), s (m)]`; take x with `narrow(1, 0, n)` (gradients flow through the slice).
+pub struct ConicLayer<F> {
+    inner: Arc<ConicInner<F>>,
+}
+
+impl<F> Clone for ConicLayer<F> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<F, O> ConicLayer<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<ConicProblem>,
+{
+    /// A layer with the structure of `base` (its data values are replaced by each row's).
+    pub fn new(make_oracle: F, base: ConicProblem, lpgd: Lpgd) -> Self {
+        Self {
+            inner: Arc::new(ConicInner {
+                make_oracle,
+                base,
+                lpgd,
+            }),
+        }
+    }
+
+    /// Width of a packed data row.
+    pub fn data_width(&self) -> usize {
+        let p = &self.inner.base;
+        p.n() + p.m() + p.a().nnz() + p.p().map_or(0, |p| p.nnz())
+    }
+
+    /// Width of a packed solution row (`n + 2m`).
+    pub fn solution_width(&self) -> usize {
+        self.inner.base.n() + 2 * self.inner.base.m()
+    }
+
+    /// Packs one problem's data as a row (for building input tensors).
+    pub fn pack(&self, problem: &ConicProblem) -> Vec<f64> {
+        let mut row = problem.c().to_vec();
+        row.extend(problem.b().iter());
+        row.extend(problem.a().values());
+        if let Some(p) = problem.p() {
+            row.extend(p.values());
+        }
+        row
+    }
+
+    fn unpack(&self, row: &[f64]) -> std::result::Result<ConicProblem, lpgd_core::InvalidInput> {
+        let base = &self.inner.base;
+        let (n, m, na) = (base.n(), base.m(), base.a().nnz());
+        let mut p = base
+            .with_c(Array1::from(row[..n].to_vec()))?
+            .with_b(Array1::from(row[n..n + m].to_vec()))?
+            .with_a_values(&row[n + m..n + m + na])?;
+        if base.p().is_some() {
+            p = p.with_p_values(&row[n + m + na..])?;
+        }
+        Ok(p)
+    }
+
+    /// Solves every row of `data` (`[B, data_width]`), returning `[B, n + 2m]` = (x, y, s).
+    pub fn forward(&self, data: &Tensor) -> Result<Tensor> {
+        data.apply_op1(self.clone())
+    }
+}
+
+impl<F, O> CustomOp1 for ConicLayer<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<ConicProblem>,
+{
+    fn name(&self) -> &'static str {
+        "lpgd-conic-layer"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (data, b, w) = rows_of(storage, layout, "problem data")?;
+        if w != self.data_width() {
+            return Err(err(format!(
+                "problem data: expected {} columns, got {w}",
+                self.data_width()
+            )));
+        }
+        let problems: Vec<ConicProblem> = (0..b)
+            .map(|i| self.unpack(&data[i * w..(i + 1) * w]).map_err(err))
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(b * self.solution_width());
+        for (i, z) in self
+            .inner
+            .lpgd
+            .forward_batch(&self.inner.make_oracle, &problems)
+            .into_iter()
+            .enumerate()
+        {
+            let z = z.map_err(|e| lpgd_msg(i, e))?;
+            out.extend(z.x.iter().chain(&z.y).chain(&z.s));
+        }
+        Ok((
+            storage_like(out, storage.dtype()),
+            Shape::from((b, self.solution_width())),
+        ))
+    }
+
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let (data, b, w) = tensor_rows(arg)?;
+        let (z, _, zw) = tensor_rows(res)?;
+        let (g, _, _) = tensor_rows(grad_res)?;
+        let (n, m) = (self.inner.base.n(), self.inner.base.m());
+        let problems: Vec<ConicProblem> = (0..b)
+            .map(|i| self.unpack(&data[i * w..(i + 1) * w]).map_err(err))
+            .collect::<Result<_>>()?;
+        let split = |v: &[f64], i: usize| {
+            let r = &v[i * zw..(i + 1) * zw];
+            (
+                Array1::from(r[..n].to_vec()),
+                Array1::from(r[n..n + m].to_vec()),
+                Array1::from(r[n + m..].to_vec()),
+            )
+        };
+        let solutions: Vec<_> = (0..b)
+            .map(|i| {
+                let (x, y, s) = split(&z, i);
+                lpgd_core::ConicSolution {
+                    x,
+                    y,
+                    s,
+                    status: lpgd_core::SolveStatus::Solved,
+                    iterations: 0,
+                }
+            })
+            .collect();
+        let cotangents: Vec<ConicCotangent> = (0..b)
+            .map(|i| {
+                let (dx, dy, ds) = split(&g, i);
+                ConicCotangent { dx, dy, ds }
+            })
+            .collect();
+        for (i, (p, gz)) in problems.iter().zip(&cotangents).enumerate() {
+            p.check_cotangent(gz)
+                .map_err(|e| err(format!("batch item {i}: {e}")))?;
+        }
+        let mut out = Vec::with_capacity(b * w);
+        for (i, r) in self
+            .inner
+            .lpgd
+            .backward_batch(&self.inner.make_oracle, &problems, &solutions, &cotangents)
+            .map_err(err)?
+            .into_iter()
+            .enumerate()
+        {
+            let grad = r.map_err(|e| lpgd_msg(i, e))?.gradient;
+            out.extend(grad.dc.iter().chain(&grad.db).chain(&grad.da));
+            if let Some(dp) = &grad.dp {
+                out.extend(dp.iter());
+            }
+        }
+        Ok(Some(tensor_from(out, b, w, arg)?))
+    }
+}
