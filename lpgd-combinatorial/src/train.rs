@@ -147,6 +147,18 @@ impl LinearModel {
         }
     }
 
+    /// A model with the given parameters (Θ is d × p, β has d entries), e.g. trained elsewhere.
+    pub fn from_parameters(theta: Array2<f64>, beta: Array1<f64>) -> Self {
+        let (d, p) = theta.dim();
+        Self {
+            moments: [Array2::zeros((d, p)), Array2::zeros((d, p))],
+            beta_moments: [Array1::zeros(d), Array1::zeros(d)],
+            theta,
+            beta,
+            steps: 0,
+        }
+    }
+
     /// Predicted costs for a feature vector.
     pub fn predict(&self, x: ndarray::ArrayView1<'_, f64>) -> Array1<f64> {
         self.theta.dot(&x) + &self.beta
