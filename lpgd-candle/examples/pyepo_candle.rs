@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use lpgd_candle::spo_plus_loss;
 use lpgd_combinatorial::data::shortest_path_data;
-use lpgd_combinatorial::train::{regret, train, Dataset, LinearModel, Rule, TrainConfig};
+use lpgd_combinatorial::train::{regret, shuffle, train, Dataset, LinearModel, Rule, TrainConfig};
 use lpgd_combinatorial::{GridShortestPath, RandomState};
 use lpgd_core::ndarray::{s, Array2};
 use std::time::Instant;
@@ -46,9 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The same model in candle: Θ and β initialised from the same generator, in the same order.
     let dev = Device::Cpu;
     let mut rng = RandomState::new(config.seed);
-    let bound = 1.0 / (p as f64).sqrt();
-    let theta0: Vec<f64> = (0..d * p).map(|_| rng.uniform(-bound, bound)).collect();
-    let beta0: Vec<f64> = (0..d).map(|_| rng.uniform(-bound, bound)).collect();
+    let init = LinearModel::new(p, d, &mut rng);
+    let theta0: Vec<f64> = init.theta().iter().copied().collect();
+    let beta0: Vec<f64> = init.beta().to_vec();
     let theta = Var::from_tensor(&Tensor::from_vec(theta0, (d, p), &dev)?)?;
     let beta = Var::from_tensor(&Tensor::from_vec(beta0, (1, d), &dev)?)?;
     let mut adam = AdamW::new(
@@ -71,10 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut regrets = Vec::new();
     for _ in 0..epochs {
         let t_epoch = Instant::now();
-        for i in (1..order.len()).rev() {
-            let j = rng.randint(0, i as i64 + 1) as usize;
-            order.swap(i, j);
-        }
+        shuffle(&mut order, &mut rng);
         for chunk in order.chunks(config.batch) {
             let idx = Tensor::from_vec(
                 chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),

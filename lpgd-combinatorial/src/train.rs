@@ -159,6 +159,16 @@ impl LinearModel {
         }
     }
 
+    /// The weights Θ (d × p).
+    pub fn theta(&self) -> &Array2<f64> {
+        &self.theta
+    }
+
+    /// The bias β (d).
+    pub fn beta(&self) -> &Array1<f64> {
+        &self.beta
+    }
+
     /// Predicted costs for a feature vector.
     pub fn predict(&self, x: ndarray::ArrayView1<'_, f64>) -> Array1<f64> {
         self.theta.dot(&x) + &self.beta
@@ -183,6 +193,14 @@ impl LinearModel {
             .and(&self.beta_moments[0])
             .and(&self.beta_moments[1])
             .for_each(|t, &m, &v| *t -= step(m, v));
+    }
+}
+
+/// Fisher–Yates shuffle with the seeded generator (the epoch order of [`train`]).
+pub fn shuffle(order: &mut [usize], rng: &mut RandomState) {
+    for i in (1..order.len()).rev() {
+        let j = rng.randint(0, i as i64 + 1) as usize;
+        order.swap(i, j);
     }
 }
 
@@ -266,11 +284,7 @@ pub fn train<O: Oracle<LinearProblem> + ?Sized>(
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut regret_per_epoch = Vec::with_capacity(config.epochs);
     for epoch in 0..config.epochs {
-        // Fisher–Yates with the seeded generator.
-        for i in (1..order.len()).rev() {
-            let j = rng.randint(0, i as i64 + 1) as usize;
-            order.swap(i, j);
-        }
+        shuffle(&mut order, &mut rng);
         for chunk in order.chunks(config.batch.max(1)) {
             let mut g_theta = Array2::zeros((d, p));
             let mut g_beta = Array1::zeros(d);
