@@ -3,7 +3,8 @@
 
 use crate::backend::{Backend, Options};
 use crate::families::{instance, Family};
-use crate::plot::line_plot;
+use lpgd_bench::plot::line_plot;
+use lpgd_bench::progress;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{
     ConicCotangent, ConicGradient, ConicProblem, Lpgd, LpgdError, Oracle, ProblemFile, Side,
@@ -12,7 +13,6 @@ use lpgd_core::{
 use lpgd_solvers::ClarabelOracle;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -165,16 +165,6 @@ fn c_and_b(g: &ConicGradient) -> Array1<f64> {
     let mut v = g.dc.to_vec();
     v.extend(g.db.iter());
     Array1::from(v)
-}
-
-fn progress(step: usize, total: usize, what: &str) {
-    let done = step * 24 / total.max(1);
-    eprint!(
-        "\r[{}{}] {step}/{total} {what:<40}",
-        "#".repeat(done),
-        "-".repeat(24 - done)
-    );
-    let _ = std::io::stderr().flush();
 }
 
 fn rows_for(
@@ -352,7 +342,12 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
     let mut step = 0;
     for family in Family::ALL {
         for &size in &config.sizes {
-            progress(step, total, &format!("{} n = {size}", family.name()));
+            progress::bar(
+                "compare",
+                step,
+                total,
+                &format!("{} n = {size}", family.name()),
+            );
             let set: Vec<Instance> = (0..config.instances as u32)
                 .map(|i| instance(family, size, config.seed + 97 * i))
                 .collect::<Result<_, _>>()
@@ -365,14 +360,14 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
         }
     }
     for (name, set) in &files {
-        progress(step, total, name);
+        progress::bar("compare", step, total, name);
         let size = set.first().map_or(0, |(p, _)| p.n());
         rows.extend(rows_for(name, size, set, config, None));
         step += 1;
     }
-    progress(step, total, "τ sweep");
+    progress::bar("compare", step, total, "τ sweep");
     let tau_sweep = tau_sweep(config);
-    progress(total, total, "done");
+    progress::bar("compare", total, total, "done");
     eprintln!();
     let mut setting = BTreeMap::new();
     setting.insert("sizes".into(), serde_json::json!(config.sizes));

@@ -8,7 +8,7 @@
 mod backend;
 mod compare;
 mod families;
-mod plot;
+mod paper_cli;
 mod pyepo;
 mod run;
 mod timed;
@@ -139,6 +139,29 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The LPGD paper's experiments: LPGD against gradient descent through the true derivative.
+    Paper {
+        /// sudoku (learn the rules of 4×4 Sudoku) or markowitz (tune a portfolio policy).
+        experiment: String,
+        /// A scaled-down run (a minute or less).
+        #[arg(long)]
+        quick: bool,
+        /// Seed of data, initialisation and shuffles.
+        #[arg(long, default_value_t = 0)]
+        seed: u32,
+        /// Learning rates to try for every method, comma-separated (default: the experiment's grid).
+        #[arg(long, value_delimiter = ',')]
+        lr: Vec<f64>,
+        /// LPGD's τ (default: 1e4 for Sudoku, 0.1 for Markowitz).
+        #[arg(long)]
+        tau: Option<f64>,
+        /// LPGD's ρ for Sudoku (default 0.1).
+        #[arg(long)]
+        rho: Option<f64>,
+        /// JSON output; SVG plots are written beside it.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Train a linear model through a combinatorial layer with every gradient rule (PyEPO protocol).
     Pyepo {
         /// shortest-path (5×5 grid) or knapsack (32 items, 2 capacities of 20).
@@ -248,6 +271,25 @@ fn main() -> ExitCode {
                     }
                 })
         }
+        Command::Paper {
+            experiment,
+            quick,
+            seed,
+            lr,
+            tau,
+            rho,
+            out,
+        } => paper_cli::run(
+            &paper_cli::PaperOptions {
+                experiment,
+                quick,
+                seed,
+                learning_rates: lr,
+                tau,
+                rho,
+            },
+            &out,
+        ),
         Command::Pyepo {
             problem,
             quick,

@@ -1,6 +1,7 @@
 //! `lpgd-bench pyepo`: the PyEPO comparison of gradient rules on shortest path and knapsack.
 
-use crate::plot::line_plot;
+use lpgd_bench::plot::line_plot;
+use lpgd_bench::progress;
 use lpgd_combinatorial::data::{knapsack_data, shortest_path_data};
 use lpgd_combinatorial::rules::Perturbation;
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
@@ -8,7 +9,6 @@ use lpgd_combinatorial::{GridShortestPath, Knapsack};
 use lpgd_core::{LinearProblem, Oracle, Side};
 use ndarray::s;
 use serde_json::{json, Map, Value};
-use std::io::Write;
 use std::path::Path;
 
 /// The experiment's settings.
@@ -50,21 +50,6 @@ fn rules(tau: f64) -> Vec<Rule> {
         Rule::Pfyl(Perturbation::default()),
         Rule::SpoPlus,
     ]
-}
-
-fn progress_line(rule: &str, epoch: usize, epochs: usize, regret: f64) {
-    let done = (epoch + 1) * 20 / epochs.max(1);
-    eprint!(
-        "\r{rule:>14} [{}{}] epoch {:>3}/{epochs}  test regret {:6.2}%",
-        "#".repeat(done),
-        "-".repeat(20 - done),
-        epoch + 1,
-        100.0 * regret
-    );
-    if epoch + 1 == epochs {
-        eprintln!();
-    }
-    let _ = std::io::stderr().flush();
 }
 
 /// Runs every rule and writes `out` (JSON) and the plot beside it (SVG).
@@ -125,7 +110,14 @@ pub fn run(setting: &Setting, out: &Path) -> Result<(), String> {
             &train_set,
             &test_set,
             setting.train,
-            |e, r| progress_line(rule.name(), e, epochs, r),
+            |e, r| {
+                progress::bar(
+                    rule.name(),
+                    e + 1,
+                    epochs,
+                    &format!("test regret {:6.2}%", 100.0 * r),
+                )
+            },
         )
         .map_err(|e| format!("{}: {e}", rule.name()))?;
         println!(

@@ -31,6 +31,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod terrain;
+
 use candle_core::backend::BackendStorage;
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Error, Layout, Result, Shape, Tensor,
@@ -40,7 +42,9 @@ use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicProblem, LinearProblem, Lpgd, LpgdError, Oracle, Problem};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
+use std::time::Instant;
 
 fn err(msg: impl std::fmt::Display) -> Error {
     Error::Msg(msg.to_string())
@@ -132,6 +136,48 @@ struct CombinatorialInner<F> {
     make_oracle: F,
     dim: usize,
     rule: LayerRule,
+    clock: Clock,
+}
+
+/// Wall-clock time a layer spent in its forward and backward passes (solver calls included),
+/// summed over all calls since it was built; shared by clones.
+#[derive(Debug, Default)]
+struct Clock {
+    forward_ns: AtomicU64,
+    backward_ns: AtomicU64,
+}
+
+impl Clock {
+    fn add(counter: &AtomicU64, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, AtomicOrdering::Relaxed);
+    }
+
+    fn seconds(&self) -> LayerTime {
+        let s = |c: &AtomicU64| c.load(AtomicOrdering::Relaxed) as f64 * 1e-9;
+        LayerTime {
+            forward_s: s(&self.forward_ns),
+            backward_s: s(&self.backward_ns),
+        }
+    }
+}
+
+/// Seconds a layer spent in its forward passes (the solves) and backward passes (the perturbed
+/// re-solves or the rule's estimator), summed since the layer was built: what a training loop
+/// needs to split its time between the solver and the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerTime {
+    /// Seconds in forward passes.
+    pub forward_s: f64,
+    /// Seconds in backward passes.
+    pub backward_s: f64,
+}
+
+impl LayerTime {
+    /// Forward plus backward seconds.
+    pub fn total_s(&self) -> f64 {
+        self.forward_s + self.backward_s
+    }
 }
 
 /// A combinatorial layer `y = argmin_{y ∈ X} ⟨w, y⟩` over the rows of a cost tensor.
@@ -159,8 +205,14 @@ where
                 make_oracle,
                 dim,
                 rule,
+                clock: Clock::default(),
             }),
         }
+    }
+
+    /// Time spent in this layer's forward and backward passes so far (all clones together).
+    pub fn time(&self) -> LayerTime {
+        self.inner.clock.seconds()
     }
 
     /// Solves every row of `costs` (`[B, dim]`).
@@ -198,6 +250,7 @@ where
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let started = Instant::now();
         let (w, b, d) = rows_of(storage, layout, "costs")?;
         if d != self.inner.dim {
             return Err(err(format!(
@@ -241,10 +294,12 @@ where
             }
             out.extend(y.iter());
         }
+        Clock::add(&self.inner.clock.forward_ns, started);
         Ok((storage_like(out, storage.dtype()), Shape::from((b, d))))
     }
 
     fn bwd(&self, arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
+        let started = Instant::now();
         let (w, b, d) = tensor_rows(arg)?;
         let (y, _, _) = tensor_rows(res)?;
         let (g, _, _) = tensor_rows(grad_res)?;
@@ -279,7 +334,9 @@ where
             }
         };
         let flat: Vec<f64> = grads.iter().flat_map(|v| v.iter().copied()).collect();
-        Ok(Some(tensor_from(flat, b, d, arg)?))
+        let out = tensor_from(flat, b, d, arg)?;
+        Clock::add(&self.inner.clock.backward_ns, started);
+        Ok(Some(out))
     }
 }
 

@@ -14,7 +14,9 @@
 //! | [`tsp::Tsp`] | tours through ≤ 16 nodes | Held–Karp |
 //! | `HighsMilpOracle` (feature `highs`) | any 0/1 or mixed-integer program you write | HiGHS branch and cut |
 //!
-//! Every oracle is deterministic (fixed tie-breaking) and tested against brute force.
+//! Every oracle is deterministic (fixed tie-breaking) and tested against brute force. Data:
+//! [`data`] (PyEPO's shortest-path and knapsack generators, bit for bit) and [`terrain`]
+//! (Warcraft-like RGB terrain maps with per-cell costs and optimal paths).
 //!
 //! ```
 //! use lpgd_combinatorial::GridShortestPath;
@@ -39,6 +41,7 @@ pub mod pool;
 pub mod ranking;
 pub mod rules;
 pub mod shortest_path;
+pub mod terrain;
 pub mod train;
 pub mod tsp;
 pub mod warcraft;

@@ -1,0 +1,324 @@
+//! `lpgd-bench paper sudoku|markowitz`: LPGD against gradient descent through the true derivative,
+//! over a small learning-rate grid; JSON curves and SVG plots.
+
+use lpgd_bench::paper::markowitz::{train_markowitz, Market, MarkowitzSetup};
+use lpgd_bench::paper::sudoku::{sudoku_data, train_sudoku, Method, SudokuSetup};
+use lpgd_bench::paper::CurvePoint;
+use lpgd_bench::plot::line_plot;
+use lpgd_bench::progress;
+use lpgd_core::Lpgd;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// Options shared by both experiments.
+pub struct PaperOptions {
+    /// `sudoku` or `markowitz`.
+    pub experiment: String,
+    /// A scaled-down run.
+    pub quick: bool,
+    /// Seed of data, initialisation and shuffles.
+    pub seed: u32,
+    /// Learning rates to try for every method (empty: the experiment's default grid).
+    pub learning_rates: Vec<f64>,
+    /// LPGD's τ (empty: the experiment's default).
+    pub tau: Option<f64>,
+    /// LPGD's ρ (Sudoku; empty: the default 0.1).
+    pub rho: Option<f64>,
+}
+
+/// One trained configuration.
+struct Run {
+    method: String,
+    lr: f64,
+    curve: Vec<CurvePoint>,
+}
+
+/// The best run per method: highest final accuracy (Sudoku) or lowest final cost (Markowitz).
+fn best<'r>(runs: &'r [Run], method: &str, higher_is_better: bool) -> Option<&'r Run> {
+    let last = |r: &Run| r.curve.last().map_or(f64::NAN, |p| p.test);
+    runs.iter().filter(|r| r.method == method).max_by(|a, b| {
+        let (x, y) = (last(a), last(b));
+        if higher_is_better {
+            x.total_cmp(&y)
+        } else {
+            y.total_cmp(&x)
+        }
+    })
+}
+
+/// First step whose test figure reaches `target`.
+fn steps_to(curve: &[CurvePoint], target: f64, higher_is_better: bool) -> Option<usize> {
+    curve
+        .iter()
+        .find(|p| {
+            if higher_is_better {
+                p.test >= target
+            } else {
+                p.test <= target
+            }
+        })
+        .map(|p| p.step)
+}
+
+/// Runs the experiment and writes `out` (JSON) with three SVG plots beside it.
+pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
+    let (runs, unit, metric, higher) = match options.experiment.as_str() {
+        "sudoku" => (
+            sudoku(options)?,
+            "epoch",
+            "test accuracy (boards solved)",
+            true,
+        ),
+        "markowitz" => (markowitz(options)?, "iteration", "test cost", false),
+        other => {
+            return Err(format!(
+                "unknown experiment '{other}' (sudoku or markowitz)"
+            ))
+        }
+    };
+    let methods: Vec<String> = {
+        let mut m: Vec<String> = runs.iter().map(|r| r.method.clone()).collect();
+        m.dedup();
+        m
+    };
+    // The target both methods are measured against: 90 % of the way from the starting figure to
+    // the best final figure of any method.
+    let start = runs
+        .first()
+        .and_then(|r| r.curve.first())
+        .map_or(f64::NAN, |p| p.test);
+    let finals = methods
+        .iter()
+        .filter_map(|m| best(&runs, m, higher))
+        .map(|r| r.curve.last().map_or(f64::NAN, |p| p.test));
+    let best_final = if higher {
+        finals.fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        finals.fold(f64::INFINITY, f64::min)
+    };
+    let target = start + 0.9 * (best_final - start);
+    println!("\n| method | best lr | final {metric} | {unit}s to reach {target:.4} | train s |");
+    println!("|---|---|---|---|---|");
+    let mut results = Map::new();
+    for m in &methods {
+        let Some(b) = best(&runs, m, higher) else {
+            continue;
+        };
+        let last = b.curve.last().copied();
+        let reach = steps_to(&b.curve, target, higher);
+        println!(
+            "| {m} | {} | {:.4} | {} | {:.1} |",
+            b.lr,
+            last.map_or(f64::NAN, |p| p.test),
+            reach.map_or("–".into(), |s| s.to_string()),
+            last.map_or(0.0, |p| p.seconds)
+        );
+        let per_lr: Vec<Value> = runs
+            .iter()
+            .filter(|r| &r.method == m)
+            .map(|r| json!({"learning_rate": r.lr, "curve": r.curve}))
+            .collect();
+        results.insert(
+            m.clone(),
+            json!({
+                "best_learning_rate": b.lr,
+                "final_test": last.map(|p| p.test),
+                "final_train_loss": last.map(|p| p.train_loss),
+                "train_seconds": last.map(|p| p.seconds),
+                "steps_to_common_target": reach,
+                "runs": per_lr,
+            }),
+        );
+    }
+    let doc = json!({
+        "experiment": options.experiment,
+        "quick": options.quick,
+        "seed": options.seed,
+        "metric": metric,
+        "step_unit": unit,
+        "common_target": target,
+        "methods": results,
+    });
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", out.display()))?;
+    let series =
+        |x: fn(&CurvePoint) -> f64, y: fn(&CurvePoint) -> f64| -> Vec<(String, Vec<(f64, f64)>)> {
+            runs.iter()
+                .map(|r| {
+                    (
+                        format!("{} lr={}", r.method, r.lr),
+                        r.curve
+                            .iter()
+                            .filter(|p| y(p).is_finite())
+                            .map(|p| (x(p), y(p)))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+    let title = |what: &str| format!("{}: {what}", options.experiment);
+    let plots = [
+        (
+            "svg",
+            line_plot(
+                &title(&format!("{metric} per {unit}")),
+                unit,
+                metric,
+                &series(|p| p.step as f64, |p| p.test),
+            ),
+        ),
+        (
+            "time.svg",
+            line_plot(
+                &title(&format!("{metric} per second")),
+                "training seconds",
+                metric,
+                &series(|p| p.seconds, |p| p.test),
+            ),
+        ),
+        (
+            "loss.svg",
+            line_plot(
+                &title(&format!("training loss per {unit}")),
+                unit,
+                "training loss",
+                &series(|p| p.step as f64, |p| p.train_loss),
+            ),
+        ),
+    ];
+    for (ext, svg) in plots {
+        let path = out.with_extension(ext);
+        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+fn label_progress(label: &str, total: usize, unit: &str, metric: &str) -> impl FnMut(&CurvePoint) {
+    let (label, unit, metric) = (label.to_string(), unit.to_string(), metric.to_string());
+    move |p: &CurvePoint| {
+        progress::bar(
+            &label,
+            p.step,
+            total,
+            &format!("{unit} {:>3}  {metric} {:.4}", p.step, p.test),
+        );
+    }
+}
+
+fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
+    let (n, n_test, epochs) = if options.quick {
+        (600, 200, 4)
+    } else {
+        (9000, 1000, 10)
+    };
+    let data = sudoku_data(n + n_test, options.seed);
+    let split = |a: usize, b: usize| lpgd_bench::paper::sudoku::SudokuData {
+        puzzles: data.puzzles.slice(ndarray::s![a..b, ..]).to_owned(),
+        solutions: data.solutions.slice(ndarray::s![a..b, ..]).to_owned(),
+    };
+    let (train, test) = (split(0, n), split(n, n + n_test));
+    let lrs = if options.learning_rates.is_empty() {
+        vec![0.1, 0.01]
+    } else {
+        options.learning_rates.clone()
+    };
+    let methods = [
+        Method::Lpgd {
+            tau: options.tau.unwrap_or(1e4),
+            rho: options.rho.unwrap_or(0.1),
+        },
+        Method::Gd {
+            eps: 1e-3,
+            tau: 1e-3,
+        },
+    ];
+    println!(
+        "Sudoku 4×4: {n} training / {n_test} test puzzles, 40 learnt equality constraints, {epochs} epochs, batch 100, Adam, seed {}",
+        options.seed
+    );
+    let mut runs = Vec::new();
+    for method in methods {
+        for &lr in &lrs {
+            let setup = SudokuSetup {
+                m: 40,
+                epochs,
+                batch: 100,
+                learning_rate: lr,
+                seed: options.seed,
+            };
+            let name = method.name();
+            let label = format!(
+                "{} lr={lr}",
+                if matches!(method, Method::Lpgd { .. }) {
+                    "lpgd"
+                } else {
+                    "gd"
+                }
+            );
+            let curve = train_sudoku(
+                &train,
+                &test,
+                method,
+                &setup,
+                label_progress(&label, epochs, "epoch", "accuracy"),
+            )?;
+            runs.push(Run {
+                method: name,
+                lr,
+                curve,
+            });
+        }
+    }
+    Ok(runs)
+}
+
+fn markowitz(options: &PaperOptions) -> Result<Vec<Run>, String> {
+    let (iterations, n_test) = if options.quick { (10, 20) } else { (100, 100) };
+    let market = Market::new(options.seed);
+    let test = market.scenarios(n_test, options.seed.wrapping_add(1_000_003));
+    let lrs = if options.learning_rates.is_empty() {
+        vec![1e-3, 3e-4]
+    } else {
+        options.learning_rates.clone()
+    };
+    let tau = options.tau.unwrap_or(0.1);
+    let methods = [
+        (format!("lpgd (τ={tau})"), tau),
+        ("gd (τ=1e-4)".to_string(), 1e-4),
+    ];
+    println!(
+        "Markowitz policy: 12 assets, 24 months, 10 rollouts per step, {iterations} iterations, {n_test} test rollouts, Adam, seed {}",
+        options.seed
+    );
+    let mut runs = Vec::new();
+    for (name, t) in methods {
+        for &lr in &lrs {
+            let setup = MarkowitzSetup {
+                iterations,
+                rollouts: 10,
+                learning_rate: lr,
+                seed: options.seed,
+            };
+            let label = format!("{} lr={lr}", name.split(' ').next().unwrap_or("run"));
+            let lpgd = Lpgd::new(t).map_err(|e| e.to_string())?;
+            let curve = train_markowitz(
+                &market,
+                &test,
+                lpgd,
+                &setup,
+                label_progress(&label, iterations, "iter", "cost"),
+            )?;
+            runs.push(Run {
+                method: name.clone(),
+                lr,
+                curve,
+            });
+        }
+    }
+    Ok(runs)
+}
