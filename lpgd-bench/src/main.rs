@@ -158,6 +158,9 @@ enum Command {
         /// LPGD's ρ for Sudoku (default 0.1).
         #[arg(long)]
         rho: Option<f64>,
+        /// Epochs (Sudoku, default 4) or iterations (Markowitz, default 100).
+        #[arg(long)]
+        steps: Option<usize>,
         /// JSON output; SVG plots are written beside it.
         #[arg(long)]
         out: PathBuf,
@@ -278,6 +281,7 @@ fn main() -> ExitCode {
             lr,
             tau,
             rho,
+            steps,
             out,
         } => paper_cli::run(
             &paper_cli::PaperOptions {
@@ -287,6 +291,7 @@ fn main() -> ExitCode {
                 learning_rates: lr,
                 tau,
                 rho,
+                steps,
             },
             &out,
         ),

@@ -24,6 +24,8 @@ pub struct PaperOptions {
     pub tau: Option<f64>,
     /// LPGD's ρ (Sudoku; empty: the default 0.1).
     pub rho: Option<f64>,
+    /// Epochs (Sudoku) or iterations (Markowitz) instead of the default.
+    pub steps: Option<usize>,
 }
 
 /// One trained configuration.
@@ -214,8 +216,9 @@ fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
     let (n, n_test, epochs) = if options.quick {
         (600, 200, 4)
     } else {
-        (9000, 1000, 10)
+        (9000, 1000, 4)
     };
+    let epochs = options.steps.unwrap_or(epochs);
     let data = sudoku_data(n + n_test, options.seed);
     let split = |a: usize, b: usize| lpgd_bench::paper::sudoku::SudokuData {
         puzzles: data.puzzles.slice(ndarray::s![a..b, ..]).to_owned(),
@@ -279,10 +282,11 @@ fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
 
 fn markowitz(options: &PaperOptions) -> Result<Vec<Run>, String> {
     let (iterations, n_test) = if options.quick { (10, 20) } else { (100, 100) };
+    let iterations = options.steps.unwrap_or(iterations);
     let market = Market::new(options.seed);
     let test = market.scenarios(n_test, options.seed.wrapping_add(1_000_003));
     let lrs = if options.learning_rates.is_empty() {
-        vec![1e-3, 3e-4]
+        vec![1e-2, 3e-3]
     } else {
         options.learning_rates.clone()
     };

@@ -334,3 +334,32 @@ fn compare_writes_the_report_and_plots() {
     }
     std::fs::remove_file(&out).ok();
 }
+
+#[test]
+fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
+    let out = out_path("paper_markowitz");
+    let status = bin()
+        .args(["paper", "markowitz", "--quick", "--steps", "2", "--lr", "0.01", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let methods = doc["methods"].as_object().unwrap();
+    assert_eq!(methods.len(), 2);
+    for (_, m) in methods {
+        assert_eq!(m["runs"][0]["curve"].as_array().unwrap().len(), 3);
+        assert!(m["final_test"].as_f64().unwrap().is_finite());
+    }
+    for ext in ["svg", "time.svg", "loss.svg"] {
+        let svg = std::fs::read_to_string(out.with_extension(ext)).unwrap();
+        assert!(svg.starts_with("<svg"), "{ext}");
+    }
+    let bad = bin()
+        .args(["paper", "chess", "--out"])
+        .arg(out_path("paper_bad"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown experiment"));
+}

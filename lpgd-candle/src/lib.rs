@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod pyepo;
 pub mod terrain;
 
 use candle_core::backend::BackendStorage;

@@ -169,7 +169,7 @@ impl Default for TerrainSetup {
             batch: 32,
             learning_rate: 1e-3,
             floor: 1.0,
-            spread: 4.0,
+            spread: 1.0,
             seed: 0,
         }
     }

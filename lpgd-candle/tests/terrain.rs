@@ -20,14 +20,15 @@ fn training_through_the_layer_finds_better_paths() {
         terrain_maps(80, &small(), 6).unwrap(),
     );
     let setup = TerrainSetup {
-        epochs: 4,
-        learning_rate: 3e-3,
+        epochs: 5,
+        batch: 16,
+        learning_rate: 1e-2,
         ..TerrainSetup::default()
     };
     let rule = LayerRule::Lpgd(Lpgd::new(0.5).unwrap().with_side(Side::Right));
     let mut seen = 0;
     let report = train_terrain(&train, &test, rule, &setup, |_| seen += 1).unwrap();
-    assert_eq!(seen, 5);
+    assert_eq!(seen, 6);
     let (first, last) = (&report.epochs[0], report.last());
     assert!(
         last.test_regret < 0.5 * first.test_regret,

@@ -323,10 +323,10 @@ mod tests {
                 let kind = maps.terrain[[m, cell]] as usize;
                 counts[kind] += 1;
                 let (r0, c0) = ((cell / 8) * t, (cell % 8) * t);
-                for ch in 0..3 {
+                for (ch, sum) in sums[kind].iter_mut().enumerate() {
                     for i in 0..t {
                         for j in 0..t {
-                            sums[kind][ch] += f64::from(maps.images[[m, ch, r0 + i, c0 + j]]);
+                            *sum += f64::from(maps.images[[m, ch, r0 + i, c0 + j]]);
                         }
                     }
                 }
