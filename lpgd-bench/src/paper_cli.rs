@@ -151,7 +151,11 @@ pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
             runs.iter()
                 .map(|r| {
                     (
-                        format!("{} lr={}", r.method, r.lr),
+                        format!(
+                            "{} lr={}",
+                            r.method.split(' ').next().unwrap_or("run"),
+                            r.lr
+                        ),
                         r.curve
                             .iter()
                             .filter(|p| y(p).is_finite())

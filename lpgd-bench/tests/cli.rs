@@ -339,11 +339,24 @@ fn compare_writes_the_report_and_plots() {
 fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
     let out = out_path("paper_markowitz");
     let status = bin()
-        .args(["paper", "markowitz", "--quick", "--steps", "2", "--lr", "0.01", "--out"])
+        .args([
+            "paper",
+            "markowitz",
+            "--quick",
+            "--steps",
+            "2",
+            "--lr",
+            "0.01",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let methods = doc["methods"].as_object().unwrap();
     assert_eq!(methods.len(), 2);

@@ -36,6 +36,9 @@ struct Args {
     /// LPGD's τ (λ of blackbox backpropagation for the right side); below the cost floor 1.
     #[arg(long, default_value_t = 0.5)]
     tau: f64,
+    /// Mean predicted cost above the floor (the head's scale, see `lpgd_candle::terrain`).
+    #[arg(long, default_value_t = TerrainSetup::default().spread)]
+    spread: f64,
     /// Rules to train with, comma-separated: right, centered, left, nid.
     #[arg(long, default_value = "right,centered,nid")]
     rules: String,
@@ -53,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let setup = TerrainSetup {
         epochs: args.epochs,
         seed: args.seed,
+        spread: args.spread,
         ..TerrainSetup::default()
     };
     let train = terrain_maps(args.train, &config, args.seed)?;

@@ -11,6 +11,9 @@
 //! - [`ConicLayer`]: packed problem data `[B, n + m + nnz(A) + nnz(P)]` (c, b, A's values, P's
 //!   values on a fixed pattern) in, `[B, n + 2m]` = (x, y, s) out; backward by [`Lpgd`].
 //!
+//! - [`terrain`]: a small CNN trained through the vertex shortest-path layer on Warcraft-like
+//!   terrain maps; [`pyepo`]: PyEPO's linear model through the SPO+ op.
+//!
 //! Tensors may be f32 or f64 (computation is in f64) and must be 2-D; a wrong shape or a
 //! non-finite value is an error, not a panic.
 //!
@@ -33,6 +36,9 @@
 
 pub mod pyepo;
 pub mod terrain;
+
+/// The candle version these layers are built against (tensors passed in must come from it).
+pub use candle_core;
 
 use candle_core::backend::BackendStorage;
 use candle_core::{
