@@ -47,7 +47,9 @@ use candle_core::{
 use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{ConicCotangent, ConicProblem, LinearProblem, Lpgd, LpgdError, Oracle, Problem};
+use lpgd_core::{
+    ConicCotangent, ConicGradient, ConicProblem, LinearProblem, Lpgd, LpgdError, Oracle, Problem,
+};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
@@ -616,6 +618,17 @@ where
         row
     }
 
+    /// Packs a gradient with respect to one problem's data as a row, in the layout of
+    /// [`pack`](Self::pack): the layer's backward returns these rows.
+    pub fn pack_gradient(&self, gradient: &ConicGradient) -> Vec<f64> {
+        let mut row = gradient.dc.to_vec();
+        row.extend(gradient.db.iter().chain(&gradient.da));
+        if let Some(dp) = &gradient.dp {
+            row.extend(dp.iter());
+        }
+        row
+    }
+
     fn unpack(&self, row: &[f64]) -> std::result::Result<ConicProblem, lpgd_core::InvalidInput> {
         let base = &self.inner.base;
         let (n, m, na) = (base.n(), base.m(), base.a().nnz());
@@ -719,11 +732,7 @@ where
             .into_iter()
             .enumerate()
         {
-            let grad = r.map_err(|e| lpgd_msg(i, e))?.gradient;
-            out.extend(grad.dc.iter().chain(&grad.db).chain(&grad.da));
-            if let Some(dp) = &grad.dp {
-                out.extend(dp.iter());
-            }
+            out.extend(self.pack_gradient(&r.map_err(|e| lpgd_msg(i, e))?.gradient));
         }
         Ok(Some(tensor_from(out, b, w, arg)?))
     }

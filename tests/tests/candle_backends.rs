@@ -16,63 +16,66 @@ use lpgd_tests::rel_err;
 
 fn assert_send_sync<T: Send + Sync>(_: &T) {}
 
-/// Gradient of `Σ wᵢ·xᵢ` through the layer for every row, and the layer's x.
-fn through_layer<F, O>(
-    layer: &ConicLayer<F>,
+fn close(a: &[f64], b: &[f64], tol: f64, what: &str) {
+    let e = rel_err(&Array1::from(a.to_vec()), &Array1::from(b.to_vec()), 1e-8);
+    assert!(e < tol, "{what}: relative error {e}");
+}
+
+/// Runs the batch through a conic layer on the backend `make` builds and checks every row's
+/// gradient of `Σ wᵢ·xᵢ` against that backend's plain LPGD backward; returns the gradients and x.
+fn layer_on<F, O>(
+    name: &str,
+    make: F,
     rows: &[ConicProblem],
     w: &[Vec<f64>],
+    lpgd: Lpgd,
 ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>)
 where
-    F: Fn() -> O + Send + Sync + 'static,
+    F: Fn() -> O + Clone + Send + Sync + 'static,
     O: Oracle<ConicProblem>,
 {
+    let layer = ConicLayer::new(make.clone(), rows[0].clone(), lpgd);
+    // The layer keeps only the factory, so it is Send + Sync even where the solver is not.
+    assert_send_sync(&layer);
     let packed: Vec<Vec<f64>> = rows.iter().map(|p| layer.pack(p)).collect();
     let var = Var::new(packed, &Device::Cpu).unwrap();
-    let n = rows[0].n();
     let x = layer
         .forward(var.as_tensor())
         .unwrap()
-        .narrow(1, 0, n)
+        .narrow(1, 0, rows[0].n())
         .unwrap();
     let weights = Tensor::new(w.to_vec(), &Device::Cpu).unwrap();
     let loss = (&x * &weights).unwrap().sum_all().unwrap();
-    let grad = loss
+    let grad: Vec<Vec<f64>> = loss
         .backward()
         .unwrap()
         .get(&var)
         .unwrap()
         .to_vec2()
         .unwrap();
+
+    // The core's plain backward of each row on an oracle of the same backend.
+    let mut oracle = make();
+    for (i, p) in rows.iter().enumerate() {
+        let z = lpgd.forward(&mut oracle, p).unwrap();
+        let g = ConicCotangent::from_dx(Array1::from(w[i].clone()), p.m());
+        let b = lpgd.backward(&mut oracle, p, &z, &g).unwrap().gradient;
+        close(
+            &grad[i],
+            &layer.pack_gradient(&b),
+            1e-9,
+            &format!("{name} op vs plain"),
+        );
+    }
     (grad, x.to_vec2().unwrap())
-}
-
-/// The core's plain LPGD backward of one row, packed like the layer's input.
-fn plain<O: Oracle<ConicProblem>>(
-    oracle: &mut O,
-    lpgd: Lpgd,
-    problem: &ConicProblem,
-    w: &[f64],
-) -> Vec<f64> {
-    let z = lpgd.forward(oracle, problem).unwrap();
-    let g = ConicCotangent::from_dx(Array1::from(w.to_vec()), problem.m());
-    let b = lpgd.backward(oracle, problem, &z, &g).unwrap().gradient;
-    let mut out = b.dc.to_vec();
-    out.extend(b.db.iter());
-    out.extend(b.da.iter());
-    out
-}
-
-fn close(a: &[f64], b: &[f64], tol: f64, what: &str) {
-    let e = rel_err(&Array1::from(a.to_vec()), &Array1::from(b.to_vec()), 1e-8);
-    assert!(e < tol, "{what}: relative error {e}");
 }
 
 #[test]
 fn conic_layer_runs_every_backend_and_matches_its_plain_backward() {
     // Same sparsity pattern (the generator's), different data values per row.
+    let base = nondegenerate_lp(31, 6, 2, 5);
     let rows: Vec<ConicProblem> = (0..6)
         .map(|k| {
-            let base = nondegenerate_lp(31, 6, 2, 5);
             let c = base.c().mapv(|v| v * (1.0 + 0.1 * k as f64));
             base.with_c(c).unwrap()
         })
@@ -82,41 +85,29 @@ fn conic_layer_runs_every_backend_and_matches_its_plain_backward() {
         .collect();
     let lpgd = Lpgd::new(0.1).unwrap().with_side(Side::Centered);
 
-    let clarabel = ConicLayer::new(ClarabelOracle::high_accuracy, rows[0].clone(), lpgd);
-    assert_send_sync(&clarabel);
-    let (reference, x_ref) = through_layer(&clarabel, &rows, &w);
-    for (i, p) in rows.iter().enumerate() {
-        let expected = plain(&mut ClarabelOracle::high_accuracy(), lpgd, p, &w[i]);
-        close(&reference[i], &expected, 1e-9, "clarabel op vs plain");
-    }
+    let (reference, x_ref) = layer_on("clarabel", ClarabelOracle::high_accuracy, &rows, &w, lpgd);
     assert!(reference.iter().any(|g| g.iter().any(|v| v.abs() > 1e-3)));
 
-    #[cfg(feature = "highs")]
-    {
-        use lpgd_solvers::HighsOracle;
-        // A HiGHS model is not Send; the layer keeps only the factory and is Send + Sync.
-        let layer = ConicLayer::new(HighsOracle::new, rows[0].clone(), lpgd);
-        assert_send_sync(&layer);
-        let (grad, x) = through_layer(&layer, &rows, &w);
-        for (i, p) in rows.iter().enumerate() {
-            let expected = plain(&mut HighsOracle::new(), lpgd, p, &w[i]);
-            close(&grad[i], &expected, 1e-9, "highs op vs plain");
-            close(&grad[i], &reference[i], 1e-5, "highs vs clarabel");
-            close(&x[i], &x_ref[i], 1e-6, "highs x vs clarabel");
+    #[allow(unused)] // used under the solver features
+    let agrees_with_clarabel = |name: &str, (grad, x): (Vec<Vec<f64>>, Vec<Vec<f64>>)| {
+        for i in 0..rows.len() {
+            close(
+                &grad[i],
+                &reference[i],
+                1e-5,
+                &format!("{name} vs clarabel"),
+            );
+            close(&x[i], &x_ref[i], 1e-6, &format!("{name} x vs clarabel"));
         }
-    }
-
+    };
+    #[cfg(feature = "highs")] // a HiGHS model is not Send
+    agrees_with_clarabel(
+        "highs",
+        layer_on("highs", lpgd_solvers::HighsOracle::new, &rows, &w, lpgd),
+    );
     #[cfg(feature = "osqp")]
-    {
-        use lpgd_solvers::OsqpOracle;
-        let layer = ConicLayer::new(OsqpOracle::new, rows[0].clone(), lpgd);
-        assert_send_sync(&layer);
-        let (grad, x) = through_layer(&layer, &rows, &w);
-        for (i, p) in rows.iter().enumerate() {
-            let expected = plain(&mut OsqpOracle::new(), lpgd, p, &w[i]);
-            close(&grad[i], &expected, 1e-9, "osqp op vs plain");
-            close(&grad[i], &reference[i], 1e-5, "osqp vs clarabel");
-            close(&x[i], &x_ref[i], 1e-6, "osqp x vs clarabel");
-        }
-    }
+    agrees_with_clarabel(
+        "osqp",
+        layer_on("osqp", lpgd_solvers::OsqpOracle::new, &rows, &w, lpgd),
+    );
 }
