@@ -66,7 +66,11 @@ pub fn run(setting: &Setting, out: &Path) -> Result<(), String> {
                     setting.noise,
                     setting.data_seed,
                 );
-                (Box::new(GridShortestPath::new(5, 5)), d.features, d.costs)
+                (
+                    Box::new(GridShortestPath::new(5, 5).unwrap()),
+                    d.features,
+                    d.costs,
+                )
             }
             "knapsack" => {
                 let d = knapsack_data(

@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args().nth(1).map_or(Ok(20), |a| a.parse())?;
     let (n, n_test) = (1000, 1000);
     let data = shortest_path_data(n + n_test, 5, (5, 5), 4, 0.5, 135);
-    let mut sp = GridShortestPath::new(5, 5);
+    let mut sp = GridShortestPath::new(5, 5).unwrap();
     let split = |a: usize, b: usize, sp: &mut GridShortestPath| {
         Dataset::new(
             sp,
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let plain_s = t0.elapsed().as_secs_f64();
     let candle = train_spo_plus(
-        || GridShortestPath::new(5, 5),
+        || GridShortestPath::new(5, 5).unwrap(),
         &mut sp,
         &train_set,
         &test_set,

@@ -245,21 +245,23 @@ fn evaluate(net: &TerrainCnn, maps: &TerrainMaps, images: &Tensor) -> Result<(f6
                 .to_vec1::<f64>()?,
         );
     }
-    let sp = VertexGridShortestPath::new(k, k);
+    let sp = VertexGridShortestPath::new(k, k).map_err(candle_core::Error::wrap)?;
     let per_map: Vec<(bool, f64, f64)> = (0..n)
         .into_par_iter()
         .map(|m| {
-            let y = sp.path(&predicted[m * k * k..(m + 1) * k * k]);
+            let y = sp
+                .path(&predicted[m * k * k..(m + 1) * k * k])
+                .map_err(candle_core::Error::wrap)?;
             let (c, y_star) = (maps.costs.row(m), maps.paths.row(m));
             let (got, best) = (y.dot(&c), y_star.dot(&c));
             let hamming: f64 = y.iter().zip(y_star).map(|(a, b)| (a - b).abs()).sum();
-            (
+            Ok((
                 (got - best).abs() <= 1e-9 * best.max(1.0),
                 (got - best) / best,
                 hamming,
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mean = |f: &dyn Fn(&(bool, f64, f64)) -> f64| per_map.iter().map(f).sum::<f64>() / n as f64;
     Ok((
         mean(&|r| f64::from(u8::from(r.0))),
@@ -306,7 +308,11 @@ pub fn train_terrain(
         setup.seed,
         &device,
     )?;
-    let layer = CombinatorialLayer::new(move || VertexGridShortestPath::new(k, k), k * k, rule);
+    let layer = CombinatorialLayer::new(
+        move || VertexGridShortestPath::new(k, k).unwrap(),
+        k * k,
+        rule,
+    );
     let mut adam = AdamW::new(
         net.vars(),
         ParamsAdamW {

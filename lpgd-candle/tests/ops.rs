@@ -31,7 +31,7 @@ fn upstream() -> Tensor {
 /// ∂(Σ y ⊙ G)/∂costs through the layer.
 fn layer_gradient(rule: LayerRule, costs: &Tensor) -> (Tensor, Vec<Vec<f64>>) {
     let var = Var::from_tensor(costs).unwrap();
-    let layer = CombinatorialLayer::new(|| GridShortestPath::new(5, 5), 40, rule);
+    let layer = CombinatorialLayer::new(|| GridShortestPath::new(5, 5).unwrap(), 40, rule);
     let y = layer.forward(var.as_tensor()).unwrap();
     let loss = (&y * upstream()).unwrap().sum_all().unwrap();
     let grads = loss.backward().unwrap();
@@ -47,7 +47,7 @@ fn combinatorial_op_gradients_equal_the_plain_backward() {
         let (y, grad) = layer_gradient(LayerRule::Lpgd(lpgd), &t);
         let y = y.to_vec2::<f64>().unwrap();
         for i in 0..4 {
-            let mut sp = GridShortestPath::new(5, 5);
+            let mut sp = GridShortestPath::new(5, 5).unwrap();
             let p = LinearProblem::new(Array1::from(rows[i].clone())).unwrap();
             let z = lpgd.forward(&mut sp, &p).unwrap();
             assert_eq!(y[i], z.to_vec());
@@ -87,7 +87,7 @@ fn dpo_op_uses_the_same_samples_forward_and_backward() {
         let theta = Array1::from(rows[i].clone());
         let samples = perturbation
             .solve(
-                &mut GridShortestPath::new(5, 5),
+                &mut GridShortestPath::new(5, 5).unwrap(),
                 &theta,
                 &mut RandomState::new(9 + i as u32),
             )
@@ -101,7 +101,7 @@ fn dpo_op_uses_the_same_samples_forward_and_backward() {
 #[test]
 fn losses_carry_the_rules_gradients() {
     let (rows, t) = costs();
-    let mut sp = GridShortestPath::new(5, 5);
+    let mut sp = GridShortestPath::new(5, 5).unwrap();
     let y_star: Vec<Vec<f64>> = rows
         .iter()
         .map(|r| {
@@ -122,7 +122,7 @@ fn losses_carry_the_rules_gradients() {
         sigma: 1.0,
     };
     let loss = pfyl_loss(
-        || GridShortestPath::new(5, 5),
+        || GridShortestPath::new(5, 5).unwrap(),
         var.as_tensor(),
         &y_star_t,
         p,
@@ -136,7 +136,7 @@ fn losses_carry_the_rules_gradients() {
         let theta = Array1::from(predicted[i].clone());
         let samples = p
             .solve(
-                &mut GridShortestPath::new(5, 5),
+                &mut GridShortestPath::new(5, 5).unwrap(),
                 &theta,
                 &mut RandomState::new(4 + i as u32),
             )
@@ -146,7 +146,7 @@ fn losses_carry_the_rules_gradients() {
     }
 
     let loss = spo_plus_loss(
-        || GridShortestPath::new(5, 5),
+        || GridShortestPath::new(5, 5).unwrap(),
         var.as_tensor(),
         &t,
         &y_star_t,
@@ -156,7 +156,7 @@ fn losses_carry_the_rules_gradients() {
     let grad = grads.get(&var).unwrap().to_vec2::<f64>().unwrap();
     for i in 0..4 {
         let (_, g) = spo_plus(
-            &mut GridShortestPath::new(5, 5),
+            &mut GridShortestPath::new(5, 5).unwrap(),
             &Array1::from(predicted[i].clone()),
             &Array1::from(rows[i].clone()),
             &Array1::from(y_star[i].clone()),
@@ -249,7 +249,8 @@ fn conic_op_gradient_equals_the_plain_backward_and_finite_differences() {
 
 #[test]
 fn malformed_tensors_are_errors() {
-    let layer = CombinatorialLayer::new(|| GridShortestPath::new(5, 5), 40, LayerRule::Nid);
+    let layer =
+        CombinatorialLayer::new(|| GridShortestPath::new(5, 5).unwrap(), 40, LayerRule::Nid);
     let wrong_width = Tensor::zeros((2, 39), DType::F64, &Device::Cpu).unwrap();
     assert!(layer.forward(&wrong_width).is_err());
     let one_d = Tensor::zeros(40, DType::F64, &Device::Cpu).unwrap();

@@ -9,7 +9,7 @@ use lpgd_core::ndarray::s;
 #[test]
 fn candle_spo_plus_matches_the_plain_loop() {
     let data = shortest_path_data(300, 5, (5, 5), 4, 0.5, 135);
-    let mut sp = GridShortestPath::new(5, 5);
+    let mut sp = GridShortestPath::new(5, 5).unwrap();
     let mut split = |a: usize, b: usize| {
         Dataset::new(
             &mut sp,
@@ -33,7 +33,7 @@ fn candle_spo_plus_matches_the_plain_loop() {
     )
     .unwrap();
     let candle = train_spo_plus(
-        || GridShortestPath::new(5, 5),
+        || GridShortestPath::new(5, 5).unwrap(),
         &mut sp,
         &train_set,
         &test_set,

@@ -30,13 +30,15 @@ fn bench(c: &mut Criterion) {
     let sp_problems: Vec<_> = (0..32)
         .map(|i| LinearProblem::new(sp.costs.row(i).to_owned()).unwrap())
         .collect();
-    let mut grid = GridShortestPath::new(5, 5);
+    let mut grid = GridShortestPath::new(5, 5).unwrap();
     group.bench_function("solve/shortest_path_5x5", |b| {
         b.iter(|| black_box(grid.solve(&sp_problems[0], None).unwrap()))
     });
     let lpgd = Lpgd::new(10.0).unwrap();
     group.bench_function("batch32/shortest_path_5x5", |b| {
-        b.iter(|| black_box(lpgd.forward_batch(|| GridShortestPath::new(5, 5), &sp_problems)))
+        b.iter(|| {
+            black_box(lpgd.forward_batch(|| GridShortestPath::new(5, 5).unwrap(), &sp_problems))
+        })
     });
 
     let ks = knapsack_data(32, 5, 32, 2, 4, 0.5, 135);
@@ -58,7 +60,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let wc = uniform(&mut rng, 12 * 12, 0.0, 10.0);
-    let mut warcraft = VertexGridShortestPath::new(12, 12);
+    let mut warcraft = VertexGridShortestPath::new(12, 12).unwrap();
     group.bench_function("solve/warcraft_12x12", |b| {
         b.iter(|| black_box(warcraft.solve(&wc, None).unwrap()))
     });

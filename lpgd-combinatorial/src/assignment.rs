@@ -1,5 +1,7 @@
 //! Linear assignment (bipartite matching): the Hungarian algorithm.
 
+use crate::costs::summable;
+use lpgd_core::limits::checked_product;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 
@@ -24,8 +26,12 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// Assignment of `rows` to `cols ≥ rows`.
+    /// Assignment of `rows ≥ 1` to `cols ≥ rows` (at most
+    /// [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION) weights).
     pub fn new(rows: usize, cols: usize) -> Result<Self, InvalidInput> {
+        if rows == 0 {
+            return Err(InvalidInput::Empty("the assignment's rows"));
+        }
         if rows > cols {
             return Err(InvalidInput::Value {
                 field: "rows",
@@ -33,12 +39,23 @@ impl Assignment {
                 reason: "must not exceed cols",
             });
         }
+        checked_product("assignment weights", rows, cols)?;
         Ok(Self { rows, cols })
     }
 
-    /// The column assigned to each row.
-    pub fn assign(&self, w: &[f64]) -> Vec<usize> {
+    /// The column assigned to each row, for the `rows × cols` row-major weights (finite).
+    pub fn assign(&self, w: &[f64]) -> Result<Vec<usize>, SolveError> {
         let (n, m) = (self.rows, self.cols);
+        if w.len() != n * m {
+            return Err(InvalidInput::Length {
+                field: "w",
+                expected: n * m,
+                found: w.len(),
+            }
+            .into());
+        }
+        // Potentials and reduced costs are sums and differences of up to 2n weights.
+        let w = summable(w, 4 * n + 4)?;
         // 1-based potentials formulation (e-maxx), rows on the left.
         let mut u = vec![0.0; n + 1];
         let mut v = vec![0.0; m + 1];
@@ -95,7 +112,7 @@ impl Assignment {
                 col_of[p[j] - 1] = j - 1;
             }
         }
-        col_of
+        Ok(col_of)
     }
 }
 
@@ -105,10 +122,8 @@ impl Oracle<LinearProblem> for Assignment {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        let expected = self.rows * self.cols;
-        problem.expect_dim(expected)?;
-        let cols = self.assign(problem.cost().as_slice().expect("contiguous"));
-        let mut y = Array1::zeros(expected);
+        let cols = self.assign(problem.cost_slice())?;
+        let mut y = Array1::zeros(self.rows * self.cols);
         for (i, j) in cols.into_iter().enumerate() {
             y[i * self.cols + j] = 1.0;
         }

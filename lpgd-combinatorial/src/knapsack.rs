@@ -1,5 +1,6 @@
 //! 0/1 knapsack with one or several capacity constraints, solved exactly by branch and bound.
 
+use crate::costs::summable;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::{Array1, Array2};
 
@@ -27,6 +28,7 @@ pub struct Knapsack {
     weights: Array2<f64>,
     capacity: Vec<f64>,
     nodes: u64,
+    node_limit: u64,
 }
 
 impl Knapsack {
@@ -58,6 +60,7 @@ impl Knapsack {
             weights,
             capacity,
             nodes: 0,
+            node_limit: Self::DEFAULT_NODE_LIMIT,
         })
     }
 
@@ -71,9 +74,29 @@ impl Knapsack {
         self.nodes
     }
 
-    /// The best selection for `values` (maximising).
-    pub fn best(&mut self, values: &[f64]) -> Array1<f64> {
+    /// The node limit of each search (default [`Knapsack::DEFAULT_NODE_LIMIT`]): a search that
+    /// reaches it stops with [`SolveError::NodeLimit`] instead of running on.
+    pub fn with_node_limit(mut self, limit: u64) -> Self {
+        self.node_limit = limit;
+        self
+    }
+
+    /// The default node limit, 2·10⁶ (about a second or two of search).
+    pub const DEFAULT_NODE_LIMIT: u64 = 2_000_000;
+
+    /// The best selection for `values` (maximising; finite, one per item).
+    pub fn best(&mut self, values: &[f64]) -> Result<Array1<f64>, SolveError> {
         let m = self.items();
+        if values.len() != m {
+            return Err(InvalidInput::Length {
+                field: "values",
+                expected: m,
+                found: values.len(),
+            }
+            .into());
+        }
+        let values = summable(values, m)?;
+        let values: &[f64] = &values;
         let dims = self.weights.nrows();
         // Only items with positive value can help.
         let mut order: Vec<usize> = (0..m).filter(|&j| values[j] > 0.0).collect();
@@ -97,23 +120,29 @@ impl Knapsack {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.cmp(&b))
         });
+        // The value of everything from position k on: a bound that holds without constraints.
+        let mut rest_value = vec![0.0; order.len() + 1];
+        for k in (0..order.len()).rev() {
+            rest_value[k] = rest_value[k + 1] + values[order[k]];
+        }
         let mut search = Search {
             weights: &self.weights,
             values,
             order: &order,
+            rest_value: &rest_value,
             taken: vec![false; m],
             best: vec![false; m],
             best_value: 0.0,
             nodes: 0,
         };
-        let mut room = self.capacity.clone();
-        search.dfs(0, 0.0, &mut room);
+        let outcome = search.run(self.capacity.clone(), self.node_limit);
         self.nodes += search.nodes;
-        search
+        outcome?;
+        Ok(search
             .best
             .iter()
             .map(|&t| if t { 1.0 } else { 0.0 })
-            .collect()
+            .collect())
     }
 }
 
@@ -121,16 +150,29 @@ struct Search<'a> {
     weights: &'a Array2<f64>,
     values: &'a [f64],
     order: &'a [usize],
+    rest_value: &'a [f64],
     taken: Vec<bool>,
     best: Vec<bool>,
     best_value: f64,
     nodes: u64,
 }
 
+/// A step of the depth-first search, kept on an explicit stack (the depth is the number of items,
+/// which would overflow a thread's stack as recursion).
+enum Step {
+    /// Visit the node that decides item `order[k]`, with the value taken so far.
+    Enter(usize, f64),
+    /// Give back item `j` after exploring the branch that took it.
+    Untake(usize),
+    /// Explore the branch that leaves out item `order[k]`.
+    Skip(usize, f64),
+}
+
 impl Search<'_> {
-    /// The smallest fractional-knapsack bound over the constraints for the items from `k` on.
+    /// The smallest fractional-knapsack bound over the constraints for the items from `k` on,
+    /// and never more than their total value.
     fn bound(&self, k: usize, room: &[f64]) -> f64 {
-        let mut bound = f64::INFINITY;
+        let mut bound = self.rest_value[k];
         for (d, &cap) in room.iter().enumerate() {
             let mut left = cap;
             let mut gain = 0.0;
@@ -155,32 +197,47 @@ impl Search<'_> {
         bound
     }
 
-    fn dfs(&mut self, k: usize, value: f64, room: &mut [f64]) {
-        self.nodes += 1;
-        if value > self.best_value {
-            self.best_value = value;
-            self.best.clone_from(&self.taken);
-        }
-        if k == self.order.len() || value + self.bound(k, room) <= self.best_value {
-            return;
-        }
-        let j = self.order[k];
-        let fits = room
-            .iter()
-            .enumerate()
-            .all(|(d, r)| self.weights[[d, j]] <= *r + 1e-12);
-        if fits {
-            for (d, r) in room.iter_mut().enumerate() {
-                *r -= self.weights[[d, j]];
+    fn run(&mut self, mut room: Vec<f64>, node_limit: u64) -> Result<(), SolveError> {
+        let mut stack = vec![Step::Enter(0, 0.0)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Untake(j) => {
+                    for (d, r) in room.iter_mut().enumerate() {
+                        *r += self.weights[[d, j]];
+                    }
+                    self.taken[j] = false;
+                }
+                Step::Skip(k, value) => stack.push(Step::Enter(k + 1, value)),
+                Step::Enter(k, value) => {
+                    self.nodes += 1;
+                    if self.nodes > node_limit {
+                        return Err(SolveError::NodeLimit(node_limit));
+                    }
+                    if value > self.best_value {
+                        self.best_value = value;
+                        self.best.clone_from(&self.taken);
+                    }
+                    if k == self.order.len() || value + self.bound(k, &room) <= self.best_value {
+                        continue;
+                    }
+                    let j = self.order[k];
+                    stack.push(Step::Skip(k, value));
+                    let fits = room
+                        .iter()
+                        .enumerate()
+                        .all(|(d, r)| self.weights[[d, j]] <= *r + 1e-12);
+                    if fits {
+                        for (d, r) in room.iter_mut().enumerate() {
+                            *r -= self.weights[[d, j]];
+                        }
+                        self.taken[j] = true;
+                        stack.push(Step::Untake(j));
+                        stack.push(Step::Enter(k + 1, value + self.values[j]));
+                    }
+                }
             }
-            self.taken[j] = true;
-            self.dfs(k + 1, value + self.values[j], room);
-            self.taken[j] = false;
-            for (d, r) in room.iter_mut().enumerate() {
-                *r += self.weights[[d, j]];
-            }
         }
-        self.dfs(k + 1, value, room);
+        Ok(())
     }
 }
 
@@ -190,9 +247,8 @@ impl Oracle<LinearProblem> for Knapsack {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        problem.expect_dim(self.items())?;
         let values: Vec<f64> = problem.cost().iter().map(|w| -w).collect();
-        Ok(self.best(&values))
+        self.best(&values)
     }
 }
 

@@ -23,7 +23,7 @@
 //! use lpgd_core::{LinearProblem, Lpgd, Side};
 //! use ndarray::Array1;
 //!
-//! let mut sp = GridShortestPath::new(5, 5);
+//! let mut sp = GridShortestPath::new(5, 5).unwrap();
 //! let costs = LinearProblem::new(Array1::from_shape_fn(40, |k| 1.0 + (k % 7) as f64))?;
 //! let lpgd = Lpgd::new(10.0)?.with_side(Side::Right); // DBB with λ = 10
 //! let path = lpgd.forward(&mut sp, &costs)?;
@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 pub mod assignment;
+mod costs;
 pub mod data;
 pub mod knapsack;
 pub mod numpy_rng;

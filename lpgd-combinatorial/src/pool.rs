@@ -112,8 +112,8 @@ mod tests {
 
     #[test]
     fn fraction_one_always_solves_and_pool_answers_are_pool_optimal() {
-        let mut full = Pooled::new(GridShortestPath::new(3, 3), 1.0).unwrap();
-        let mut part = Pooled::new(GridShortestPath::new(3, 3), 0.25).unwrap();
+        let mut full = Pooled::new(GridShortestPath::new(3, 3).unwrap(), 1.0).unwrap();
+        let mut part = Pooled::new(GridShortestPath::new(3, 3).unwrap(), 0.25).unwrap();
         for k in 0..40 {
             let w: Array1<f64> = (0..12)
                 .map(|j| ((j * 7 + k * 3) % 11) as f64 - 3.0)
@@ -129,6 +129,6 @@ mod tests {
         assert_eq!(full.solver_calls(), 40);
         assert_eq!(part.solver_calls(), 10);
         assert!(part.pool_size() <= 10);
-        assert!(Pooled::new(GridShortestPath::new(2, 2), 0.0).is_err());
+        assert!(Pooled::new(GridShortestPath::new(2, 2).unwrap(), 0.0).is_err());
     }
 }

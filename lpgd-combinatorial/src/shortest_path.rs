@@ -1,6 +1,8 @@
 //! Shortest path on a grid DAG with east and south arcs (the PyEPO layout).
 
-use lpgd_core::{LinearProblem, Oracle, SolveError};
+use crate::costs::summable;
+use lpgd_core::limits::{checked_product, checked_sum};
+use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 
 /// Shortest path from the top-left to the bottom-right node of an `h × w` grid whose arcs point
@@ -15,7 +17,7 @@ use ndarray::Array1;
 /// use lpgd_combinatorial::GridShortestPath;
 /// use lpgd_core::{LinearProblem, Oracle};
 /// use ndarray::Array1;
-/// let mut sp = GridShortestPath::new(2, 2);
+/// let mut sp = GridShortestPath::new(2, 2)?;
 /// // Arcs: 0 = (0,1) east, 1 = (0,2) south, 2 = (1,3) south, 3 = (2,3) east.
 /// let y = sp.solve(&LinearProblem::new(ndarray::array![1.0, 0.0, 1.0, 0.0])?, None)?;
 /// assert_eq!(y, ndarray::array![0.0, 1.0, 0.0, 1.0]);
@@ -32,9 +34,15 @@ pub struct GridShortestPath {
 }
 
 impl GridShortestPath {
-    /// The `h × w` grid (at least 1 × 1).
-    pub fn new(h: usize, w: usize) -> Self {
-        assert!(h >= 1 && w >= 1, "the grid needs at least one node");
+    /// The `h × w` grid (at least 1 × 1, at most [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION)
+    /// arcs).
+    pub fn new(h: usize, w: usize) -> Result<Self, InvalidInput> {
+        if h == 0 || w == 0 {
+            return Err(InvalidInput::Empty("the grid"));
+        }
+        let nodes = checked_product("grid nodes", h, w)?;
+        // (h − 1)·w south arcs and h·(w − 1) east arcs.
+        checked_sum("grid arcs", [nodes - w, nodes - h])?;
         let mut arcs = Vec::new();
         for i in 0..h {
             for j in 0..w - 1 {
@@ -52,12 +60,12 @@ impl GridShortestPath {
         for (k, &(_, head)) in arcs.iter().enumerate() {
             incoming[head].push(k);
         }
-        Self {
+        Ok(Self {
             h,
             w,
             arcs,
             incoming,
-        }
+        })
     }
 
     /// Number of arcs (the dimension of cost and solution vectors).
@@ -75,8 +83,17 @@ impl GridShortestPath {
         (self.h, self.w)
     }
 
-    /// The cheapest path's arc indicator vector for costs `w` (no validation).
-    pub fn path(&self, cost: &[f64]) -> Array1<f64> {
+    /// The cheapest path's arc indicator vector for arc costs `cost` (one per arc, finite).
+    pub fn path(&self, cost: &[f64]) -> Result<Array1<f64>, SolveError> {
+        if cost.len() != self.arcs.len() {
+            return Err(InvalidInput::Length {
+                field: "w",
+                expected: self.arcs.len(),
+                found: cost.len(),
+            }
+            .into());
+        }
+        let cost = summable(cost, self.h + self.w)?;
         let n = self.h * self.w;
         let mut dist = vec![f64::INFINITY; n];
         let mut via = vec![usize::MAX; n];
@@ -97,7 +114,7 @@ impl GridShortestPath {
             y[k] = 1.0;
             v = self.arcs[k].0;
         }
-        y
+        Ok(y)
     }
 }
 
@@ -107,8 +124,7 @@ impl Oracle<LinearProblem> for GridShortestPath {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        problem.expect_dim(self.arcs.len())?;
-        Ok(self.path(problem.cost().as_slice().expect("contiguous")))
+        self.path(problem.cost_slice())
     }
 }
 
@@ -150,15 +166,15 @@ mod tests {
 
     #[test]
     fn pyepo_layout_has_40_arcs_on_5x5() {
-        assert_eq!(GridShortestPath::new(5, 5).arcs(), 40);
-        assert_eq!(GridShortestPath::new(5, 5).arc_list()[4], (0, 5));
+        assert_eq!(GridShortestPath::new(5, 5).unwrap().arcs(), 40);
+        assert_eq!(GridShortestPath::new(5, 5).unwrap().arc_list()[4], (0, 5));
     }
 
     #[test]
     fn matches_brute_force_for_costs_of_any_sign() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for (h, w) in [(5, 5), (3, 4), (4, 2), (1, 3)] {
-            let mut sp = GridShortestPath::new(h, w);
+            let mut sp = GridShortestPath::new(h, w).unwrap();
             let paths = all_paths(&sp);
             for _ in 0..50 {
                 let cost: Array1<f64> = (0..sp.arcs())
@@ -179,16 +195,19 @@ mod tests {
 
     #[test]
     fn ties_are_broken_deterministically() {
-        let mut sp = GridShortestPath::new(3, 3);
+        let mut sp = GridShortestPath::new(3, 3).unwrap();
         let flat = LinearProblem::new(Array1::ones(sp.arcs())).unwrap();
         let a = sp.solve(&flat, None).unwrap();
-        let b = GridShortestPath::new(3, 3).solve(&flat, None).unwrap();
+        let b = GridShortestPath::new(3, 3)
+            .unwrap()
+            .solve(&flat, None)
+            .unwrap();
         assert_eq!(a, b);
     }
 
     #[test]
     fn wrong_length_is_an_error() {
-        let mut sp = GridShortestPath::new(3, 3);
+        let mut sp = GridShortestPath::new(3, 3).unwrap();
         assert!(sp
             .solve(&LinearProblem::new(Array1::ones(3)).unwrap(), None)
             .is_err());

@@ -209,7 +209,7 @@ pub fn terrain_maps(
     let cells = k * k;
     let px = k * t;
     let mut rng = RandomState::new(seed);
-    let sp = VertexGridShortestPath::new(k, k);
+    let sp = VertexGridShortestPath::new(k, k)?;
     let mut images = Array4::<f32>::zeros((n, 3, px, px));
     let mut terrain = Array2::<u8>::zeros((n, cells));
     let mut costs = Array2::<f64>::zeros((n, cells));
@@ -261,7 +261,9 @@ pub fn terrain_maps(
                 }
             }
         }
-        let path = sp.path(costs.row(m).as_slice().expect("row-major"));
+        let path = sp
+            .path(costs.row(m).as_slice().expect("row-major"))
+            .expect("generated terrain costs are finite and positive");
         paths.row_mut(m).assign(&path);
     }
     Ok(TerrainMaps {
@@ -290,7 +292,7 @@ mod tests {
         assert_eq!(a.images, b.images);
         assert_eq!(a.costs, b.costs);
         assert_ne!(a.images, c.images);
-        let mut sp = VertexGridShortestPath::new(5, 5);
+        let mut sp = VertexGridShortestPath::new(5, 5).unwrap();
         for m in 0..6 {
             let w = a.costs.row(m).to_owned();
             let y = sp

@@ -318,7 +318,7 @@ mod tests {
     use crate::GridShortestPath;
 
     fn sets(n: usize) -> (Dataset, Dataset) {
-        let mut sp = GridShortestPath::new(5, 5);
+        let mut sp = GridShortestPath::new(5, 5).unwrap();
         let all = shortest_path_data(n + 200, 5, (5, 5), 4, 0.5, 135);
         let mut split = |r: std::ops::Range<usize>| {
             Dataset::new(
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn spo_plus_training_lowers_the_regret() {
         let (train_set, test_set) = sets(200);
-        let mut sp = GridShortestPath::new(5, 5);
+        let mut sp = GridShortestPath::new(5, 5).unwrap();
         let config = TrainConfig {
             epochs: 5,
             ..TrainConfig::default()
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn training_is_deterministic_per_seed() {
         let (train_set, test_set) = sets(64);
-        let mut sp = GridShortestPath::new(5, 5);
+        let mut sp = GridShortestPath::new(5, 5).unwrap();
         let config = TrainConfig {
             epochs: 2,
             ..TrainConfig::default()

@@ -1,5 +1,6 @@
 //! Travelling salesman, exact for small instances (Held–Karp dynamic program).
 
+use crate::costs::summable;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 
@@ -38,9 +39,18 @@ impl Tsp {
         Ok(Self { n })
     }
 
-    /// The tour as a node sequence starting at 0.
-    pub fn tour(&self, cost: &[f64]) -> Vec<usize> {
+    /// The tour as a node sequence starting at 0, for the `n × n` row-major arc costs (finite).
+    pub fn tour(&self, cost: &[f64]) -> Result<Vec<usize>, SolveError> {
         let n = self.n;
+        if cost.len() != n * n {
+            return Err(InvalidInput::Length {
+                field: "w",
+                expected: n * n,
+                found: cost.len(),
+            }
+            .into());
+        }
+        let cost = summable(cost, n)?;
         let full = 1usize << (n - 1); // subsets of nodes 1..n
         let c = |i: usize, j: usize| cost[i * n + j];
         // best[S][j]: cheapest path from 0 through the set S (of nodes 1..n), ending at j ∈ S.
@@ -87,7 +97,7 @@ impl Tsp {
             set ^= 1 << (j - 1);
             j = k;
         }
-        tour
+        Ok(tour)
     }
 }
 
@@ -98,8 +108,7 @@ impl Oracle<LinearProblem> for Tsp {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let n = self.n;
-        problem.expect_dim(n * n)?;
-        let tour = self.tour(problem.cost().as_slice().expect("contiguous"));
+        let tour = self.tour(problem.cost_slice())?;
         let mut y = Array1::zeros(n * n);
         for k in 0..n {
             y[tour[k] * n + tour[(k + 1) % n]] = 1.0;

@@ -1,5 +1,7 @@
 //! Vertex-weighted shortest path on an 8-neighbour grid (the Warcraft layout): Dijkstra.
 
+use crate::costs::summable;
+use lpgd_core::limits::checked_product;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 use std::cmp::Ordering;
@@ -16,7 +18,7 @@ use std::collections::BinaryHeap;
 /// use lpgd_core::{LinearProblem, Oracle};
 /// use ndarray::array;
 /// // 2×2: the diagonal step skips both off-diagonal cells.
-/// let y = VertexGridShortestPath::new(2, 2).solve(&LinearProblem::new(array![1.0, 5.0, 5.0, 1.0])?, None)?;
+/// let y = VertexGridShortestPath::new(2, 2)?.solve(&LinearProblem::new(array![1.0, 5.0, 5.0, 1.0])?, None)?;
 /// assert_eq!(y, array![1.0, 0.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -51,10 +53,14 @@ impl PartialOrd for Entry {
 }
 
 impl VertexGridShortestPath {
-    /// The `h × w` grid (at least one cell).
-    pub fn new(h: usize, w: usize) -> Self {
-        assert!(h >= 1 && w >= 1, "the grid needs at least one cell");
-        Self { h, w }
+    /// The `h × w` grid (at least one cell, at most
+    /// [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION) cells).
+    pub fn new(h: usize, w: usize) -> Result<Self, InvalidInput> {
+        if h == 0 || w == 0 {
+            return Err(InvalidInput::Empty("the grid"));
+        }
+        checked_product("grid cells", h, w)?;
+        Ok(Self { h, w })
     }
 
     fn neighbours(&self, cell: usize) -> impl Iterator<Item = usize> + '_ {
@@ -72,9 +78,27 @@ impl VertexGridShortestPath {
             })
     }
 
-    /// The path's cell indicator for nonnegative weights (unchecked).
-    pub fn path(&self, weight: &[f64]) -> Array1<f64> {
+    /// The path's cell indicator for nonnegative, finite cell weights (one per cell).
+    pub fn path(&self, weight: &[f64]) -> Result<Array1<f64>, SolveError> {
         let n = self.h * self.w;
+        if weight.len() != n {
+            return Err(InvalidInput::Length {
+                field: "w",
+                expected: n,
+                found: weight.len(),
+            }
+            .into());
+        }
+        if let Some(index) = weight.iter().position(|&v| v < 0.0) {
+            return Err(InvalidInput::Value {
+                field: "w",
+                index,
+                reason: "Dijkstra needs nonnegative weights",
+            }
+            .into());
+        }
+        // A path visits at most every cell once.
+        let weight = summable(weight, n)?;
         let mut dist = vec![f64::INFINITY; n];
         let mut prev = vec![usize::MAX; n];
         let mut done = vec![false; n];
@@ -111,7 +135,7 @@ impl VertexGridShortestPath {
             v = prev[v];
             y[v] = 1.0;
         }
-        y
+        Ok(y)
     }
 }
 
@@ -121,17 +145,7 @@ impl Oracle<LinearProblem> for VertexGridShortestPath {
         problem: &LinearProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
-        let n = self.h * self.w;
-        problem.expect_dim(n)?;
-        if let Some(index) = problem.cost().iter().position(|&v| v < 0.0) {
-            return Err(InvalidInput::Value {
-                field: "w",
-                index,
-                reason: "Dijkstra needs nonnegative vertex weights",
-            }
-            .into());
-        }
-        Ok(self.path(problem.cost().as_slice().expect("contiguous")))
+        self.path(problem.cost_slice())
     }
 }
 
@@ -177,7 +191,7 @@ mod tests {
     fn matches_brute_force() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for (h, w) in [(3, 3), (3, 4), (2, 5), (4, 4)] {
-            let mut g = VertexGridShortestPath::new(h, w);
+            let mut g = VertexGridShortestPath::new(h, w).unwrap();
             for _ in 0..20 {
                 let weight: Array1<f64> = (0..h * w).map(|_| rng.random_range(0.0..5.0)).collect();
                 let y = g
@@ -195,7 +209,7 @@ mod tests {
 
     #[test]
     fn negative_weights_are_an_error() {
-        let mut g = VertexGridShortestPath::new(2, 2);
+        let mut g = VertexGridShortestPath::new(2, 2).unwrap();
         let err = g.solve(
             &LinearProblem::new(ndarray::array![1.0, -1.0, 1.0, 1.0]).unwrap(),
             None,

@@ -84,6 +84,32 @@ pub enum InvalidInput {
     /// A batch was given slices of different lengths.
     #[error("batch slices differ in length: {0} vs {1}")]
     BatchLength(usize, usize),
+    /// A size given by the caller exceeds [`MAX_DIMENSION`](crate::MAX_DIMENSION), overflows when
+    /// combined with other sizes, or cannot be allocated.
+    #[error("{field} is too large: {size} (the limit is {limit})")]
+    TooLarge {
+        /// What the size counts.
+        field: Field,
+        /// The size asked for (saturated at `u64::MAX` when it overflowed).
+        size: u64,
+        /// The largest size accepted.
+        limit: u64,
+    },
+    /// A problem with nothing in it (no variables, no costs).
+    #[error("{0} is empty")]
+    Empty(Field),
+    /// The quadratic cost P is not positive semidefinite: its LDLᵀ factorization, shifted by the
+    /// tolerance documented at [`ConicProblem::new`](crate::ConicProblem::new), met a pivot that is
+    /// not positive.
+    #[error("P is not positive semidefinite (pivot {pivot:e} at column {column}, tolerance {tolerance:e})")]
+    NotConvex {
+        /// The column where the factorization failed.
+        column: usize,
+        /// The pivot found there (including the tolerance shift).
+        pivot: f64,
+        /// The shift added to P's diagonal, `1e-9 · ‖P‖∞`.
+        tolerance: f64,
+    },
     /// A value that must be non-negative (a bound width, a count) is not.
     #[error("{field}[{index}]: {reason}")]
     Value {
@@ -191,6 +217,38 @@ pub enum SolveError {
     /// The input was malformed.
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
+    /// The data holds a value the backend cannot represent (beyond its infinity, or large enough to
+    /// overflow its arithmetic). Rescale the problem.
+    #[error("{backend} cannot represent {field}[{index}] = {value:e}: its limit is {limit:e}")]
+    OutOfRange {
+        /// The backend's name.
+        backend: &'static str,
+        /// The array holding the value (`b`, `c`, `A`, `P`).
+        field: Field,
+        /// Its position (for matrices, in the stored values).
+        index: usize,
+        /// The value.
+        value: f64,
+        /// The largest magnitude the backend takes.
+        limit: f64,
+    },
+    /// The oracle's answer is malformed (wrong length, or not finite).
+    #[error("the oracle's answer is malformed: {0}")]
+    MalformedAnswer(InvalidInput),
+    /// The solver reported an optimum, but the answer fails the optimality check (see
+    /// [`ConicProblem::verify`](crate::ConicProblem::verify)): it is not reported as solved.
+    #[error("the solver reported optimal, but the {check} residual is {residual:e} (tolerance {tolerance:e})")]
+    Unverified {
+        /// Which condition failed: `primal`, `dual`, `gap`, `slack cone` or `dual cone`.
+        check: &'static str,
+        /// The relative residual found.
+        residual: f64,
+        /// The tolerance it had to meet.
+        tolerance: f64,
+    },
+    /// A combinatorial search stopped at its node limit before proving optimality.
+    #[error("node limit of {0} reached before optimality was proved")]
+    NodeLimit(u64),
     /// The backend rejected the problem for a reason of its own (its message is kept for humans).
     #[error("{backend} rejected the problem: {message}")]
     Backend {
@@ -210,6 +268,7 @@ impl SolveError {
             SolveError::InvalidInput(_)
                 | SolveError::Unsupported { .. }
                 | SolveError::Backend { .. }
+                | SolveError::MalformedAnswer(_)
         )
     }
 }
@@ -251,6 +310,14 @@ pub enum LpgdError {
     /// The forward solve failed.
     #[error("forward solve failed: {0}")]
     Forward(SolveError),
+    /// A gradient or tangent came out with a non-finite entry (the data's scale times 1/τ overflows).
+    #[error("the result's {field}[{index}] is not finite: the data's scale over tau overflows")]
+    NonFinite {
+        /// The component (`dc`, `db`, `dA`, `dP`, `dx`, …).
+        field: Field,
+        /// Its position.
+        index: usize,
+    },
     /// Every perturbed re-solve the configuration allows failed; `attempts` lists each perturbation
     /// tried (its signed step σ) with its failure.
     #[error("perturbed re-solve failed on the {side:?} side after {} attempt(s): {}", attempts.len(),

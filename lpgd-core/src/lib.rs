@@ -50,6 +50,7 @@ mod batch;
 pub mod csc;
 pub mod error;
 pub mod family;
+pub mod limits;
 pub mod lpgd;
 pub mod oracle;
 #[cfg(feature = "json")]
@@ -64,6 +65,7 @@ pub use family::conic::{
     ConicSolutionTangent, ConicTangent, RowMap, SolveStatus,
 };
 pub use family::linear::LinearProblem;
+pub use limits::MAX_DIMENSION;
 pub use lpgd::{Backward, Fallback, Jvp, Lpgd, Report, Side};
 pub use oracle::{FnOracle, Oracle, Problem};
 #[cfg(feature = "json")]

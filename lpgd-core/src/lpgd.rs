@@ -1,7 +1,7 @@
 //! The LPGD configuration and its forward, backward and forward-mode passes.
 
 use crate::error::{FailedAttempt, InvalidInput, LpgdError, SolveError};
-use crate::oracle::{Oracle, Problem};
+use crate::oracle::{Finite, Oracle, Problem};
 
 /// Which perturbation(s) the backward pass re-solves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -27,13 +27,22 @@ pub enum Fallback {
     /// Use the other side instead: a centred pass falls back to the side that solved, a one-sided
     /// pass tries the opposite side once.
     OtherSide,
-    /// Retry the failed side with σ multiplied by `factor` (in (0, 1)), up to `retries` times.
+    /// Retry the failed side with σ multiplied by `factor` (in (0, 1)), up to `retries` times
+    /// (at most [`Fallback::MAX_RETRIES`]), and never below [`Fallback::SHRINK_FLOOR`]` · τ`:
+    /// a smaller step only divides the solver's rounding noise by a smaller number.
     ShrinkTau {
         /// Factor applied to σ on each retry.
         factor: f64,
         /// How many retries at most.
         retries: u32,
     },
+}
+
+impl Fallback {
+    /// The most retries [`Fallback::ShrinkTau`] accepts.
+    pub const MAX_RETRIES: u32 = 64;
+    /// Shrinking stops before `|σ|` drops below this fraction of τ.
+    pub const SHRINK_FLOOR: f64 = 1e-12;
 }
 
 /// A validated LPGD configuration: step τ, proximal weight ρ, side, fallback.
@@ -113,9 +122,11 @@ impl Report {
 }
 
 impl Lpgd {
-    /// A configuration with step `tau` (> 0, finite), ρ = 0, the centred side and no fallback.
+    /// A configuration with step `tau`, ρ = 0, the centred side and no fallback. τ must be
+    /// positive with `1/τ` and `2τ` finite (about 5.6e-309 ≤ τ ≤ 9e307), so that every
+    /// difference quotient is a finite number.
     pub fn new(tau: f64) -> Result<Self, InvalidInput> {
-        if !(tau.is_finite() && tau > 0.0) {
+        if !(tau > 0.0 && (1.0 / tau).is_finite() && (2.0 * tau).is_finite()) {
             return Err(InvalidInput::Tau(tau));
         }
         Ok(Self {
@@ -152,6 +163,9 @@ impl Lpgd {
             if retries == 0 {
                 return Err(InvalidInput::Fallback("shrink needs at least one retry"));
             }
+            if retries > Fallback::MAX_RETRIES {
+                return Err(InvalidInput::Fallback("shrink allows at most 64 retries"));
+            }
         }
         self.fallback = fallback;
         Ok(self)
@@ -185,24 +199,34 @@ impl Lpgd {
         self.accept_almost_solved
     }
 
-    fn checked<P: Problem>(
+    /// Solves `problem` and checks the answer: its shape and finiteness (else
+    /// [`SolveError::MalformedAnswer`]), its optimality where the family can tell
+    /// ([`Problem::verify`]), and its accuracy against the configuration.
+    fn solve_checked<P: Problem, O: Oracle<P> + ?Sized>(
         &self,
-        result: Result<P::Solution, SolveError>,
+        oracle: &mut O,
+        problem: &P,
+        warm: Option<&P::Solution>,
     ) -> Result<P::Solution, SolveError> {
-        let solution = result?;
+        let solution = oracle.solve(problem, warm)?;
+        problem
+            .check_solution(&solution)
+            .map_err(SolveError::MalformedAnswer)?;
+        problem.verify(&solution)?;
         if !self.accept_almost_solved && P::is_almost_solved(&solution) {
             return Err(SolveError::AlmostSolved);
         }
         Ok(solution)
     }
 
-    /// Solves the layer: `z*(w)`.
+    /// Solves the layer: `z*(w)`. The answer is checked (shape, finiteness, optimality where
+    /// the family can tell) before it is returned.
     pub fn forward<P, O>(&self, oracle: &mut O, problem: &P) -> Result<P::Solution, LpgdError>
     where
         P: Problem,
         O: Oracle<P> + ?Sized,
     {
-        self.checked::<P>(oracle.solve(problem, None))
+        self.solve_checked(oracle, problem, None)
             .map_err(|e| match e {
                 SolveError::InvalidInput(bad) => LpgdError::InvalidInput(bad),
                 other => LpgdError::Forward(other),
@@ -232,7 +256,7 @@ impl Lpgd {
                 problem.backward_problem(solution, cotangent, sigma, rho)
             })?;
         Ok(Backward {
-            gradient: problem.lagrangian_gradient_difference(&a, &b, denominator),
+            gradient: finite(problem.lagrangian_gradient_difference(&a, &b, denominator))?,
             report,
         })
     }
@@ -258,7 +282,7 @@ impl Lpgd {
                 problem.forward_mode_problem(solution, tangent, sigma, rho)
             })?;
         Ok(Jvp {
-            tangent: problem.solution_difference(&a, &b, denominator),
+            tangent: finite(problem.solution_difference(&a, &b, denominator))?,
             report,
         })
     }
@@ -356,15 +380,16 @@ impl Lpgd {
             _ => (1.0, 0),
         };
         let mut sigma = sigma;
+        let floor = Fallback::SHRINK_FLOOR * self.tau;
         for _ in 0..=retries {
             let attempt = build(sigma)
-                .and_then(|perturbed| self.checked::<P>(oracle.solve(&perturbed, Some(star))));
+                .and_then(|perturbed| self.solve_checked(oracle, &perturbed, Some(star)));
             match attempt {
                 Ok(z) => return Some((sigma, problem.restrict(z))),
                 Err(error) => {
                     let recoverable = error.is_recoverable();
                     failures.push(FailedAttempt { sigma, error });
-                    if !recoverable {
+                    if !recoverable || (sigma * factor).abs() < floor {
                         return None;
                     }
                     sigma *= factor;
@@ -372,6 +397,14 @@ impl Lpgd {
             }
         }
         None
+    }
+}
+
+/// `value`, or [`LpgdError::NonFinite`] naming its first non-finite entry.
+fn finite<T: Finite>(value: T) -> Result<T, LpgdError> {
+    match value.first_non_finite() {
+        None => Ok(value),
+        Some((field, index)) => Err(LpgdError::NonFinite { field, index }),
     }
 }
 
@@ -484,14 +517,15 @@ mod tests {
         }
     }
 
-    /// A conic "solver" that answers with a fixed solution and status, to test status handling.
+    /// A conic "solver" for `min cᵀx s.t. x ≥ 0` (A = −I, b = 0, c > 0) that answers with its
+    /// optimum `x = s = 0, y = c` and a fixed status, to test status handling.
     fn fixed(
         status: SolveStatus,
     ) -> impl FnMut(&ConicProblem) -> Result<ConicSolution, SolveError> {
         move |p: &ConicProblem| {
             Ok(ConicSolution {
                 x: Array1::zeros(p.n()),
-                y: Array1::zeros(p.m()),
+                y: p.c().clone(),
                 s: Array1::zeros(p.m()),
                 status,
                 iterations: 1,
@@ -500,8 +534,119 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_that_is_not_optimal_is_not_solved() {
+        let a = CscMatrix::scaled_identity(2, -1.0).unwrap();
+        let p = ConicProblem::new(
+            None,
+            a,
+            array![0.0, 0.0],
+            array![1.0, 1.0],
+            vec![Cone::Nonnegative(2)],
+        )
+        .unwrap();
+        // x = 0 is optimal, but y = 0 is not its dual: the stationarity residual is |c| = 1.
+        let mut wrong_dual = FnOracle::new(|p: &ConicProblem| {
+            Ok(ConicSolution {
+                x: Array1::zeros(p.n()),
+                y: Array1::zeros(p.m()),
+                s: Array1::zeros(p.m()),
+                status: SolveStatus::Solved,
+                iterations: 1,
+            })
+        });
+        assert!(matches!(
+            Lpgd::new(0.1).unwrap().forward(&mut wrong_dual, &p),
+            Err(LpgdError::Forward(SolveError::Unverified {
+                check: "dual",
+                ..
+            }))
+        ));
+        // A custom oracle answering with the wrong length is malformed, not solved.
+        let mut short = FnOracle::new(|_: &LinearProblem| Ok(array![1.0, 0.0]));
+        let q = LinearProblem::new(array![0.1, 0.2, 0.3, 0.4, 0.5]).unwrap();
+        assert!(matches!(
+            Lpgd::new(0.1).unwrap().forward(&mut short, &q),
+            Err(LpgdError::Forward(SolveError::MalformedAnswer(
+                InvalidInput::Length { .. }
+            )))
+        ));
+        let mut nan = FnOracle::new(|_: &LinearProblem| Ok(array![f64::NAN, 0.0, 0.0, 0.0, 0.0]));
+        assert!(matches!(
+            Lpgd::new(0.1).unwrap().forward(&mut nan, &q),
+            Err(LpgdError::Forward(SolveError::MalformedAnswer(
+                InvalidInput::NonFinite { .. }
+            )))
+        ));
+    }
+
+    #[test]
+    fn steps_whose_inverse_overflows_are_invalid_and_shrinking_stops_at_its_floor() {
+        for tau in [
+            0.0,
+            -1.0,
+            1e-310,
+            f64::MIN_POSITIVE / 8.0,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NAN,
+        ] {
+            assert!(matches!(Lpgd::new(tau), Err(InvalidInput::Tau(_))), "{tau}");
+        }
+        assert!(Lpgd::new(1e-300).is_ok() && Lpgd::new(1e300).is_ok());
+        // A fallback that would shrink σ to 0 stops at τ · 1e-12 instead.
+        let p = LinearProblem::new(array![0.0, 1.0]).unwrap();
+        let mut failing = FnOracle::new(|q: &LinearProblem| {
+            if q.cost()[0] != 0.0 {
+                Err(SolveError::Numerical)
+            } else {
+                Ok(array![1.0, 0.0])
+            }
+        });
+        let lpgd = Lpgd::new(1.0)
+            .unwrap()
+            .with_side(Side::Right)
+            .with_fallback(Fallback::ShrinkTau {
+                factor: 1e-3,
+                retries: 64,
+            })
+            .unwrap();
+        match lpgd.backward(&mut failing, &p, &array![1.0, 0.0], &array![1.0, 0.0]) {
+            Err(LpgdError::Perturbed { attempts, .. }) => {
+                assert_eq!(attempts.len(), 5, "1, 1e-3, …, 1e-12: then the floor");
+                assert!(attempts.iter().all(|a| a.sigma >= 1e-12 * 0.999));
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(Lpgd::new(1.0)
+            .unwrap()
+            .with_fallback(Fallback::ShrinkTau {
+                factor: 0.5,
+                retries: 65
+            })
+            .is_err());
+    }
+
+    #[test]
+    fn a_non_finite_gradient_is_an_error() {
+        // An oracle whose answers are finite but whose difference over a tiny τ overflows.
+        let p = LinearProblem::new(array![0.0, 1.0]).unwrap();
+        let mut far = FnOracle::new(|q: &LinearProblem| {
+            if q.cost()[0] > 0.0 {
+                Ok(array![-1e300, 0.0])
+            } else {
+                Ok(array![1e300, 0.0])
+            }
+        });
+        let lpgd = Lpgd::new(1e-10).unwrap().with_side(Side::Right);
+        assert!(matches!(
+            lpgd.backward(&mut far, &p, &array![1e300, 0.0], &array![1.0, 0.0]),
+            Err(LpgdError::NonFinite { index: 0, .. })
+        ));
+    }
+
+    #[test]
     fn almost_solved_is_accepted_or_rejected_as_configured() {
-        let a = CscMatrix::scaled_identity(2, -1.0);
+        let a = CscMatrix::scaled_identity(2, -1.0).unwrap();
         let p = ConicProblem::new(
             None,
             a,

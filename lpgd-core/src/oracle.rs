@@ -1,6 +1,6 @@
 //! The two traits every layer is built from: a problem family and an oracle that solves it.
 
-use crate::error::{InvalidInput, SolveError};
+use crate::error::{Field, InvalidInput, SolveError};
 
 /// A family of optimization problems in one canonical form, with what LPGD needs to know about it:
 /// how to perturb an instance, and how its Lagrangian depends on the data.
@@ -15,11 +15,11 @@ pub trait Problem: Sized {
     /// The gradient of the loss with respect to the solution, `∂ℓ/∂z*`.
     type Cotangent;
     /// The (replacement) gradient of the loss with respect to the problem data, `∂ℓ/∂w`.
-    type Gradient;
+    type Gradient: Finite;
     /// A direction in data space, for forward mode.
     type Tangent;
     /// A directional derivative of the solution, the output of forward mode.
-    type SolutionTangent;
+    type SolutionTangent: Finite;
 
     /// Checks that `solution` has this instance's dimensions and finite values.
     fn check_solution(&self, solution: &Self::Solution) -> Result<(), InvalidInput>;
@@ -31,6 +31,14 @@ pub trait Problem: Sized {
     /// Whether the solver reached only its reduced accuracy on this solution.
     fn is_almost_solved(_solution: &Self::Solution) -> bool {
         false
+    }
+
+    /// Checks that an oracle's answer (already of the right shape and finite) is optimal, where
+    /// the family can tell: conic programs check their optimality conditions
+    /// ([`ConicProblem::verify`](crate::ConicProblem::verify)); an argmin over a finite set
+    /// cannot be checked without the set, so the default accepts.
+    fn verify(&self, _solution: &Self::Solution) -> Result<(), SolveError> {
+        Ok(())
     }
 
     /// The problem re-solved by the backward pass: the Lagrangian plus `σ` times the linearised
@@ -74,6 +82,30 @@ pub trait Problem: Sized {
         b: &Self::Solution,
         denominator: f64,
     ) -> Self::SolutionTangent;
+}
+
+/// A value made of floating-point arrays that can say where it is not finite.
+pub trait Finite {
+    /// The first non-finite entry, as (component, position), or `None` when all are finite.
+    fn first_non_finite(&self) -> Option<(Field, usize)>;
+}
+
+impl Finite for ndarray::Array1<f64> {
+    fn first_non_finite(&self) -> Option<(Field, usize)> {
+        self.iter().position(|v| !v.is_finite()).map(|k| ("x", k))
+    }
+}
+
+/// The first non-finite entry among named arrays.
+pub(crate) fn first_non_finite<'a>(
+    parts: impl IntoIterator<Item = (Field, &'a ndarray::Array1<f64>)>,
+) -> Option<(Field, usize)> {
+    parts.into_iter().find_map(|(field, values)| {
+        values
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|k| (field, k))
+    })
 }
 
 /// A solver for a problem family. It always minimises.

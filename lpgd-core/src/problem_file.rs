@@ -8,12 +8,17 @@
 //! ```
 //!
 //! A and P are shared by every instance (a layer with fixed structure and predicted data); each
-//! instance has its own b, c and incoming gradient. Other top-level fields (family, seed, meta, …)
-//! are kept and written back unchanged.
+//! instance has its own b, c and incoming gradient. The `family` field is kept; other top-level
+//! fields (seed, meta, …) are skipped while parsing, without being stored.
+//!
+//! Reading is bounded: [`ProblemFile::read`] refuses files over [`ProblemFile::DEFAULT_MAX_BYTES`]
+//! ([`ProblemFile::read_with_limit`] raises the bound), and every declared size (cone counts, rows,
+//! columns) is checked against the data present before anything is allocated from it.
 
 use crate::csc::CscMatrix;
 use crate::error::{check_len, InvalidInput};
 use crate::family::conic::{Cone, ConeKind, ConicCotangent, ConicProblem};
+use crate::limits::{checked_product, checked_sum};
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -43,6 +48,12 @@ pub enum ProblemFileError {
     /// The file uses a cone this library does not support (PSD `s`, dual power cones).
     #[error("unsupported cone in file: {0}")]
     UnsupportedCone(&'static str),
+    /// The file is larger than the bound it was read with.
+    #[error("the problem file is larger than {limit} bytes (raise the limit to read it)")]
+    TooLarge {
+        /// The bound, in bytes.
+        limit: u64,
+    },
     /// The problems cannot be written in one file (cones not in SCS order, or A, P or cones differ
     /// between instances).
     #[error("cannot write these problems as one file: {0}")]
@@ -106,8 +117,8 @@ struct RawFile {
     #[serde(rename = "P", default)]
     p: Option<RawCsc>,
     instances: Vec<RawInstance>,
-    #[serde(flatten)]
-    extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    family: Option<String>,
 }
 
 /// One instance of a problem file: its data and its incoming gradient.
@@ -130,10 +141,10 @@ pub struct FileInstance {
 pub struct ProblemFile {
     /// Structure shared by every instance; its b and c are those of the first instance.
     base: ConicProblem,
-    /// The instances.
-    pub instances: Vec<FileInstance>,
-    /// Other top-level fields of the file, written back unchanged.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The instances (at least one).
+    instances: Vec<FileInstance>,
+    /// The `family` field (`lp_box`, `qp_socp`, …), written back unchanged.
+    family: Option<String>,
 }
 
 fn csc_from_raw(field: &'static str, raw: &RawCsc) -> Result<CscMatrix, InvalidInput> {
@@ -171,7 +182,22 @@ fn csc_to_raw(m: &CscMatrix) -> RawCsc {
     }
 }
 
-fn cones_from_raw(raw: &RawCones) -> Result<Vec<Cone>, ProblemFileError> {
+/// The cones of a file, after checking that their declared sizes add up to `m` (with overflow
+/// checks) so that nothing is materialised for counts the data does not back.
+fn cones_from_raw(raw: &RawCones, m: usize) -> Result<Vec<Cone>, ProblemFileError> {
+    let declared = [
+        Ok(raw.z),
+        Ok(raw.l),
+        checked_sum("second-order cone rows", raw.q.iter().copied()),
+        checked_product("exponential cone rows", raw.ep, 3),
+        checked_product("power cone rows", raw.p.len(), 3),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<usize>, InvalidInput>>()?;
+    let cone_rows = checked_sum("cone rows", declared)?;
+    if cone_rows != m {
+        return Err(InvalidInput::ConeRows { cone_rows, rows: m }.into());
+    }
     if !raw.s.is_empty() {
         return Err(ProblemFileError::UnsupportedCone(
             "positive semidefinite (s)",
@@ -223,6 +249,9 @@ fn vec_or_zeros(v: &Option<Vec<f64>>, len: usize) -> Array1<f64> {
 }
 
 impl ProblemFile {
+    /// The bound [`ProblemFile::read`] puts on a file's size: 256 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
     /// Parses a problem file from JSON text, validating every instance.
     pub fn from_json_str(text: &str) -> Result<Self, ProblemFileError> {
         let raw: RawFile = serde_json::from_str(text)?;
@@ -230,13 +259,13 @@ impl ProblemFile {
         let p = raw.p.as_ref().map(|p| csc_from_raw("P", p)).transpose()?;
         check_len("A rows (m)", a.nrows(), raw.m)?;
         check_len("A columns (n)", a.ncols(), raw.n)?;
-        let cones = cones_from_raw(&raw.cone)?;
-        let (first_b, first_c) = raw
+        let cones = cones_from_raw(&raw.cone, raw.m)?;
+        let first = raw
             .instances
             .first()
-            .map(|i| (Array1::from(i.b.clone()), Array1::from(i.c.clone())))
-            .unwrap_or_else(|| (Array1::zeros(raw.m), Array1::zeros(raw.n)));
-        let base = ConicProblem::new(p, a, first_b.clone(), first_c.clone(), cones)
+            .ok_or(InvalidInput::Empty("the file's instance list"))?;
+        let (first_b, first_c) = (Array1::from(first.b.clone()), Array1::from(first.c.clone()));
+        let base = ConicProblem::new(p, a, first_b, first_c, cones)
             .map_err(|source| ProblemFileError::Instance { index: 0, source })?;
         let mut instances = Vec::with_capacity(raw.instances.len());
         for (index, inst) in raw.instances.iter().enumerate() {
@@ -257,13 +286,30 @@ impl ProblemFile {
         Ok(Self {
             base,
             instances,
-            extra: raw.extra,
+            family: raw.family,
         })
     }
 
-    /// Reads and parses a problem file.
+    /// Reads and parses a problem file of at most [`ProblemFile::DEFAULT_MAX_BYTES`].
     pub fn read(path: impl AsRef<Path>) -> Result<Self, ProblemFileError> {
-        Self::from_json_str(&std::fs::read_to_string(path)?)
+        Self::read_with_limit(path, Self::DEFAULT_MAX_BYTES)
+    }
+
+    /// Reads and parses a problem file of at most `max_bytes` bytes; a larger file (or an endless
+    /// stream such as `/dev/zero`) is [`ProblemFileError::TooLarge`] after reading `max_bytes + 1`.
+    pub fn read_with_limit(
+        path: impl AsRef<Path>,
+        max_bytes: u64,
+    ) -> Result<Self, ProblemFileError> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)?
+            .take(max_bytes.saturating_add(1))
+            .read_to_string(&mut text)?;
+        if text.len() as u64 > max_bytes {
+            return Err(ProblemFileError::TooLarge { limit: max_bytes });
+        }
+        Self::from_json_str(&text)
     }
 
     /// A file holding `problems` (which must share A, P and cones, with cones in SCS order) and
@@ -300,7 +346,7 @@ impl ProblemFile {
         Ok(Self {
             base,
             instances,
-            extra: serde_json::Map::new(),
+            family: None,
         })
     }
 
@@ -324,7 +370,7 @@ impl ProblemFile {
                     ds: nonzero(&i.ds),
                 })
                 .collect(),
-            extra: self.extra.clone(),
+            family: self.family.clone(),
         };
         Ok(serde_json::to_string(&raw)?)
     }
@@ -347,7 +393,18 @@ impl ProblemFile {
 
     /// The `family` field, if present (`lp_box`, `qp_socp`, …).
     pub fn family(&self) -> Option<&str> {
-        self.extra.get("family").and_then(|v| v.as_str())
+        self.family.as_deref()
+    }
+
+    /// The same file with its `family` field set.
+    pub fn with_family(mut self, family: impl Into<String>) -> Self {
+        self.family = Some(family.into());
+        self
+    }
+
+    /// The instances, in file order.
+    pub fn instances(&self) -> &[FileInstance] {
+        &self.instances
     }
 
     /// The shared constraint matrix.

@@ -314,7 +314,7 @@ impl Oracle<LinearProblem> for GoodLpPolytopeOracle {
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.a.ncols())?;
         let lp = Lp {
-            c: problem.cost().as_slice().expect("contiguous"),
+            c: problem.cost_slice(),
             a: &self.a,
             rows: &self.rows,
         };

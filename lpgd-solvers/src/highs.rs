@@ -503,8 +503,7 @@ impl Oracle<LinearProblem> for HighsMilpOracle {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.integer.len())?;
-        self.model
-            .change_costs(problem.cost().as_slice().expect("contiguous"))?;
+        self.model.change_costs(problem.cost_slice())?;
         self.model.clear_solver()?;
         model_status(self.model.run()?)?;
         self.nodes += self.model.int64_info("mip_node_count").max(0) as u64;

@@ -132,9 +132,10 @@ fn setup(
     settings: &Settings,
 ) -> Result<Problem, SolveError> {
     let n = problem.n();
-    let p = problem
-        .p()
-        .map_or_else(|| to_osqp(&CscMatrix::zeros(n, n)), to_osqp);
+    let p = match problem.p() {
+        Some(p) => to_osqp(p),
+        None => to_osqp(&CscMatrix::zeros(n, n)?),
+    };
     Problem::new(
         p,
         problem.c().as_slice().expect("contiguous"),
@@ -162,10 +163,7 @@ fn run(
     stats: &mut OracleStats,
 ) -> Result<ConicSolution, SolveError> {
     match warm.filter(|z| z.x.len() == problem.n() && z.y.len() == problem.m()) {
-        Some(z) => workspace.warm_start(
-            z.x.as_slice().expect("contiguous"),
-            z.y.as_slice().expect("contiguous"),
-        ),
+        Some(z) => workspace.warm_start(&z.x.to_vec(), &z.y.to_vec()),
         None => workspace.warm_start(&vec![0.0; problem.n()], &vec![0.0; problem.m()]),
     }
     let status = workspace.solve();

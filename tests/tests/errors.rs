@@ -100,7 +100,7 @@ fn malformed_problems_are_typed_errors() {
     assert!(matches!(
         ConicProblem::new(
             None,
-            CscMatrix::zeros(3, 2),
+            CscMatrix::zeros(3, 2).unwrap(),
             array![0.0, 0.0, 0.0],
             array![0.0, 0.0],
             vec![Cone::Power(1.5)]
@@ -126,7 +126,7 @@ fn malformed_problems_are_typed_errors() {
     ));
     assert!(matches!(
         ConicProblem::new(
-            Some(CscMatrix::zeros(3, 3)),
+            Some(CscMatrix::zeros(3, 3).unwrap()),
             a.clone(),
             array![1.0, 2.0],
             array![0.0, 0.0],

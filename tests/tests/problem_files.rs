@@ -57,7 +57,7 @@ fn qp_from_bounds_maps_gradients_back_to_the_bounds() {
     // min ½‖x‖² − x₀ − 2x₁ s.t. x₀ + x₁ = 1 (l = u), 0 ≤ x₀ − x₁ (≤ ∞), (−∞ ≤) x₀ ≤ 0.75.
     // Optimum x = (0.5, 0.5) with x₀ − x₁ ≥ 0 strictly active, so x₀ = (u₀ + l₁)/2.
     let a = CscMatrix::from_dense(array![[1.0, 1.0], [1.0, -1.0], [1.0, 0.0]].view()).unwrap();
-    let p = CscMatrix::scaled_identity(2, 1.0);
+    let p = CscMatrix::scaled_identity(2, 1.0).unwrap();
     let inf = f64::INFINITY;
     let (problem, rows) = ConicProblem::qp(
         Some(p),

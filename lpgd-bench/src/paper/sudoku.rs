@@ -242,7 +242,8 @@ impl SudokuModel {
             )
             .bounds(&[0.0; VARS], &[1.0; VARS]);
         if eps > 0.0 {
-            builder = builder.quadratic(CscMatrix::scaled_identity(VARS, eps));
+            builder = builder
+                .quadratic(CscMatrix::scaled_identity(VARS, eps).map_err(|e| e.to_string())?);
         }
         builder.build().map_err(|e| e.to_string())
     }

@@ -16,8 +16,10 @@
 //! off-diagonal entry gets the sum over its two positions, `x_i x_j`.
 
 use crate::csc::CscMatrix;
+use crate::error::Field;
 use crate::error::{check_finite, check_len, ConeIssue, InvalidInput, SolveError, SparseIssue};
-use crate::oracle::Problem;
+use crate::limits::{checked_sum, filled_vec};
+use crate::oracle::{first_non_finite, Finite, Problem};
 use ndarray::{Array1, Array2, ArrayView2};
 use std::fmt;
 
@@ -178,6 +180,19 @@ pub struct ConicGradient {
 /// A data direction for forward mode (same layout as the gradient).
 pub type ConicTangent = ConicGradient;
 
+impl Finite for ConicGradient {
+    fn first_non_finite(&self) -> Option<(Field, usize)> {
+        let dp = self.dp.iter().map(|dp| ("dP", dp));
+        first_non_finite(dp.chain([("dA", &self.da), ("db", &self.db), ("dc", &self.dc)]))
+    }
+}
+
+impl Finite for ConicCotangent {
+    fn first_non_finite(&self) -> Option<(Field, usize)> {
+        first_non_finite([("dx", &self.dx), ("dy", &self.dy), ("ds", &self.ds)])
+    }
+}
+
 impl ConicGradient {
     /// The zero vector for `problem`'s data.
     pub fn zeros(problem: &ConicProblem) -> Self {
@@ -202,6 +217,23 @@ impl ConicGradient {
 impl ConicProblem {
     /// A conic program from its data: `P` (upper triangle, or `None` for a linear objective),
     /// `A` (m×n), `b` (m), `c` (n) and cones covering the m rows in order.
+    ///
+    /// Validated here, once: lengths and shapes, finiteness, cone parameters, that the cones cover
+    /// the rows exactly (sizes summed with overflow checks), at least one variable, and that P is
+    /// positive semidefinite to the tolerance of
+    /// [`CscMatrix::check_positive_semidefinite`] (smallest eigenvalue ≥ `−1e-9·‖P‖∞`): a
+    /// non-convex P is [`InvalidInput::NotConvex`], never solved.
+    ///
+    /// ```
+    /// use lpgd_core::{Cone, ConicProblem, CscMatrix, InvalidInput};
+    /// use ndarray::array;
+    /// // min -x²  s.t. -1 <= x <= 1: not convex.
+    /// let p = CscMatrix::from_dense(array![[-1.0]].view())?;
+    /// let a = CscMatrix::from_dense(array![[1.0], [-1.0]].view())?;
+    /// let r = ConicProblem::new(Some(p), a, array![1.0, 1.0], array![0.0], vec![Cone::Nonnegative(2)]);
+    /// assert!(matches!(r, Err(InvalidInput::NotConvex { .. })));
+    /// # Ok::<(), InvalidInput>(())
+    /// ```
     pub fn new(
         p: Option<CscMatrix>,
         a: CscMatrix,
@@ -210,6 +242,9 @@ impl ConicProblem {
         cones: Vec<Cone>,
     ) -> Result<Self, InvalidInput> {
         let (m, n) = (a.nrows(), a.ncols());
+        if n == 0 {
+            return Err(InvalidInput::Empty("the problem's variables (n = 0)"));
+        }
         check_len("b", b.len(), m)?;
         check_len("c", c.len(), n)?;
         check_finite("b", &b)?;
@@ -233,12 +268,16 @@ impl ConicProblem {
             }
             check_finite("P", p.values())?;
         }
+        let (b, c) = (standard_layout(b), standard_layout(c));
         for (index, cone) in cones.iter().enumerate() {
             cone.check(index)?;
         }
-        let cone_rows: usize = cones.iter().map(Cone::dim).sum();
+        let cone_rows = checked_sum("cone rows", cones.iter().map(Cone::dim))?;
         if cone_rows != m {
             return Err(InvalidInput::ConeRows { cone_rows, rows: m });
+        }
+        if let Some(p) = &p {
+            p.check_positive_semidefinite()?;
         }
         Ok(Self { p, a, b, c, cones })
     }
@@ -396,14 +435,20 @@ impl ConicProblem {
     pub fn with_c(&self, c: Array1<f64>) -> Result<Self, InvalidInput> {
         check_len("c", c.len(), self.n())?;
         check_finite("c", &c)?;
-        Ok(Self { c, ..self.clone() })
+        Ok(Self {
+            c: standard_layout(c),
+            ..self.clone()
+        })
     }
 
     /// The same problem with a new right-hand side.
     pub fn with_b(&self, b: Array1<f64>) -> Result<Self, InvalidInput> {
         check_len("b", b.len(), self.m())?;
         check_finite("b", &b)?;
-        Ok(Self { b, ..self.clone() })
+        Ok(Self {
+            b: standard_layout(b),
+            ..self.clone()
+        })
     }
 
     /// The same problem with new values on A's pattern.
@@ -417,7 +462,11 @@ impl ConicProblem {
     /// The same problem with new values on P's pattern (an error without P).
     pub fn with_p_values(&self, values: &[f64]) -> Result<Self, InvalidInput> {
         let p = match &self.p {
-            Some(p) => p.with_values(values)?,
+            Some(p) => {
+                let p = p.with_values(values)?;
+                p.check_positive_semidefinite()?;
+                p
+            }
             None => {
                 return Err(InvalidInput::Length {
                     field: "P values",
@@ -446,13 +495,13 @@ impl ConicProblem {
     }
 
     /// `P + ρI` (pattern extended by the diagonal), or P unchanged for ρ = 0.
-    fn prox_p(&self, rho: f64) -> Option<CscMatrix> {
+    fn prox_p(&self, rho: f64) -> Result<Option<CscMatrix>, InvalidInput> {
         if rho == 0.0 {
-            return self.p.clone();
+            return Ok(self.p.clone());
         }
         let base = match &self.p {
             Some(p) => p.with_full_diagonal(),
-            None => CscMatrix::scaled_identity(self.n(), 0.0),
+            None => CscMatrix::scaled_identity(self.n(), 0.0)?,
         };
         let mut values = base.values().to_vec();
         for (k, (i, j, _)) in base.iter().enumerate() {
@@ -460,7 +509,8 @@ impl ConicProblem {
                 values[k] += rho;
             }
         }
-        Some(base.replace_values(values))
+        check_finite("P + rho I", &values)?;
+        Ok(Some(base.replace_values(values)))
     }
 
     /// The embedding that puts the slack in the objective (for a loss on s):
@@ -505,6 +555,165 @@ impl ConicProblem {
     }
 }
 
+/// Relative tolerance of [`ConicProblem::verify`] for an answer reported as solved.
+pub const VERIFY_TOLERANCE: f64 = 1e-6;
+/// Relative tolerance of [`ConicProblem::verify`] for an answer reported as almost solved.
+pub const VERIFY_TOLERANCE_ALMOST: f64 = 1e-3;
+
+/// How far a primal-dual point is from optimal, each part relative to the data's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Residuals {
+    /// `‖Ax + s − b‖∞ / (1 + max(‖b‖∞, ‖Ax‖∞, ‖s‖∞))`.
+    pub primal: f64,
+    /// `‖Px + c + Aᵀy‖∞ / (1 + max(‖c‖∞, ‖Px‖∞, ‖Aᵀy‖∞))`.
+    pub dual: f64,
+    /// `|xᵀPx + cᵀx + bᵀy| / (1 + max(|primal objective|, |dual objective|))`.
+    pub gap: f64,
+    /// How far `s` lies outside `K`, over `1 + ‖s‖∞`.
+    pub slack_cone: f64,
+    /// How far `y` lies outside the dual cone `K*`, over `1 + ‖y‖∞`.
+    pub dual_cone: f64,
+}
+
+fn inf_norm<'a>(v: impl IntoIterator<Item = &'a f64>) -> f64 {
+    v.into_iter().fold(0.0_f64, |m, a| m.max(a.abs()))
+}
+
+/// How far `v` (one cone's block) lies outside the cone (`dual`: outside its dual cone), in
+/// absolute terms (0 inside).
+fn cone_violation(cone: &Cone, v: &[f64], dual: bool) -> f64 {
+    let pos = |a: f64| a.max(0.0);
+    match (*cone, dual) {
+        (Cone::Zero(_), false) => inf_norm(v),
+        (Cone::Zero(_), true) => 0.0,
+        (Cone::Nonnegative(_), _) => v.iter().map(|&a| pos(-a)).fold(0.0, f64::max),
+        (Cone::SecondOrder(_), _) => {
+            let norm = v[1..].iter().map(|a| a * a).sum::<f64>().sqrt();
+            pos(norm - v[0])
+        }
+        (Cone::Exponential, false) => {
+            // (r, s, t) with s·exp(r/s) ≤ t, s > 0, or r ≤ 0, s = 0, t ≥ 0.
+            let (r, s, t) = (v[0], v[1], v[2]);
+            let closure = pos(r).max(s.abs()).max(pos(-t));
+            if s > 0.0 && t > 0.0 {
+                closure.min(pos(r - s * (t / s).ln()))
+            } else {
+                closure.max(pos(-s))
+            }
+        }
+        (Cone::Exponential, true) => {
+            // (u, v, w) with −u·exp(v/u) ≤ e·w, u < 0, or u = 0, v ≥ 0, w ≥ 0.
+            let (u, vv, w) = (v[0], v[1], v[2]);
+            let closure = u.abs().max(pos(-vv)).max(pos(-w));
+            if u < 0.0 && w > 0.0 {
+                closure.min(pos(u * (1.0 + (w / -u).ln()) - vv))
+            } else {
+                closure.max(pos(u))
+            }
+        }
+        (Cone::Power(alpha), dual) => {
+            let (x, y, z) = (v[0], v[1], v[2]);
+            let (x, y) = if dual {
+                (x / alpha, y / (1.0 - alpha))
+            } else {
+                (x, y)
+            };
+            let sign = pos(-x).max(pos(-y));
+            sign.max(pos(z.abs() - pos(x).powf(alpha) * pos(y).powf(1.0 - alpha)))
+        }
+    }
+}
+
+impl ConicProblem {
+    /// The residuals of a primal-dual point: how far it is from satisfying the optimality
+    /// conditions `Ax + s = b`, `Px + c + Aᵀy = 0`, `s ∈ K`, `y ∈ K*` and a zero duality gap.
+    /// `z` must have this problem's dimensions.
+    pub fn residuals(&self, z: &ConicSolution) -> Residuals {
+        let (x, y, s) = (
+            z.x.as_slice().unwrap_or(&[]),
+            z.y.as_slice().unwrap_or(&[]),
+            z.s.as_slice().unwrap_or(&[]),
+        );
+        if x.len() != self.n() || y.len() != self.m() || s.len() != self.m() {
+            let inf = f64::INFINITY;
+            return Residuals {
+                primal: inf,
+                dual: inf,
+                gap: inf,
+                slack_cone: inf,
+                dual_cone: inf,
+            };
+        }
+        let ax = self.a.mul_vec(x);
+        let primal_abs = inf_norm(
+            ax.iter()
+                .zip(s)
+                .zip(&self.b)
+                .map(|((a, s), b)| a + s - b)
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let primal_scale = 1.0 + inf_norm(&self.b).max(inf_norm(&ax)).max(inf_norm(s));
+        let px = self
+            .p
+            .as_ref()
+            .map_or_else(|| Array1::zeros(self.n()), |p| p.sym_upper_mul_vec(x));
+        let aty = self.a.t_mul_vec(y);
+        let dual_abs = inf_norm(
+            px.iter()
+                .zip(&self.c)
+                .zip(&aty)
+                .map(|((p, c), a)| p + c + a)
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let dual_scale = 1.0 + inf_norm(&self.c).max(inf_norm(&px)).max(inf_norm(&aty));
+        let xpx: f64 = px.iter().zip(x).map(|(a, b)| a * b).sum();
+        let cx: f64 = self.c.iter().zip(x).map(|(a, b)| a * b).sum();
+        let by: f64 = self.b.iter().zip(y).map(|(a, b)| a * b).sum();
+        let (pobj, dobj) = (0.5 * xpx + cx, -0.5 * xpx - by);
+        let gap = (pobj - dobj).abs() / (1.0 + pobj.abs().max(dobj.abs()));
+        let (mut slack_cone, mut dual_cone, mut row) = (0.0_f64, 0.0_f64, 0);
+        for cone in &self.cones {
+            let k = cone.dim();
+            slack_cone = slack_cone.max(cone_violation(cone, &s[row..row + k], false));
+            dual_cone = dual_cone.max(cone_violation(cone, &y[row..row + k], true));
+            row += k;
+        }
+        Residuals {
+            primal: primal_abs / primal_scale,
+            dual: dual_abs / dual_scale,
+            gap,
+            slack_cone: slack_cone / (1.0 + inf_norm(s)),
+            dual_cone: dual_cone / (1.0 + inf_norm(y)),
+        }
+    }
+
+    /// Checks that `z` is optimal to the relative `tolerance`: every one of its [`Residuals`] at
+    /// most `tolerance` (a NaN residual fails). Backends' claims of optimality go through this
+    /// check (with [`VERIFY_TOLERANCE`], or [`VERIFY_TOLERANCE_ALMOST`] for almost-solved
+    /// answers), so a point a solver wrongly calls optimal is [`SolveError::Unverified`].
+    pub fn verify(&self, z: &ConicSolution, tolerance: f64) -> Result<(), SolveError> {
+        let r = self.residuals(z);
+        for (check, residual) in [
+            ("primal", r.primal),
+            ("dual", r.dual),
+            ("gap", r.gap),
+            ("slack cone", r.slack_cone),
+            ("dual cone", r.dual_cone),
+        ] {
+            if !(residual <= tolerance) {
+                return Err(SolveError::Unverified {
+                    check,
+                    residual,
+                    tolerance,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where each row of `l ≤ Ax ≤ u` went in the conic form built by [`ConicProblem::qp`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowMap {
@@ -529,6 +738,15 @@ impl RowMap {
             .map(|r| r.map_or(0.0, |k| db[k]))
             .collect();
         (dl, du)
+    }
+}
+
+/// `v` stored contiguously in index order, so that backends can pass `as_slice()` to solvers.
+pub(crate) fn standard_layout(v: Array1<f64>) -> Array1<f64> {
+    if v.as_slice().is_some() {
+        v
+    } else {
+        v.iter().copied().collect()
     }
 }
 
@@ -576,6 +794,17 @@ impl Problem for ConicProblem {
         z.status == SolveStatus::AlmostSolved
     }
 
+    fn verify(&self, z: &ConicSolution) -> Result<(), SolveError> {
+        ConicProblem::verify(
+            self,
+            z,
+            match z.status {
+                SolveStatus::Solved => VERIFY_TOLERANCE,
+                SolveStatus::AlmostSolved => VERIFY_TOLERANCE_ALMOST,
+            },
+        )
+    }
+
     fn backward_problem(
         &self,
         star: &ConicSolution,
@@ -585,7 +814,7 @@ impl Problem for ConicProblem {
     ) -> Result<Self, SolveError> {
         let c = finite_vec("perturbed c", &self.c + &(sigma * &g.dx) - &(rho * &star.x))?;
         let b = finite_vec("perturbed b", &self.b - &(sigma * &g.dy))?;
-        let p = self.prox_p(rho);
+        let p = self.prox_p(rho)?;
         if g.ds.iter().all(|&v| v == 0.0) {
             return Ok(Self {
                 p,
@@ -608,14 +837,10 @@ impl Problem for ConicProblem {
     ) -> Result<Self, SolveError> {
         let moved = Self {
             p: match (&self.p, &d.dp) {
-                (Some(p), Some(dp)) => {
-                    Some(p.axpy_values(sigma, dp.as_slice().expect("contiguous")))
-                }
+                (Some(p), Some(dp)) => Some(p.axpy_values(sigma, dp)),
                 (p, _) => p.clone(),
             },
-            a: self
-                .a
-                .axpy_values(sigma, d.da.as_slice().expect("contiguous")),
+            a: self.a.axpy_values(sigma, &d.da),
             b: finite_vec("moved b", &self.b + &(sigma * &d.db))?,
             c: finite_vec("moved c", &self.c + &(sigma * &d.dc) - &(rho * &star.x))?,
             cones: self.cones.clone(),
@@ -623,9 +848,10 @@ impl Problem for ConicProblem {
         check_finite("moved A", moved.a.values())?;
         if let Some(p) = &moved.p {
             check_finite("moved P", p.values())?;
+            p.check_positive_semidefinite()?;
         }
         Ok(Self {
-            p: moved.prox_p(rho),
+            p: moved.prox_p(rho)?,
             ..moved
         })
     }
@@ -882,12 +1108,23 @@ impl ConicBuilder {
         cones.retain(|c| c.dim() > 0 || c.kind() == ConeKind::SecondOrder);
         let mats: Vec<&CscMatrix> = blocks.iter().map(|(_, a, _)| a).collect();
         let a = if mats.is_empty() {
-            CscMatrix::zeros(0, self.n)
+            CscMatrix::zeros(0, self.n)?
         } else {
             CscMatrix::vstack(&mats)?
         };
         let b = Array1::from_iter(blocks.iter().flat_map(|(_, _, b)| b.iter().copied()));
-        let c = self.c.unwrap_or_else(|| Array1::zeros(self.n));
+        if let Some(c) = &self.c {
+            check_len("c", c.len(), self.n)?;
+        }
+        if self.c.is_none() && self.p.is_none() && blocks.is_empty() {
+            return Err(InvalidInput::Empty(
+                "the problem (no cost, no quadratic cost, no constraints)",
+            ));
+        }
+        let c = match self.c {
+            Some(c) => c,
+            None => Array1::from(filled_vec("variables", self.n, 0.0)?),
+        };
         ConicProblem::new(self.p, a, b, c, cones)
     }
 }

@@ -16,10 +16,22 @@ pub struct LinearProblem {
 }
 
 impl LinearProblem {
-    /// A problem with cost `w` (finite entries).
+    /// A problem with cost `w` (at least one entry, all finite).
     pub fn new(w: Array1<f64>) -> Result<Self, InvalidInput> {
+        if w.is_empty() {
+            return Err(InvalidInput::Empty("w"));
+        }
         check_finite("w", &w)?;
-        Ok(Self { w })
+        Ok(Self {
+            w: crate::family::conic::standard_layout(w),
+        })
+    }
+
+    /// The cost vector as a slice (always contiguous).
+    pub fn cost_slice(&self) -> &[f64] {
+        self.w
+            .as_slice()
+            .expect("the constructor stores the cost contiguously")
     }
 
     /// The cost vector.
