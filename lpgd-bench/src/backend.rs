@@ -92,6 +92,17 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Whether the backend returns duals (LPGD's gradients with respect to b and A need them).
+    pub fn gives_duals(&self) -> bool {
+        match self {
+            #[cfg(feature = "good_lp")]
+            Backend::GoodLp(solver) => solver.has_duals(),
+            _ => true,
+        }
+    }
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

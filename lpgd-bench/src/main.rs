@@ -60,9 +60,58 @@ struct SolverArgs {
     /// Tighter solver tolerances (1e-11) for small τ.
     #[arg(long)]
     high_accuracy: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at most 256).
+    #[arg(long, value_parser = thread_count)]
     threads: Option<usize>,
+    /// The largest problem file read, in MiB.
+    #[arg(long, default_value_t = 256, value_parser = file_megabytes)]
+    max_file_mb: u64,
+}
+
+/// The most worker threads a command accepts.
+const MAX_THREADS: usize = 256;
+
+/// A whole number in `lo..=hi`, for options whose work or memory grows with them.
+fn bounded(s: &str, lo: usize, hi: usize) -> Result<usize, String> {
+    let v: usize = s.parse().map_err(|e| format!("{s}: {e}"))?;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside {lo}..={hi}"))
+    }
+}
+
+fn thread_count(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_THREADS)
+}
+
+fn instance_count(s: &str) -> Result<usize, String> {
+    bounded(s, 1, 100_000)
+}
+
+fn repeat_count(s: &str) -> Result<usize, String> {
+    bounded(s, 1, 1_000)
+}
+
+fn problem_size(s: &str) -> Result<usize, String> {
+    bounded(s, 1, 3_000)
+}
+
+fn dataset_size(s: &str) -> Result<usize, String> {
+    bounded(s, 1, 1_000_000)
+}
+
+fn epoch_count(s: &str) -> Result<usize, String> {
+    bounded(s, 1, 100_000)
+}
+
+fn file_megabytes(s: &str) -> Result<u64, String> {
+    bounded(s, 1, 1 << 20).map(|v| v as u64)
+}
+
+/// Reads a problem file of at most `max_mb` MiB.
+fn read_problem(path: &std::path::Path, max_mb: u64) -> Result<ProblemFile, String> {
+    ProblemFile::read_with_limit(path, max_mb << 20).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl SolverArgs {
@@ -77,9 +126,6 @@ impl SolverArgs {
     fn pool(&self) -> Result<rayon::ThreadPool, String> {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(n) = self.threads {
-            if n == 0 {
-                return Err("--threads must be at least 1".into());
-            }
             b = b.num_threads(n);
         }
         b.build().map_err(|e| e.to_string())
@@ -106,7 +152,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Only the first N instances.
-        #[arg(long)]
+        #[arg(long, value_parser = instance_count)]
         limit: Option<usize>,
         #[command(flatten)]
         solver: SolverArgs,
@@ -120,14 +166,14 @@ enum Command {
         /// Base seed of the generated instances.
         #[arg(long, default_value_t = 1)]
         seed: u32,
-        /// Decision-variable counts of the size sweep (default 10, 30, 100, 300).
-        #[arg(long, value_delimiter = ',')]
+        /// Decision-variable counts of the size sweep (default 10, 30, 100, 300; each 1 to 3000).
+        #[arg(long, value_delimiter = ',', value_parser = problem_size)]
         sizes: Option<Vec<usize>>,
         /// Instances per family and size.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = instance_count)]
         instances: usize,
         /// Timing repeats.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = repeat_count)]
         repeats: usize,
         /// LPGD step τ.
         #[arg(long, default_value_t = 0.1)]
@@ -179,17 +225,17 @@ enum Command {
         /// Seed of the data (PyEPO's default 135).
         #[arg(long, default_value_t = 135)]
         data_seed: u32,
-        /// Training instances.
-        #[arg(long, default_value_t = 1000)]
+        /// Training instances (1 to 10⁶).
+        #[arg(long, default_value_t = 1000, value_parser = dataset_size)]
         n: usize,
-        /// Test instances.
-        #[arg(long, default_value_t = 1000)]
+        /// Test instances (1 to 10⁶).
+        #[arg(long, default_value_t = 1000, value_parser = dataset_size)]
         n_test: usize,
         /// Epochs.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, value_parser = epoch_count)]
         epochs: usize,
         /// Batch size.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = dataset_size)]
         batch: usize,
         /// Adam learning rate.
         #[arg(long, default_value_t = 0.01)]
@@ -214,7 +260,7 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Instances per file.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = instance_count)]
         instances: usize,
         #[command(flatten)]
         solver: SolverArgs,
@@ -399,7 +445,13 @@ fn grad(
 ) -> Result<(), String> {
     let lpgd = config(tau, rho, side)?;
     let (backend, options) = solver.backend()?;
-    let file = ProblemFile::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !backend.gives_duals() {
+        return Err(format!(
+            "{backend} gives no duals, which LPGD's gradients with respect to b and A need; \
+             use a backend with duals (clarabel, osqp, highs, good_lp:highs, good_lp:clarabel)"
+        ));
+    }
+    let file = read_problem(path, solver.max_file_mb)?;
     let pool = solver.pool()?;
     let (reports, wall_s) =
         pool.install(|| run_file(&lpgd, &file, limit, || backend.oracle(options)));
@@ -419,6 +471,16 @@ fn grad(
     });
     let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
     std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    if s.ok == 0 {
+        println!(
+            "{} instances, all failed, in {:.3} s on {} thread(s) -> {}",
+            reports.len(),
+            wall_s,
+            pool.current_num_threads(),
+            out.display()
+        );
+        return Err(format!("every instance of {} failed", path.display()));
+    }
     println!(
         "{} instances ({} failed) in {:.3} s on {} thread(s): forward {:.3} ms, backward {:.3} ms (median), {:.1}% in the solver -> {}",
         reports.len(),
@@ -449,7 +511,7 @@ fn demo(data: Option<PathBuf>, instances: usize, solver: &SolverArgs) -> Result<
     for family in ["lp_box", "qp_box", "qp_socp", "portfolio"] {
         for size in ["small", "medium"] {
             let path = dir.join(format!("{family}_{size}.json"));
-            let file = ProblemFile::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = read_problem(&path, solver.max_file_mb)?;
             let first = file.problem(0).ok_or("empty problem file")?;
             let cones = describe_cones(first.cones());
             for (side, tau, rho) in [(Side::Right, 0.1, 0.1), (Side::Centered, 0.1, 0.1)] {

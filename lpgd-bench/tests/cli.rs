@@ -144,6 +144,78 @@ fn malformed_input_exits_non_zero_with_a_message() {
     assert!(!output.status.success());
 }
 
+/// Options whose work or memory grows with their value are bounded before any work starts, and
+/// a backend without duals is refused up front (issue 11, class 8 and 10).
+#[test]
+fn unbounded_work_is_refused_before_it_starts() {
+    let out = out_path("limits");
+    let lp = data("lp_box_small.json");
+    let lp = lp.to_str().unwrap();
+    let refused: Vec<Vec<&str>> = vec![
+        vec!["grad", "--problem", lp, "--threads", "20000", "--out"],
+        vec!["grad", "--problem", lp, "--threads", "0", "--out"],
+        vec!["grad", "--problem", lp, "--limit", "0", "--out"],
+        vec!["compare", "--instances", "0", "--out"],
+        vec!["compare", "--sizes", "100000", "--out"],
+        vec![
+            "pyepo",
+            "--problem",
+            "knapsack",
+            "--n",
+            "1000000000000",
+            "--out",
+        ],
+        vec!["pyepo", "--problem", "knapsack", "--n", "0", "--out"],
+    ];
+    for args in refused {
+        let output = bin().args(&args).arg(&out).output().unwrap();
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("error"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for args in [["--instances", "0"], ["--max-file-mb", "0"]] {
+        let output = bin().arg("demo").args(args).output().unwrap();
+        assert!(!output.status.success(), "demo {args:?} was accepted");
+    }
+    assert!(!out.exists());
+    #[cfg(feature = "good_lp")]
+    {
+        let output = bin()
+            .args([
+                "grad",
+                "--problem",
+                lp,
+                "--backend",
+                "good_lp:microlp",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("duals"));
+        assert!(!out.exists());
+    }
+    // A file beyond the size bound is refused with the bound in the message.
+    let output = bin()
+        .args([
+            "grad",
+            "--problem",
+            "/dev/zero",
+            "--max-file-mb",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("larger than"));
+}
+
 #[test]
 fn demo_prints_a_table_for_every_reference_problem() {
     let output = bin()

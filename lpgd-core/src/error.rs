@@ -268,7 +268,7 @@ impl SolveError {
             SolveError::InvalidInput(_)
                 | SolveError::Unsupported { .. }
                 | SolveError::Backend { .. }
-                | SolveError::MalformedAnswer(_)
+                | SolveError::MalformedAnswer(InvalidInput::Length { .. })
         )
     }
 }

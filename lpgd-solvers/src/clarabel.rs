@@ -15,6 +15,7 @@
 
 use crate::cache::{OracleStats, StructureCache};
 use crate::name::backend;
+use crate::range::check_range;
 use clarabel::algebra::CscMatrix as ClCsc;
 use clarabel::solver::{
     DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
@@ -25,6 +26,13 @@ use ndarray::Array1;
 pub use clarabel::solver::DefaultSettings as ClarabelSettings;
 
 const NAME: &str = "clarabel";
+
+/// The largest magnitude of the data Clarabel is given (see the crate's `range` notes): costs up
+/// to 1e22 were solved correctly in probes and 1e25 was reported unbounded, so 1e20 leaves a margin.
+pub const CLARABEL_LIMIT: f64 = 1e20;
+
+/// Relative tolerance for checking Clarabel's infeasibility and unboundedness certificates.
+const CERTIFICATE_TOLERANCE: f64 = 1e-6;
 
 /// A Clarabel oracle that keeps solvers between calls to re-solve perturbed problems fast.
 ///
@@ -157,14 +165,26 @@ fn build_solver(
     .map_err(|e| backend(NAME, e))
 }
 
-fn status_to_result(status: SolverStatus) -> Result<SolveStatus, SolveError> {
+/// The status as a result; infeasible and unbounded claims only with a certificate that checks
+/// out (Clarabel leaves it in `z`, respectively in `x` and `s`).
+fn status_to_result(
+    status: SolverStatus,
+    problem: &ConicProblem,
+    sol: &clarabel::solver::DefaultSolution<f64>,
+) -> Result<SolveStatus, SolveError> {
     match status {
         SolverStatus::Solved => Ok(SolveStatus::Solved),
         SolverStatus::AlmostSolved => Ok(SolveStatus::AlmostSolved),
         SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
+            problem.verify_infeasible(&Array1::from(sol.z.clone()), CERTIFICATE_TOLERANCE)?;
             Err(SolveError::Infeasible)
         }
         SolverStatus::DualInfeasible | SolverStatus::AlmostDualInfeasible => {
+            problem.verify_unbounded(
+                &Array1::from(sol.x.clone()),
+                &Array1::from(sol.s.clone()),
+                CERTIFICATE_TOLERANCE,
+            )?;
             Err(SolveError::Unbounded)
         }
         SolverStatus::MaxIterations => Err(SolveError::MaxIterations),
@@ -185,6 +205,7 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
+        check_range(problem, NAME, CLARABEL_LIMIT)?;
         let reuse = self.cache.reuse();
         let settings = &self.settings;
         let (solver, stats, _) = self.cache.get_or_build(problem, || {
@@ -203,7 +224,7 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         solver.solve();
         let sol = &solver.solution;
         stats.iterations += u64::from(sol.iterations);
-        let status = status_to_result(sol.status)?;
+        let status = status_to_result(sol.status, problem, sol)?;
         let solution = ConicSolution {
             x: Array1::from(sol.x.clone()),
             y: Array1::from(sol.z.clone()),
@@ -211,15 +232,6 @@ impl Oracle<ConicProblem> for ClarabelOracle {
             status,
             iterations: sol.iterations,
         };
-        if solution
-            .x
-            .iter()
-            .chain(&solution.y)
-            .chain(&solution.s)
-            .any(|v| !v.is_finite())
-        {
-            return Err(SolveError::Numerical);
-        }
         Ok(solution)
     }
 }

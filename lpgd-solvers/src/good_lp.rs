@@ -17,6 +17,7 @@
 //! LP optimality conditions (good_lp reports Clarabel's "dual infeasible" status as a solution; the
 //! check turns it into [`SolveError::Unbounded`]).
 
+use crate::range::{check_range, check_values};
 use crate::rows::{check_lp_optimality, lp_row_bounds, row_bounds, slacks, RowBounds};
 use good_lp::{
     constraint, variable, Expression, IntoAffineExpression, ProblemVariables, ResolutionError,
@@ -30,6 +31,10 @@ use ndarray::Array1;
 use std::collections::HashMap;
 
 const NAME: &str = "good_lp";
+
+/// The largest magnitude of the data given to good_lp's solvers (HiGHS, its strictest, treats
+/// bounds from 1e20 on as infinite and refuses matrix entries above 1e15).
+pub const GOOD_LP_LIMIT: f64 = 1e15;
 
 /// The good_lp solvers this build can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -260,6 +265,7 @@ impl GoodLpOracle {
                 what: Capability::QuadraticObjective,
             });
         }
+        check_range(constraints, NAME, GOOD_LP_LIMIT)?;
         let rows = row_bounds(constraints, NAME, f64::INFINITY)?;
         Ok(GoodLpPolytopeOracle {
             a: constraints.a().clone(),
@@ -275,6 +281,7 @@ impl Oracle<ConicProblem> for GoodLpOracle {
         problem: &ConicProblem,
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
+        check_range(problem, NAME, GOOD_LP_LIMIT)?;
         let rows = lp_row_bounds(problem, NAME)?;
         let lp = Lp {
             c: problem.c().as_slice().expect("contiguous"),
@@ -283,9 +290,6 @@ impl Oracle<ConicProblem> for GoodLpOracle {
         };
         let (x, y) = lp.solve(self.solver, true)?;
         let y = y.expect("duals were asked for");
-        if x.iter().chain(&y).any(|v| !v.is_finite()) {
-            return Err(SolveError::Numerical);
-        }
         check_lp_optimality(problem, &x, &y, &rows.equality, 1e-6)?;
         let s = slacks(problem, &x, &rows.equality);
         Ok(ConicSolution {
@@ -313,6 +317,7 @@ impl Oracle<LinearProblem> for GoodLpPolytopeOracle {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.a.ncols())?;
+        check_values(problem.cost_slice(), "w", NAME, GOOD_LP_LIMIT)?;
         let lp = Lp {
             c: problem.cost_slice(),
             a: &self.a,

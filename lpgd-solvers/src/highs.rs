@@ -6,8 +6,9 @@
 //! [`SolveError::Unsupported`]). Rows become `l ≤ Ax ≤ u` and HiGHS's row duals, negated, are the
 //! conic `y` (HiGHS writes `c = Aᵀλ + reduced costs`, the conic form `c + Aᵀy = 0`).
 //!
-//! **Re-solves start from the forward basis.** The oracle keeps one HiGHS model per problem
-//! structure and, when one matches, changes costs and row bounds in place. A solve with a hint
+//! **Re-solves start from the forward basis.** Each solve passes the LP to a fresh HiGHS model
+//! (O(nnz); a kept model was seen to carry state across runs that made answers depend on what it
+//! solved before, and so on the thread count). A solve with a hint
 //! (the forward solution in an LPGD re-solve) starts from the basis that solution defines — every
 //! column basic, the rows that are tight (zero slack, largest duals) nonbasic — so the perturbed
 //! problem, one small step from the forward optimum, takes a handful of simplex iterations. A
@@ -24,9 +25,11 @@
 // pointer and passes buffers of the lengths HiGHS documents.
 #![allow(unsafe_code)]
 
-use crate::cache::{OracleStats, StructureCache};
+use crate::cache::OracleStats;
+use crate::range::{check_range, check_values};
 use crate::rows::{lp_row_bounds, row_bounds, slacks, RowBounds};
 use highs_sys as ffi;
+use lpgd_core::family::conic::VERIFY_TOLERANCE;
 use lpgd_core::{
     ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem, Oracle, SolveError,
     SolveStatus,
@@ -36,6 +39,10 @@ use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
 
 const NAME: &str = "highs";
+
+/// The largest magnitude of the data HiGHS is given: it treats bounds and costs from 1e20 on as
+/// infinite and refuses matrix entries above 1e15.
+pub const HIGHS_LIMIT: f64 = 1e15;
 
 type HighsInt = ffi::HighsInt;
 
@@ -204,25 +211,6 @@ impl Model {
         )
     }
 
-    fn change_row_bounds(&mut self, rows: &RowBounds) -> Result<(), SolveError> {
-        if self.m == 0 {
-            return Ok(());
-        }
-        // SAFETY: both bound arrays have m entries for the row range 0..m.
-        check(
-            unsafe {
-                ffi::Highs_changeRowsBoundsByRange(
-                    self.ptr.as_ptr(),
-                    0,
-                    to_int(self.m - 1)?,
-                    rows.lower.as_ptr(),
-                    rows.upper.as_ptr(),
-                )
-            },
-            "changing row bounds",
-        )
-    }
-
     /// Starts the next run from scratch.
     fn clear_solver(&mut self) -> Result<(), SolveError> {
         // SAFETY: valid instance.
@@ -357,7 +345,8 @@ fn basis_from_solution(z: &ConicSolution, equality: &[bool]) -> (Vec<HighsInt>, 
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct HighsOracle {
-    cache: StructureCache<Model>,
+    stats: OracleStats,
+    start_from_hint: bool,
 }
 
 impl Default for HighsOracle {
@@ -370,19 +359,21 @@ impl HighsOracle {
     /// A quiet, single-threaded HiGHS oracle (dual simplex, no presolve).
     pub fn new() -> Self {
         Self {
-            cache: StructureCache::new(),
+            stats: OracleStats::default(),
+            start_from_hint: true,
         }
     }
 
-    /// Whether to keep models between calls (default: yes).
+    /// Whether a solve with a hint starts from the basis the hint defines (default: yes; without,
+    /// every solve starts from scratch — the cold path, for comparison in benchmarks).
     pub fn with_reuse(mut self, reuse: bool) -> Self {
-        self.cache.set_reuse(reuse);
+        self.start_from_hint = reuse;
         self
     }
 
     /// What the oracle has done so far.
     pub fn stats(&self) -> OracleStats {
-        self.cache.stats()
+        self.stats
     }
 
     /// A MILP oracle over the fixed feasible set `{x : Ax + s = b, s ∈ K, x_j ∈ ℤ where marked}`
@@ -402,43 +393,69 @@ impl Oracle<ConicProblem> for HighsOracle {
         problem: &ConicProblem,
         warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
+        check_range(problem, NAME, HIGHS_LIMIT)?;
         let rows = lp_row_bounds(problem, NAME)?;
         let c = problem.c().as_slice().expect("contiguous");
-        let (model, stats, reused) = self.cache.get_or_build(problem, || {
-            let mut model = Model::new()?;
-            model.pass(c, problem.a(), &rows, None)?;
-            Ok(model)
-        })?;
-        if reused {
-            model.change_costs(c)?;
-            model.change_row_bounds(&rows)?;
-        }
+        // A fresh model for every solve: a kept model carries state beyond the LP and the basis
+        // (seen: answers differing in the last bits with what it solved before) that clearing the
+        // solver does not reset. Passing the LP is O(nnz), far below a simplex run; what makes
+        // re-solves fast is the starting basis, set below.
+        let stats = &mut self.stats;
+        stats.solves += 1;
+        stats.setups += 1;
+        let mut model = Model::new()?;
+        model.pass(c, problem.a(), &rows, None)?;
+
         let hinted = warm.filter(|z| {
-            z.x.len() == problem.n() && z.y.len() == problem.m() && z.s.len() == problem.m()
+            self.start_from_hint
+                && z.x.len() == problem.n()
+                && z.y.len() == problem.m()
+                && z.s.len() == problem.m()
         });
-        let started = match hinted {
-            Some(z) => {
-                let (cols, row_status) = basis_from_solution(z, &rows.equality);
-                model.set_basis(&cols, &row_status)
+        if let Some(z) = hinted {
+            let (cols, row_status) = basis_from_solution(z, &rows.equality);
+            if !model.set_basis(&cols, &row_status) {
+                model.clear_solver()?;
             }
-            None => false,
-        };
-        if !started {
-            model.clear_solver()?;
         }
-        model_status(model.run()?)?;
-        let iterations = model.int_info("simplex_iteration_count").max(0) as u32;
-        stats.iterations += u64::from(iterations);
-        let (x, row_dual) = model.solution();
-        let s = slacks(problem, &x, &rows.equality);
-        Ok(ConicSolution {
-            x: Array1::from(x),
-            y: row_dual.iter().map(|v| -v).collect(),
-            s: Array1::from(s),
-            status: SolveStatus::Solved,
-            iterations,
-        })
+        // Data and basis are those of this problem and hint alone: the answer is a function of them.
+        let z = run_to_solution(&mut model, problem, &rows, stats)?;
+        if problem.verify(&z, VERIFY_TOLERANCE).is_ok() {
+            return Ok(z);
+        }
+        // HiGHS called a point optimal that is not (seen on badly scaled LPs without presolve):
+        // solve once more from scratch with presolve and HiGHS's stronger scaling, on a model of
+        // its own, and return that answer for the core to check again.
+        let mut careful = Model::new()?;
+        careful.set_string("presolve", "on")?;
+        careful.set_int("simplex_scale_strategy", 4)?;
+        careful.set_double("primal_feasibility_tolerance", 1e-9)?;
+        careful.set_double("dual_feasibility_tolerance", 1e-9)?;
+        careful.pass(c, problem.a(), &rows, None)?;
+        stats.setups += 1;
+        run_to_solution(&mut careful, problem, &rows, stats)
     }
+}
+
+/// Runs a set-up model and reads its answer as a conic solution.
+fn run_to_solution(
+    model: &mut Model,
+    problem: &ConicProblem,
+    rows: &RowBounds,
+    stats: &mut OracleStats,
+) -> Result<ConicSolution, SolveError> {
+    model_status(model.run()?)?;
+    let iterations = model.int_info("simplex_iteration_count").max(0) as u32;
+    stats.iterations += u64::from(iterations);
+    let (x, row_dual) = model.solution();
+    let s = slacks(problem, &x, &rows.equality);
+    Ok(ConicSolution {
+        x: Array1::from(x),
+        y: row_dual.iter().map(|v| -v).collect(),
+        s: Array1::from(s),
+        status: SolveStatus::Solved,
+        iterations,
+    })
 }
 
 /// A MILP oracle for [`LinearProblem`]s over a fixed feasible set, built by [`HighsOracle::milp`].
@@ -473,6 +490,7 @@ impl HighsMilpOracle {
             }
             .into());
         }
+        check_range(constraints, NAME, HIGHS_LIMIT)?;
         let rows = row_bounds(constraints, NAME, f64::INFINITY)?;
         let mut model = Model::new()?;
         model.set_double("mip_rel_gap", 0.0)?;
@@ -503,6 +521,7 @@ impl Oracle<LinearProblem> for HighsMilpOracle {
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.integer.len())?;
+        check_values(problem.cost_slice(), "w", NAME, HIGHS_LIMIT)?;
         self.model.change_costs(problem.cost_slice())?;
         self.model.clear_solver()?;
         model_status(self.model.run()?)?;

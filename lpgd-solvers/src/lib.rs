@@ -20,6 +20,7 @@
     allow(dead_code)
 )]
 mod cache;
+mod range;
 mod rows;
 
 #[cfg(feature = "clarabel")]

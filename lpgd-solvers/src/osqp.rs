@@ -16,6 +16,7 @@
 //! `osqp` 1.0 crate fetches a dependency at build time, which fails offline.
 
 use crate::cache::{OracleStats, StructureCache};
+use crate::range::check_range;
 use crate::rows::{row_bounds, slacks, RowBounds};
 use lpgd_core::{ConicProblem, ConicSolution, CscMatrix, Oracle, SolveError, SolveStatus};
 use ndarray::Array1;
@@ -28,6 +29,16 @@ const NAME: &str = "osqp";
 
 /// OSQP's infinity: bounds at or beyond it are absent.
 const INFINITY: f64 = 1e30;
+
+/// The largest magnitude of the data OSQP is given: far enough below its infinity (1e30) that a
+/// perturbed bound never crosses it, and within what ADMM's scaling handles.
+pub const OSQP_LIMIT: f64 = 1e20;
+
+/// OSQP's default initial ADMM step.
+const DEFAULT_RHO: f64 = 0.1;
+
+/// Relative tolerance for checking OSQP's infeasibility and unboundedness certificates.
+const CERTIFICATE_TOLERANCE: f64 = 1e-5;
 
 /// An OSQP oracle that keeps its factorization between re-solves.
 ///
@@ -47,6 +58,10 @@ const INFINITY: f64 = 1e30;
 pub struct OsqpOracle {
     settings: Settings,
     lp_settings: Settings,
+    /// The initial ADMM step of `settings` and of `lp_settings`, restored before each re-solve
+    /// of a kept workspace when ρ adapts (`None`: a fixed step, nothing to restore).
+    rho_reset: Option<f64>,
+    lp_rho_reset: Option<f64>,
     polish: bool,
     stall_fallback: Option<Settings>,
     cache: StructureCache<Problem>,
@@ -84,19 +99,32 @@ impl OsqpOracle {
             .verbose(false)
             .warm_start(true)
             .polish(true);
-        let mut oracle = Self::with_settings_polished(base, true);
+        let mut oracle = Self::with_settings(base, DEFAULT_RHO, true, true);
         oracle.lp_settings = fixed.clone();
+        oracle.lp_rho_reset = None;
         oracle.stall_fallback = Some(fixed);
         oracle
     }
 
-    /// An oracle with the given OSQP settings (verbosity is switched off; warm starting on).
-    /// `polish` says whether `settings` polish (OSQP's settings cannot be read back).
-    pub fn with_settings_polished(settings: Settings, polish: bool) -> Self {
-        let settings = settings.verbose(false).warm_start(true).polish(polish);
+    /// An oracle with the given OSQP settings (verbosity is switched off; warm starting on), the
+    /// initial ADMM step `rho`, and whether ρ adapts and the answer is polished (OSQP's settings
+    /// cannot be read back, so these are set here).
+    ///
+    /// A kept workspace is set up with a zero linear cost (so its scaling depends on P and A
+    /// alone) and, when ρ adapts, gets its initial ρ back before every re-solve: each answer is a
+    /// function of the problem and the warm-start hint alone, never of what was solved before.
+    pub fn with_settings(settings: Settings, rho: f64, adaptive_rho: bool, polish: bool) -> Self {
+        let settings = settings
+            .verbose(false)
+            .warm_start(true)
+            .polish(polish)
+            .rho(rho)
+            .adaptive_rho(adaptive_rho);
         Self {
             lp_settings: settings.clone(),
             settings,
+            rho_reset: adaptive_rho.then_some(rho),
+            lp_rho_reset: adaptive_rho.then_some(rho),
             polish,
             stall_fallback: None,
             cache: StructureCache::new(),
@@ -136,14 +164,20 @@ fn setup(
         Some(p) => to_osqp(p),
         None => to_osqp(&CscMatrix::zeros(n, n)?),
     };
+    // A zero cost at set-up: OSQP's cost scaling then depends on P alone, and the cost is set by
+    // an update, as for every re-solve.
     Problem::new(
         p,
-        problem.c().as_slice().expect("contiguous"),
+        &vec![0.0; n],
         to_osqp(problem.a()),
         &rows.lower,
         &rows.upper,
         settings,
     )
+    .map(|mut workspace| {
+        workspace.update_lin_cost(problem.c().as_slice().expect("contiguous"));
+        workspace
+    })
     .map_err(|e| match e {
         osqp::SetupError::NonConvex => SolveError::Backend {
             backend: NAME,
@@ -176,11 +210,19 @@ fn run(
         Status::SolvedInaccurate(s) => (s, SolveStatus::AlmostSolved),
         Status::MaxIterationsReached(_) => return Err(SolveError::MaxIterations),
         Status::TimeLimitReached(_) => return Err(SolveError::MaxTime),
-        Status::PrimalInfeasible(_) | Status::PrimalInfeasibleInaccurate(_) => {
-            return Err(SolveError::Infeasible)
+        Status::PrimalInfeasible(certificate) => {
+            let y = Array1::from(certificate.delta_y().to_vec());
+            problem.verify_infeasible(&y, CERTIFICATE_TOLERANCE)?;
+            return Err(SolveError::Infeasible);
         }
-        Status::DualInfeasible(_) | Status::DualInfeasibleInaccurate(_) => {
-            return Err(SolveError::Unbounded)
+        Status::DualInfeasible(certificate) => {
+            let x = Array1::from(certificate.delta_x().to_vec());
+            let s = -problem.a().mul_vec(certificate.delta_x());
+            problem.verify_unbounded(&x, &s, CERTIFICATE_TOLERANCE)?;
+            return Err(SolveError::Unbounded);
+        }
+        Status::PrimalInfeasibleInaccurate(_) | Status::DualInfeasibleInaccurate(_) => {
+            return Err(SolveError::Numerical)
         }
         Status::NonConvex(_) => {
             return Err(SolveError::Backend {
@@ -192,9 +234,6 @@ fn run(
     };
     let x = solution.x().to_vec();
     let y = solution.y().to_vec();
-    if x.iter().chain(&y).any(|v| !v.is_finite()) {
-        return Err(SolveError::Numerical);
-    }
     let s = slacks(problem, &x, &rows.equality);
     Ok(ConicSolution {
         x: Array1::from(x),
@@ -211,11 +250,12 @@ impl Oracle<ConicProblem> for OsqpOracle {
         problem: &ConicProblem,
         warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
+        check_range(problem, NAME, OSQP_LIMIT)?;
         let rows = row_bounds(problem, NAME, INFINITY)?;
-        let settings = if problem.p().is_some() {
-            &self.settings
+        let (settings, rho_reset) = if problem.p().is_some() {
+            (&self.settings, self.rho_reset)
         } else {
-            &self.lp_settings
+            (&self.lp_settings, self.lp_rho_reset)
         };
         let (workspace, stats, reused) = self
             .cache
@@ -223,6 +263,9 @@ impl Oracle<ConicProblem> for OsqpOracle {
         if reused {
             workspace.update_lin_cost(problem.c().as_slice().expect("contiguous"));
             workspace.update_bounds(&rows.lower, &rows.upper);
+            if let Some(rho) = rho_reset {
+                workspace.update_rho(rho);
+            }
         }
         let result = run(workspace, problem, &rows, warm, self.polish, stats);
         match (&result, &self.stall_fallback) {

@@ -18,45 +18,7 @@ use lpgd_core::{
 };
 use lpgd_solvers::ClarabelOracle;
 use lpgd_tests::random::{nondegenerate_lp, random_socp, strictly_convex_qp};
-use lpgd_tests::{array as json_array, fixtures, norm, problem_file, rel_err};
-
-type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>>>;
-
-/// (name, handles quadratic objectives, factory) for every enabled conic backend.
-fn backends() -> Vec<(String, bool, Factory)> {
-    #[allow(unused_mut)] // backends are pushed under their features
-    let mut out: Vec<(String, bool, Factory)> = vec![(
-        "clarabel".into(),
-        true,
-        Box::new(|| Box::new(ClarabelOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    )];
-    #[cfg(feature = "osqp")]
-    out.push((
-        "osqp".into(),
-        true,
-        Box::new(|| Box::new(lpgd_solvers::OsqpOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    ));
-    #[cfg(feature = "highs")]
-    out.push((
-        "highs".into(),
-        false,
-        Box::new(|| Box::new(lpgd_solvers::HighsOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    ));
-    #[cfg(feature = "good_lp")]
-    for solver in lpgd_solvers::GoodLpSolver::all()
-        .into_iter()
-        .filter(|s| s.has_duals())
-    {
-        out.push((
-            format!("good_lp:{}", solver.name()),
-            false,
-            Box::new(move || {
-                Box::new(lpgd_solvers::GoodLpOracle::new(solver)) as Box<dyn Oracle<ConicProblem>>
-            }),
-        ));
-    }
-    out
-}
+use lpgd_tests::{array as json_array, backends, fixtures, norm, problem_file, rel_err};
 
 fn reference(problem: &ConicProblem) -> ConicSolution {
     ClarabelOracle::high_accuracy()

@@ -714,6 +714,87 @@ impl ConicProblem {
     }
 }
 
+impl ConicProblem {
+    /// Checks a certificate of primal infeasibility, `y` with `Aᵀy = 0`, `y ∈ K*`, `bᵀy < 0`
+    /// (normalised to `‖y‖∞ = 1`, each condition to the relative `tolerance`). Backends check the
+    /// certificate behind an "infeasible" status with it, so the status is never false.
+    pub fn verify_infeasible(&self, y: &Array1<f64>, tolerance: f64) -> Result<(), SolveError> {
+        let fail = |residual: f64| SolveError::Unverified {
+            check: "infeasibility certificate",
+            residual,
+            tolerance,
+        };
+        let size = inf_norm(y);
+        if y.len() != self.m() || !(size > 0.0 && size.is_finite()) {
+            return Err(fail(f64::INFINITY));
+        }
+        let y = y / size;
+        let a_scale = 1.0 + inf_norm(self.a.values());
+        let aty = inf_norm(&self.a.t_mul_vec(y.as_slice().unwrap_or(&[])));
+        let cone = self.cone_violation(&y, true);
+        let by = self.b.dot(&y);
+        let residual = (aty / a_scale).max(cone);
+        if residual > tolerance {
+            return Err(fail(residual));
+        }
+        if !(by < -tolerance * (1.0 + inf_norm(&self.b)) * 1e-3) {
+            return Err(fail(by));
+        }
+        Ok(())
+    }
+
+    /// Checks a certificate of unboundedness, a direction `x` (with `s = −Ax`) with `Ax + s = 0`,
+    /// `s ∈ K`, `Px = 0`, `cᵀx < 0` (normalised to `‖x‖∞ = 1`, each condition to the relative
+    /// `tolerance`).
+    pub fn verify_unbounded(
+        &self,
+        x: &Array1<f64>,
+        s: &Array1<f64>,
+        tolerance: f64,
+    ) -> Result<(), SolveError> {
+        let fail = |residual: f64| SolveError::Unverified {
+            check: "unboundedness certificate",
+            residual,
+            tolerance,
+        };
+        let size = inf_norm(x);
+        if x.len() != self.n() || s.len() != self.m() || !(size > 0.0 && size.is_finite()) {
+            return Err(fail(f64::INFINITY));
+        }
+        let (x, s) = (x / size, s / size);
+        let a_scale = 1.0 + inf_norm(self.a.values());
+        let ax = self.a.mul_vec(x.as_slice().unwrap_or(&[]));
+        let primal = inf_norm((&ax + &s).iter()) / a_scale;
+        let px = self.p.as_ref().map_or(0.0, |p| {
+            inf_norm(&p.sym_upper_mul_vec(x.as_slice().unwrap_or(&[])))
+                / (1.0 + inf_norm(p.values()))
+        });
+        let cone = self.cone_violation(&s, false);
+        let residual = primal.max(px).max(cone);
+        if residual > tolerance {
+            return Err(fail(residual));
+        }
+        let cx = self.c.dot(&x);
+        if !(cx < -tolerance * (1.0 + inf_norm(&self.c)) * 1e-3) {
+            return Err(fail(cx));
+        }
+        Ok(())
+    }
+
+    /// The largest violation of `K` (or `K*` when `dual`) over the cones, in absolute terms.
+    fn cone_violation(&self, v: &Array1<f64>, dual: bool) -> f64 {
+        let mut row = 0;
+        let mut worst = 0.0_f64;
+        let v = v.to_vec();
+        for cone in &self.cones {
+            let k = cone.dim();
+            worst = worst.max(cone_violation(cone, &v[row..row + k], dual));
+            row += k;
+        }
+        worst
+    }
+}
+
 /// Where each row of `l ≤ Ax ≤ u` went in the conic form built by [`ConicProblem::qp`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowMap {
@@ -1095,6 +1176,14 @@ impl ConicBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        if let Some(c) = &self.c {
+            check_len("c", c.len(), self.n)?;
+        }
+        if self.c.is_none() && self.p.is_none() && self.blocks.is_empty() {
+            return Err(InvalidInput::Empty(
+                "the problem (no cost, no quadratic cost, no constraints)",
+            ));
+        }
         let mut blocks = self.blocks;
         blocks.sort_by_key(|(cone, _, _)| cone.kind());
         let mut cones: Vec<Cone> = Vec::new();
@@ -1113,14 +1202,6 @@ impl ConicBuilder {
             CscMatrix::vstack(&mats)?
         };
         let b = Array1::from_iter(blocks.iter().flat_map(|(_, _, b)| b.iter().copied()));
-        if let Some(c) = &self.c {
-            check_len("c", c.len(), self.n)?;
-        }
-        if self.c.is_none() && self.p.is_none() && blocks.is_empty() {
-            return Err(InvalidInput::Empty(
-                "the problem (no cost, no quadratic cost, no constraints)",
-            ));
-        }
         let c = match self.c {
             Some(c) => c,
             None => Array1::from(filled_vec("variables", self.n, 0.0)?),
