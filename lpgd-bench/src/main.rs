@@ -435,7 +435,7 @@ fn summarize(reports: &[InstanceReport]) -> Summary {
 }
 
 fn grad(
-    path: &PathBuf,
+    path: &std::path::Path,
     tau: f64,
     rho: f64,
     side: Side,

@@ -14,6 +14,11 @@
 //! - [`terrain`]: a small CNN trained through the vertex shortest-path layer on Warcraft-like
 //!   terrain maps; [`pyepo`]: PyEPO's linear model through the SPO+ op.
 //!
+//! **Nothing here panics on user input**: malformed tensors, non-finite values, overflowing
+//! perturbations and invalid rule parameters are candle errors naming the batch item. In f32, the
+//! backward pass solves the forward problem again in f64 rather than differencing the rounded
+//! forward output.
+//!
 //! Tensors may be f32 or f64 (computation is in f64) and must be 2-D; a wrong shape or a
 //! non-finite value is an error, not a panic.
 //!
@@ -332,7 +337,16 @@ where
                 let problems: Vec<LinearProblem> = (0..b)
                     .map(|i| LinearProblem::new(row(&w, i)).map_err(err))
                     .collect::<Result<_>>()?;
-                let solutions: Vec<Array1<f64>> = (0..b).map(|i| row(&y, i)).collect();
+                let solutions: Vec<Array1<f64>> = if res.dtype() == DType::F64 {
+                    (0..b).map(|i| row(&y, i)).collect()
+                } else {
+                    // Rounded to the tensor's precision: solve again in f64 (see ConicLayer).
+                    lpgd.forward_batch(&self.inner.make_oracle, &problems)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, z)| z.map_err(|e| lpgd_msg(i, e)))
+                        .collect::<Result<_>>()?
+                };
                 let cotangents: Vec<Array1<f64>> = (0..b).map(|i| row(&g, i)).collect();
                 lpgd.backward_batch(&self.inner.make_oracle, &problems, &solutions, &cotangents)
                     .map_err(err)?
@@ -701,18 +715,30 @@ where
                 Array1::from(r[n + m..].to_vec()),
             )
         };
-        let solutions: Vec<_> = (0..b)
-            .map(|i| {
-                let (x, y, s) = split(&z, i);
-                lpgd_core::ConicSolution {
-                    x,
-                    y,
-                    s,
-                    status: lpgd_core::SolveStatus::Solved,
-                    iterations: 0,
-                }
-            })
-            .collect();
+        let solutions: Vec<_> = if res.dtype() == DType::F64 {
+            (0..b)
+                .map(|i| {
+                    let (x, y, s) = split(&z, i);
+                    lpgd_core::ConicSolution {
+                        x,
+                        y,
+                        s,
+                        status: lpgd_core::SolveStatus::Solved,
+                        iterations: 0,
+                    }
+                })
+                .collect()
+        } else {
+            // The forward output was rounded to the tensor's precision; differencing it against
+            // an f64 re-solve would add that rounding over τ to the gradient. Solve it again in f64.
+            self.inner
+                .lpgd
+                .forward_batch(&self.inner.make_oracle, &problems)
+                .into_iter()
+                .enumerate()
+                .map(|(i, z)| z.map_err(|e| lpgd_msg(i, e)))
+                .collect::<Result<_>>()?
+        };
         let cotangents: Vec<ConicCotangent> = (0..b)
             .map(|i| {
                 let (dx, dy, ds) = split(&g, i);

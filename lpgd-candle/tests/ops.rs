@@ -274,3 +274,92 @@ fn malformed_tensors_are_errors() {
         .unwrap();
     assert_eq!(conic.forward(&f32_row).unwrap().dtype(), DType::F32);
 }
+
+/// Hostile tensors (issue 11): typed errors, never a panic or a silent NaN.
+#[test]
+fn hostile_inputs_are_errors_not_panics_or_nans() {
+    let dev = Device::Cpu;
+    // An upstream gradient near f64::MAX: the perturbed costs overflow; an error names the item.
+    let layer = CombinatorialLayer::new(
+        || GridShortestPath::new(5, 5).unwrap(),
+        40,
+        LayerRule::Lpgd(Lpgd::new(1.0).unwrap().with_side(Side::Right)),
+    );
+    let var = Var::new(vec![vec![1.0_f64; 40]], &dev).unwrap();
+    let y = layer.forward(var.as_tensor()).unwrap();
+    let loss = (y * 1e308).unwrap().sum_all().unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loss.backward()));
+    match outcome {
+        Ok(Err(e)) => assert!(e.to_string().contains("batch item 0"), "{e}"),
+        Ok(Ok(grads)) => {
+            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+            assert!(g.to_vec1::<f64>().unwrap().iter().all(|v| v.is_finite()));
+        }
+        Err(_) => panic!("backward panicked"),
+    }
+    // A perturbation of scale 0 divides by zero: refused.
+    let dpo = CombinatorialLayer::new(
+        || GridShortestPath::new(5, 5).unwrap(),
+        40,
+        LayerRule::Dpo {
+            perturbation: Perturbation {
+                samples: 4,
+                sigma: 0.0,
+            },
+            seed: 1,
+        },
+    );
+    let costs = Tensor::ones((1, 40), DType::F64, &dev).unwrap();
+    assert!(dpo
+        .forward(&costs)
+        .unwrap_err()
+        .to_string()
+        .contains("sigma"));
+}
+
+/// In f32, a one-sided rule differences an f64 re-solve against the forward solution: that
+/// solution is solved again in f64 rather than taken rounded from the f32 output, so the f32
+/// gradient equals the f64 one up to the rounding of the gradient itself.
+#[test]
+fn one_sided_f32_gradients_do_not_difference_rounded_solutions() {
+    let base = qp();
+    let lpgd = Lpgd::new(1e-4).unwrap().with_side(Side::Right);
+    let layer = ConicLayer::new(ClarabelOracle::high_accuracy, base.clone(), lpgd);
+    // Data exactly representable in f32, so both runs solve the same problem.
+    let packed: Vec<f64> = layer
+        .pack(&base)
+        .iter()
+        .map(|&v| f64::from(v as f32))
+        .collect();
+    let grad_in = |dtype: DType| -> Vec<f64> {
+        let var = Var::from_tensor(
+            &Tensor::new(vec![packed.clone()], &Device::Cpu)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
+        let out = layer.forward(var.as_tensor()).unwrap();
+        let w = Tensor::new(vec![vec![1.0_f64; out.dim(1).unwrap()]], &Device::Cpu)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let loss = (out * w).unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        grads
+            .get(var.as_tensor())
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+    };
+    let (g64, g32) = (grad_in(DType::F64), grad_in(DType::F32));
+    for (a, b) in g64.iter().zip(&g32) {
+        // f32 rounding of the gradient itself: ~1e-7 relative. Differencing a rounded forward
+        // solution would add ~1e-7/τ = 1e-3 absolute.
+        assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+}

@@ -32,7 +32,7 @@ pub(crate) fn summable(w: &[f64], terms: usize) -> Result<Cow<'_, [f64]>, SolveE
     // bound ≤ f64::MAX · 2⁶⁴ for any realistic term count; one halving step per binary order.
     let mut scale = 1.0_f64;
     let mut scaled_bound = bound;
-    while !(scaled_bound <= SAFE_SUM) {
+    while scaled_bound > SAFE_SUM {
         scale *= 0.5;
         scaled_bound = largest * scale * (terms.max(1) as f64);
     }

@@ -14,6 +14,12 @@
 //! | [`tsp::Tsp`] | tours through ≤ 16 nodes | Held–Karp |
 //! | `HighsMilpOracle` (feature `highs`) | any 0/1 or mixed-integer program you write | HiGHS branch and cut |
 //!
+//! **Nothing here panics on user input.** Constructors check sizes (fallible, overflow-checked),
+//! the slice entry points (`path`, `assign`, `tour`, `best`) validate lengths and finiteness, costs
+//! near `f64::MAX` are rescaled by a power of two (exact, so the argmin is unchanged) before they
+//! are summed, and the knapsack search stops at a node limit with
+//! [`SolveError::NodeLimit`](lpgd_core::SolveError::NodeLimit).
+//!
 //! Every oracle is deterministic (fixed tie-breaking) and tested against brute force. Data:
 //! [`data`] (PyEPO's shortest-path and knapsack generators, bit for bit) and [`terrain`]
 //! (Warcraft-like RGB terrain maps with per-cell costs and optimal paths).

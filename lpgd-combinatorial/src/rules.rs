@@ -5,7 +5,7 @@
 //! is the minimising oracle of `−w`, and its gradients are the negated ones.
 
 use crate::numpy_rng::RandomState;
-use lpgd_core::{LinearProblem, Oracle, SolveError};
+use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 
 /// NID, the negative identity: the backward pass returns `−g` (no extra oracle call).
@@ -53,6 +53,23 @@ impl PerturbedSolutions {
 }
 
 impl Perturbation {
+    /// Checks σ (positive, with a finite inverse, since the rules divide by it) and M (at least
+    /// one sample, at most [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION)).
+    pub fn check(&self) -> Result<(), InvalidInput> {
+        if !(self.sigma > 0.0 && (1.0 / self.sigma).is_finite() && self.sigma.is_finite()) {
+            return Err(InvalidInput::Value {
+                field: "sigma",
+                index: 0,
+                reason: "the perturbation scale must be positive and finite with a finite inverse",
+            });
+        }
+        if self.samples == 0 {
+            return Err(InvalidInput::Empty("the perturbation's samples"));
+        }
+        lpgd_core::limits::check_dimension("perturbation samples", self.samples)?;
+        Ok(())
+    }
+
     /// Solves `y(θ + σ Z_m)` for `M` standard normal draws from `rng`.
     pub fn solve<O: Oracle<LinearProblem> + ?Sized>(
         &self,
@@ -60,6 +77,7 @@ impl Perturbation {
         theta: &Array1<f64>,
         rng: &mut RandomState,
     ) -> Result<PerturbedSolutions, SolveError> {
+        self.check()?;
         let mut noise = Vec::with_capacity(self.samples);
         let mut solutions = Vec::with_capacity(self.samples);
         for _ in 0..self.samples.max(1) {

@@ -600,7 +600,7 @@ impl Ldl {
                 lx[q] = l_ki;
                 len[i] += 1;
             }
-            if !(d[k] > 0.0) {
+            if d[k].is_nan() || d[k] <= 0.0 {
                 return Err((k, d[k]));
             }
         }

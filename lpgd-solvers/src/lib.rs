@@ -12,6 +12,12 @@
 //! | `good_lp` (+ `good_lp-highs`, `-clarabel`, `-lpsolve`) | `GoodLpOracle` | LP | with HiGHS, Clarabel | none | per solver |
 //!
 //! Every oracle counts what it did in an [`OracleStats`] (solves, set-ups, updates, iterations).
+//!
+//! **Nothing here panics on user input.** Problems arrive validated by `lpgd-core`; each backend
+//! refuses data beyond the magnitude it represents faithfully ([`lpgd_core::SolveError::OutOfRange`]),
+//! claims infeasibility or unboundedness only with a certificate that checks out (Clarabel, OSQP),
+//! and answers as a function of the problem and the warm-start hint alone, so batches are
+//! bit-identical on any number of threads (tested in `tests/tests/hardening.rs`, with a fuzz test).
 #![deny(missing_docs)]
 
 // Without a backend feature the shared machinery has no user.

@@ -35,7 +35,7 @@ pub(crate) fn check_values(
     backend: &'static str,
     limit: f64,
 ) -> Result<(), SolveError> {
-    match values.iter().position(|v| !(v.abs() < limit)) {
+    match values.iter().position(|v| v.is_nan() || v.abs() >= limit) {
         None => Ok(()),
         Some(index) => Err(SolveError::OutOfRange {
             backend,

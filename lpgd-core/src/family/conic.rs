@@ -702,7 +702,7 @@ impl ConicProblem {
             ("slack cone", r.slack_cone),
             ("dual cone", r.dual_cone),
         ] {
-            if !(residual <= tolerance) {
+            if residual.is_nan() || residual > tolerance {
                 return Err(SolveError::Unverified {
                     check,
                     residual,
@@ -737,7 +737,7 @@ impl ConicProblem {
         if residual > tolerance {
             return Err(fail(residual));
         }
-        if !(by < -tolerance * (1.0 + inf_norm(&self.b)) * 1e-3) {
+        if by.is_nan() || by >= -tolerance * (1.0 + inf_norm(&self.b)) * 1e-3 {
             return Err(fail(by));
         }
         Ok(())
@@ -775,7 +775,7 @@ impl ConicProblem {
             return Err(fail(residual));
         }
         let cx = self.c.dot(&x);
-        if !(cx < -tolerance * (1.0 + inf_norm(&self.c)) * 1e-3) {
+        if cx.is_nan() || cx >= -tolerance * (1.0 + inf_norm(&self.c)) * 1e-3 {
             return Err(fail(cx));
         }
         Ok(())
