@@ -46,16 +46,8 @@ impl Assignment {
     /// The column assigned to each row, for the `rows × cols` row-major weights (finite).
     pub fn assign(&self, w: &[f64]) -> Result<Vec<usize>, SolveError> {
         let (n, m) = (self.rows, self.cols);
-        if w.len() != n * m {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: n * m,
-                found: w.len(),
-            }
-            .into());
-        }
         // Potentials and reduced costs are sums and differences of up to 2n weights.
-        let w = summable(w, 4 * n + 4)?;
+        let w = summable(w, n * m, 4 * n + 4)?;
         // 1-based potentials formulation (e-maxx), rows on the left.
         let mut u = vec![0.0; n + 1];
         let mut v = vec![0.0; m + 1];

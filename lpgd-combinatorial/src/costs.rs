@@ -13,9 +13,18 @@ use std::borrow::Cow;
 const SAFE_SUM: f64 = 1e300;
 
 /// `w`, or `w · 2⁻ᵏ` with the smallest `k` for which `terms` costs add up to at most 1e300 in
-/// magnitude. Non-finite costs are [`InvalidInput::NonFinite`] (for the unchecked entry points
-/// that take a slice rather than a validated problem).
-pub(crate) fn summable(w: &[f64], terms: usize) -> Result<Cow<'_, [f64]>, SolveError> {
+/// magnitude. A length other than `len` is [`InvalidInput::Length`] and a non-finite cost
+/// [`InvalidInput::NonFinite`] (for the entry points that take a slice rather than a validated
+/// problem).
+pub(crate) fn summable(w: &[f64], len: usize, terms: usize) -> Result<Cow<'_, [f64]>, SolveError> {
+    if w.len() != len {
+        return Err(InvalidInput::Length {
+            field: "w",
+            expected: len,
+            found: w.len(),
+        }
+        .into());
+    }
     if let Some(index) = w.iter().position(|v| !v.is_finite()) {
         return Err(InvalidInput::NonFinite {
             field: "w",
@@ -46,12 +55,13 @@ mod tests {
     #[test]
     fn ordinary_costs_are_untouched_and_huge_ones_scaled_by_a_power_of_two() {
         let w = [1.0, -2.5, 3.0];
-        assert!(matches!(summable(&w, 3).unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(summable(&w, 3, 3).unwrap(), Cow::Borrowed(_)));
+        assert!(summable(&w, 2, 3).is_err());
         let huge = [1e308, -1e308, 3.0];
-        let s = summable(&huge, 10).unwrap();
+        let s = summable(&huge, 3, 10).unwrap();
         assert!(s.iter().map(|v| v.abs()).sum::<f64>() * 10.0 <= 1e301);
         // Exact: the ratios are unchanged bit for bit.
         assert_eq!(s[0] / s[2], huge[0] / huge[2]);
-        assert!(summable(&[f64::NAN], 1).is_err());
+        assert!(summable(&[f64::NAN], 1, 1).is_err());
     }
 }

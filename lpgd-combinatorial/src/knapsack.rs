@@ -87,15 +87,7 @@ impl Knapsack {
     /// The best selection for `values` (maximising; finite, one per item).
     pub fn best(&mut self, values: &[f64]) -> Result<Array1<f64>, SolveError> {
         let m = self.items();
-        if values.len() != m {
-            return Err(InvalidInput::Length {
-                field: "values",
-                expected: m,
-                found: values.len(),
-            }
-            .into());
-        }
-        let values = summable(values, m)?;
+        let values = summable(values, m, m)?;
         let values: &[f64] = &values;
         let dims = self.weights.nrows();
         // Only items with positive value can help.

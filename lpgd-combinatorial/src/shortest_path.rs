@@ -85,15 +85,7 @@ impl GridShortestPath {
 
     /// The cheapest path's arc indicator vector for arc costs `cost` (one per arc, finite).
     pub fn path(&self, cost: &[f64]) -> Result<Array1<f64>, SolveError> {
-        if cost.len() != self.arcs.len() {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: self.arcs.len(),
-                found: cost.len(),
-            }
-            .into());
-        }
-        let cost = summable(cost, self.h + self.w)?;
+        let cost = summable(cost, self.arcs.len(), self.h + self.w)?;
         let n = self.h * self.w;
         let mut dist = vec![f64::INFINITY; n];
         let mut via = vec![usize::MAX; n];

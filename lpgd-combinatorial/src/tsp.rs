@@ -42,15 +42,7 @@ impl Tsp {
     /// The tour as a node sequence starting at 0, for the `n × n` row-major arc costs (finite).
     pub fn tour(&self, cost: &[f64]) -> Result<Vec<usize>, SolveError> {
         let n = self.n;
-        if cost.len() != n * n {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: n * n,
-                found: cost.len(),
-            }
-            .into());
-        }
-        let cost = summable(cost, n)?;
+        let cost = summable(cost, n * n, n)?;
         let full = 1usize << (n - 1); // subsets of nodes 1..n
         let c = |i: usize, j: usize| cost[i * n + j];
         // best[S][j]: cheapest path from 0 through the set S (of nodes 1..n), ending at j ∈ S.

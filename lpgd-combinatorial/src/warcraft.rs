@@ -81,14 +81,8 @@ impl VertexGridShortestPath {
     /// The path's cell indicator for nonnegative, finite cell weights (one per cell).
     pub fn path(&self, weight: &[f64]) -> Result<Array1<f64>, SolveError> {
         let n = self.h * self.w;
-        if weight.len() != n {
-            return Err(InvalidInput::Length {
-                field: "w",
-                expected: n,
-                found: weight.len(),
-            }
-            .into());
-        }
+        // A path visits at most every cell once.
+        let weight = summable(weight, n, n)?;
         if let Some(index) = weight.iter().position(|&v| v < 0.0) {
             return Err(InvalidInput::Value {
                 field: "w",
@@ -97,8 +91,6 @@ impl VertexGridShortestPath {
             }
             .into());
         }
-        // A path visits at most every cell once.
-        let weight = summable(weight, n)?;
         let mut dist = vec![f64::INFINITY; n];
         let mut prev = vec![usize::MAX; n];
         let mut done = vec![false; n];

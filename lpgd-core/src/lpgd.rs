@@ -533,17 +533,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_answer_that_is_not_optimal_is_not_solved() {
+    /// `min x₀ + x₁ s.t. x ≥ 0` (A = −I, b = 0), the problem [`fixed`] answers.
+    fn orthant_lp() -> ConicProblem {
         let a = CscMatrix::scaled_identity(2, -1.0).unwrap();
-        let p = ConicProblem::new(
+        ConicProblem::new(
             None,
             a,
             array![0.0, 0.0],
             array![1.0, 1.0],
             vec![Cone::Nonnegative(2)],
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn an_answer_that_is_not_optimal_is_not_solved() {
+        let p = orthant_lp();
         // x = 0 is optimal, but y = 0 is not its dual: the stationarity residual is |c| = 1.
         let mut wrong_dual = FnOracle::new(|p: &ConicProblem| {
             Ok(ConicSolution {
@@ -646,15 +651,7 @@ mod tests {
 
     #[test]
     fn almost_solved_is_accepted_or_rejected_as_configured() {
-        let a = CscMatrix::scaled_identity(2, -1.0).unwrap();
-        let p = ConicProblem::new(
-            None,
-            a,
-            array![0.0, 0.0],
-            array![1.0, 1.0],
-            vec![Cone::Nonnegative(2)],
-        )
-        .unwrap();
+        let p = orthant_lp();
         let mut oracle = FnOracle::new(fixed(SolveStatus::AlmostSolved));
         let lenient = Lpgd::new(0.1).unwrap();
         let z = lenient.forward(&mut oracle, &p).unwrap();
