@@ -21,11 +21,18 @@
 #![deny(missing_docs)]
 
 // Without a backend feature the shared machinery has no user.
+#[cfg_attr(not(any(feature = "clarabel", feature = "osqp")), allow(dead_code))]
+mod cache;
+// Every backend checks its data range; without one, nothing does.
 #[cfg_attr(
-    not(any(feature = "clarabel", feature = "osqp", feature = "highs")),
+    not(any(
+        feature = "clarabel",
+        feature = "osqp",
+        feature = "highs",
+        feature = "good_lp"
+    )),
     allow(dead_code)
 )]
-mod cache;
 mod range;
 mod rows;
 
