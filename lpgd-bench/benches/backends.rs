@@ -5,45 +5,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lpgd_core::{ConicCotangent, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
-use lpgd_solvers::ClarabelOracle;
+use lpgd_solvers::{Backend, BackendOptions};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const BATCH: usize = 8;
-
-type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>>>;
-
-fn backends(quadratic: bool) -> Vec<(String, Factory)> {
-    #[allow(unused_mut)]
-    let mut out: Vec<(String, Factory)> = vec![(
-        "clarabel".into(),
-        Box::new(|| Box::new(ClarabelOracle::new())),
-    )];
-    #[cfg(feature = "osqp")]
-    out.push((
-        "osqp".into(),
-        Box::new(|| Box::new(lpgd_solvers::OsqpOracle::new())),
-    ));
-    if !quadratic {
-        #[cfg(feature = "highs")]
-        out.push((
-            "highs".into(),
-            Box::new(|| Box::new(lpgd_solvers::HighsOracle::new())),
-        ));
-        #[cfg(feature = "good_lp")]
-        for s in lpgd_solvers::GoodLpSolver::all()
-            .into_iter()
-            .filter(|s| s.has_duals())
-        {
-            out.push((
-                format!("good_lp_{}", s.name()),
-                Box::new(move || Box::new(lpgd_solvers::GoodLpOracle::new(s))),
-            ));
-        }
-    }
-    out
-}
 
 fn load(name: &str) -> (Vec<ConicProblem>, Vec<ConicCotangent>) {
     let path =
@@ -62,10 +29,14 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_millis(500));
     let lpgd = Lpgd::new(0.1).unwrap().with_side(Side::Right);
-    for (family, quadratic) in [("lp_box_medium", false), ("qp_box_medium", true)] {
+    for family in ["lp_box_medium", "qp_box_medium"] {
         let (problems, cotangents) = load(family);
-        for (name, make) in backends(quadratic) {
-            let mut oracle = make();
+        let served = Backend::all()
+            .into_iter()
+            .filter(|b| b.serves(&problems[0], lpgd.rho()).is_ok());
+        for backend in served {
+            let name = backend.to_string();
+            let mut oracle = backend.oracle(BackendOptions::default());
             let solutions: Vec<_> = problems
                 .iter()
                 .map(|p| oracle.solve(p, None).expect("solves"))

@@ -1,18 +1,15 @@
 //! `lpgd-bench compare`: every enabled backend and side on seeded generated families, to choose a
 //! backend and a gradient setting.
 
-use crate::backend::{Backend, Options};
 use crate::families::{instance, Family};
 use lpgd_bench::plot::line_plot;
 use lpgd_bench::progress;
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{
-    ConicCotangent, ConicGradient, ConicProblem, Lpgd, LpgdError, Oracle, ProblemFile, Side,
-    SolveError,
-};
+use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
 use lpgd_solvers::ClarabelOracle;
+use lpgd_solvers::{Backend, BackendOptions as Options};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -90,32 +87,11 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// τ sweep.
     pub tau_sweep: Vec<TauPoint>,
+    /// Backends left out of a family, and the capability they lack (once each).
+    pub skipped: BTreeSet<String>,
 }
 
 type Instance = (ConicProblem, ConicCotangent);
-
-fn failure_name(e: &LpgdError) -> String {
-    let s = match e {
-        LpgdError::Forward(s) => s.clone(),
-        LpgdError::Perturbed { attempts, .. } => attempts
-            .last()
-            .map_or(SolveError::Numerical, |a| a.error.clone()),
-        LpgdError::InvalidInput(i) => SolveError::InvalidInput(i.clone()),
-        _ => SolveError::Numerical,
-    };
-    match s {
-        SolveError::Infeasible => "infeasible",
-        SolveError::Unbounded => "unbounded",
-        SolveError::MaxIterations => "max_iterations",
-        SolveError::MaxTime => "max_time",
-        SolveError::Numerical => "numerical",
-        SolveError::AlmostSolved => "almost_solved",
-        SolveError::Unsupported { .. } => "unsupported",
-        SolveError::InvalidInput(_) => "invalid_input",
-        _ => "backend_error",
-    }
-    .into()
-}
 
 fn flat(g: &ConicGradient) -> Array1<f64> {
     let mut v = g.dc.to_vec();
@@ -167,12 +143,15 @@ fn c_and_b(g: &ConicGradient) -> Array1<f64> {
     Array1::from(v)
 }
 
+/// The rows of every backend that serves `set` (the others go into `skipped`, with the
+/// capability they lack).
 fn rows_for(
     name: &str,
     size: usize,
     set: &[Instance],
     config: &CompareConfig,
     fd: Option<&Array1<f64>>,
+    skipped: &mut BTreeSet<String>,
 ) -> Vec<Row> {
     let pool_1 = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -190,6 +169,10 @@ fn rows_for(
             })
             .collect();
         for backend in Backend::all() {
+            if let Err(missing) = backend.serves(&set[0].0, lpgd.rho()) {
+                skipped.insert(format!("{backend} on {name}: it lacks {missing}"));
+                continue;
+            }
             let options = Options::default();
             let mut oracle = backend.oracle(options);
             let (mut fwd, mut bwd, mut iters, mut agree) =
@@ -202,7 +185,7 @@ fn rows_for(
                         Ok(z) => z,
                         Err(e) => {
                             if repeat == 0 {
-                                *failures.entry(failure_name(&e)).or_insert(0) += 1;
+                                *failures.entry(e.kind().to_string()).or_insert(0) += 1;
                             }
                             break;
                         }
@@ -221,7 +204,7 @@ fn rows_for(
                                 agree.push(rel(&flat(&b.gradient), &flat(r)));
                             }
                         }
-                        Err(e) => *failures.entry(failure_name(&e)).or_insert(0) += 1,
+                        Err(e) => *failures.entry(e.kind().to_string()).or_insert(0) += 1,
                     }
                 }
             }
@@ -322,6 +305,7 @@ fn tau_sweep(config: &CompareConfig) -> Vec<TauPoint> {
 /// Runs the comparison.
 pub fn run(config: &CompareConfig) -> Result<Report, String> {
     let mut rows = Vec::new();
+    let mut skipped = BTreeSet::new();
     let mut files = Vec::new();
     for path in &config.files {
         let file = ProblemFile::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -355,14 +339,21 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
             let fd = (size <= config.fd_max_size)
                 .then(|| fd_gradient(&set[0].0, &set[0].1, 1e-4))
                 .flatten();
-            rows.extend(rows_for(family.name(), size, &set, config, fd.as_ref()));
+            rows.extend(rows_for(
+                family.name(),
+                size,
+                &set,
+                config,
+                fd.as_ref(),
+                &mut skipped,
+            ));
             step += 1;
         }
     }
     for (name, set) in &files {
         progress::bar("compare", step, total, name);
         let size = set.first().map_or(0, |(p, _)| p.n());
-        rows.extend(rows_for(name, size, set, config, None));
+        rows.extend(rows_for(name, size, set, config, None, &mut skipped));
         step += 1;
     }
     progress::bar("compare", step, total, "τ sweep");
@@ -390,6 +381,7 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
         setting,
         rows,
         tau_sweep,
+        skipped,
     })
 }
 
@@ -417,6 +409,12 @@ pub fn markdown(report: &Report) -> String {
             r.family, r.size, r.backend, r.side, r.forward_ms, r.backward_ms, r.ratio, r.iterations,
             opt(r.agreement), opt(r.fd_error), r.batch_1_thread_ms, r.batch_all_threads_ms, r.speedup
         ));
+    }
+    if !report.skipped.is_empty() {
+        s.push_str("\nNot run (a backend that cannot serve a family is left out of the table):\n");
+        for why in &report.skipped {
+            s.push_str(&format!("- {why}\n"));
+        }
     }
     s.push_str("\n| τ | LP: share with dc ≠ 0 | LP: mean ‖dc‖ | QP: centred LPGD vs FD |\n|---|---|---|---|\n");
     for t in &report.tau_sweep {
@@ -512,7 +510,27 @@ mod tests {
     fn report_has_every_column_and_non_timing_numbers_are_reproducible() {
         let a = run(&tiny(5)).unwrap();
         let b = run(&tiny(5)).unwrap();
-        assert_eq!(a.rows.len(), Family::ALL.len() * Backend::all().len() * 2);
+        // Every backend that serves a family has both sides on it; the others are listed once.
+        for family in Family::ALL {
+            let on = |b: &Backend| {
+                a.rows
+                    .iter()
+                    .filter(|r| r.family == family.name() && r.backend == b.to_string())
+                    .count()
+            };
+            for b in Backend::all() {
+                let listed = a
+                    .skipped
+                    .iter()
+                    .any(|w| w.starts_with(&format!("{b} on {}:", family.name())));
+                assert!(
+                    on(&b) == 2 && !listed || on(&b) == 0 && listed,
+                    "{b} on {}",
+                    family.name()
+                );
+            }
+        }
+        assert!(a.rows.iter().all(|r| r.forward_ms.is_finite()));
         let strip = |r: &Row| {
             (
                 r.family.clone(),

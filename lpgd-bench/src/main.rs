@@ -5,7 +5,6 @@
 //!   JSON, with per-instance timings.
 //! - `lpgd-bench pyepo --problem shortest-path|knapsack …` — the PyEPO comparison of gradient rules.
 
-mod backend;
 mod compare;
 mod families;
 mod paper_cli;
@@ -13,9 +12,9 @@ mod pyepo;
 mod run;
 mod timed;
 
-use backend::{Backend, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use lpgd_core::{Lpgd, ProblemFile, Side};
+use lpgd_solvers::{Backend, BackendOptions as Options};
 use run::{run_file, InstanceReport};
 use serde_json::json;
 use std::path::PathBuf;
@@ -120,7 +119,12 @@ impl SolverArgs {
             cold: self.cold,
             high_accuracy: self.high_accuracy,
         };
-        Ok((Backend::parse(&self.backend)?, options))
+        Ok((
+            self.backend
+                .parse()
+                .map_err(|e: lpgd_solvers::UnknownBackend| e.to_string())?,
+            options,
+        ))
     }
 
     fn pool(&self) -> Result<rayon::ThreadPool, String> {
@@ -445,7 +449,7 @@ fn grad(
 ) -> Result<(), String> {
     let lpgd = config(tau, rho, side)?;
     let (backend, options) = solver.backend()?;
-    if !backend.gives_duals() {
+    if !backend.supports(lpgd_core::Capability::Duals) {
         return Err(format!(
             "{backend} gives no duals, which LPGD's gradients with respect to b and A need; \
              use a backend with duals (clarabel, osqp, highs, good_lp:highs, good_lp:clarabel)"

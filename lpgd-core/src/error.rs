@@ -260,6 +260,26 @@ pub enum SolveError {
 }
 
 impl SolveError {
+    /// A stable snake_case label of the variant (`infeasible`, `unbounded`, `max_iterations`, …),
+    /// for reports and counters; it never changes with the message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SolveError::Infeasible => "infeasible",
+            SolveError::Unbounded => "unbounded",
+            SolveError::MaxIterations => "max_iterations",
+            SolveError::MaxTime => "max_time",
+            SolveError::Numerical => "numerical",
+            SolveError::AlmostSolved => "almost_solved",
+            SolveError::Unsupported { .. } => "unsupported",
+            SolveError::InvalidInput(_) => "invalid_input",
+            SolveError::OutOfRange { .. } => "out_of_range",
+            SolveError::MalformedAnswer(_) => "malformed_answer",
+            SolveError::Unverified { .. } => "unverified",
+            SolveError::NodeLimit(_) => "node_limit",
+            SolveError::Backend { .. } => "backend_error",
+        }
+    }
+
     /// Whether a perturbed re-solve that failed like this may succeed with another perturbation
     /// (the other side, a smaller τ). Malformed input and missing capabilities never do.
     pub fn is_recoverable(&self) -> bool {
@@ -291,15 +311,6 @@ pub enum Capability {
     Proximal,
 }
 
-/// Which pass of LPGD a failed solve belonged to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
-    /// The forward solve of the unperturbed problem.
-    Forward,
-    /// A re-solve of the perturbed problem (backward or forward mode).
-    Perturbed,
-}
-
 /// Everything that can go wrong in an LPGD forward, backward or forward-mode call.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
@@ -328,6 +339,28 @@ pub enum LpgdError {
         /// Every attempt, in order.
         attempts: Vec<FailedAttempt>,
     },
+}
+
+impl LpgdError {
+    /// The solver failure behind this error: the forward solve's, or the last perturbed attempt's.
+    pub fn solve_error(&self) -> Option<&SolveError> {
+        match self {
+            LpgdError::Forward(e) => Some(e),
+            LpgdError::Perturbed { attempts, .. } => attempts.last().map(|a| &a.error),
+            LpgdError::InvalidInput(_) | LpgdError::NonFinite { .. } => None,
+        }
+    }
+
+    /// A stable snake_case label: the [`SolveError::kind`] behind it, or `invalid_input`,
+    /// `non_finite`, `perturbed` (a perturbed pass with no attempt recorded).
+    pub fn kind(&self) -> &'static str {
+        match (self, self.solve_error()) {
+            (_, Some(e)) => e.kind(),
+            (LpgdError::InvalidInput(_), None) => "invalid_input",
+            (LpgdError::NonFinite { .. }, None) => "non_finite",
+            (_, None) => "perturbed",
+        }
+    }
 }
 
 /// One perturbed re-solve that failed.

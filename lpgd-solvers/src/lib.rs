@@ -34,6 +34,17 @@ mod cache;
     allow(dead_code)
 )]
 mod range;
+// Without a backend the registry's enum has no variant and its matches no arm.
+#[cfg_attr(
+    not(any(
+        feature = "clarabel",
+        feature = "osqp",
+        feature = "highs",
+        feature = "good_lp"
+    )),
+    allow(unreachable_code, unused_variables, unused_mut)
+)]
+mod registry;
 mod rows;
 
 #[cfg(feature = "clarabel")]
@@ -54,6 +65,7 @@ pub use crate::good_lp::{GoodLpOracle, GoodLpSolver};
 pub use crate::highs::{HighsMilpOracle, HighsOracle};
 #[cfg(feature = "osqp")]
 pub use crate::osqp::{OsqpOracle, OsqpSettings};
+pub use crate::registry::{Backend, BackendOptions, UnknownBackend};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "clarabel"))]

@@ -2,7 +2,8 @@
 //! differences.
 
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{ConicProblem, Oracle, ProblemFile};
+use lpgd_core::{Capability, ConicProblem, Oracle, ProblemFile};
+use lpgd_solvers::{Backend, BackendOptions};
 use std::path::PathBuf;
 
 pub mod random;
@@ -47,38 +48,19 @@ pub fn rel_err(a: &Array1<f64>, b: &Array1<f64>, floor: f64) -> f64 {
 /// A factory of oracles for one backend, usable from batch worker threads.
 pub type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>> + Send + Sync>;
 
-/// (name, handles quadratic objectives, factory) for every enabled conic backend.
+/// (name, handles quadratic objectives, factory) for every conic backend of the build that gives
+/// duals, from the registry.
 pub fn backends() -> Vec<(String, bool, Factory)> {
-    #[allow(unused_mut)] // backends are pushed under their features
-    let mut out: Vec<(String, bool, Factory)> = vec![(
-        "clarabel".into(),
-        true,
-        Box::new(|| Box::new(lpgd_solvers::ClarabelOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    )];
-    #[cfg(feature = "osqp")]
-    out.push((
-        "osqp".into(),
-        true,
-        Box::new(|| Box::new(lpgd_solvers::OsqpOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    ));
-    #[cfg(feature = "highs")]
-    out.push((
-        "highs".into(),
-        false,
-        Box::new(|| Box::new(lpgd_solvers::HighsOracle::new()) as Box<dyn Oracle<ConicProblem>>),
-    ));
-    #[cfg(feature = "good_lp")]
-    for solver in lpgd_solvers::GoodLpSolver::all()
+    Backend::all()
         .into_iter()
-        .filter(|s| s.has_duals())
-    {
-        out.push((
-            format!("good_lp:{}", solver.name()),
-            false,
-            Box::new(move || {
-                Box::new(lpgd_solvers::GoodLpOracle::new(solver)) as Box<dyn Oracle<ConicProblem>>
-            }),
-        ));
-    }
-    out
+        .filter(|b| b.supports(Capability::Duals))
+        .map(|b| {
+            let factory: Factory = Box::new(move || b.oracle(BackendOptions::default()));
+            (
+                b.to_string(),
+                b.supports(Capability::QuadraticObjective),
+                factory,
+            )
+        })
+        .collect()
 }

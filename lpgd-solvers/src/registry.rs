@@ -1,0 +1,210 @@
+//! Every backend compiled into this build, by name: what each supports, and a factory.
+//!
+//! The one list of backends. The CLI, the benchmarks, the tests and the language bindings take
+//! backends from here, so a name means the same everywhere and a new backend is one file plus one
+//! variant below.
+//!
+//! ```
+//! use lpgd_solvers::{Backend, BackendOptions};
+//! use lpgd_core::{Capability, ConeKind, Lpgd, ConicProblem};
+//! use lpgd_core::ndarray::array;
+//!
+//! let clarabel: Backend = "clarabel".parse()?;
+//! assert!(clarabel.supports(Capability::Cone(ConeKind::SecondOrder)));
+//! assert_eq!(clarabel.to_string(), "clarabel");
+//! assert!("no-such-solver".parse::<Backend>().is_err());
+//!
+//! let lp = ConicProblem::builder(1).cost(array![1.0]).bounds(&[0.0], &[2.0]).build()?;
+//! for backend in Backend::all() {
+//!     if backend.serves(&lp, 0.0).is_ok() {
+//!         let z = Lpgd::new(0.1)?.forward(&mut backend.oracle(BackendOptions::default()), &lp)?;
+//!         assert!(z.x[0].abs() < 1e-6, "{backend}");
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use lpgd_core::{Capability, ConeKind, ConicProblem, Oracle};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// A conic backend built into this binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Clarabel (feature `clarabel`).
+    #[cfg(feature = "clarabel")]
+    Clarabel,
+    /// OSQP (feature `osqp`).
+    #[cfg(feature = "osqp")]
+    Osqp,
+    /// HiGHS (feature `highs`).
+    #[cfg(feature = "highs")]
+    Highs,
+    /// A good_lp solver (feature `good_lp` and its solver features).
+    #[cfg(feature = "good_lp")]
+    GoodLp(crate::GoodLpSolver),
+}
+
+/// Options for the backends that have them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendOptions {
+    /// Build a new solver for every solve instead of updating a kept one (the cold path).
+    pub cold: bool,
+    /// Tighter tolerances (Clarabel's `high_accuracy`), for small τ.
+    pub high_accuracy: bool,
+}
+
+/// A name that is no backend of this build.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown or not built backend '{name}' (this build has: {available})")]
+pub struct UnknownBackend {
+    /// The name given.
+    pub name: String,
+    /// The names this build accepts, comma-separated.
+    pub available: String,
+}
+
+const LP_CONES: [Capability; 2] = [
+    Capability::Cone(ConeKind::Zero),
+    Capability::Cone(ConeKind::Nonnegative),
+];
+
+impl Backend {
+    /// Every backend this build offers (good_lp once per enabled solver), in a fixed order.
+    pub fn all() -> Vec<Backend> {
+        #[allow(unused_mut)] // backends are pushed under their features
+        let mut out = Vec::new();
+        #[cfg(feature = "clarabel")]
+        out.push(Backend::Clarabel);
+        #[cfg(feature = "osqp")]
+        out.push(Backend::Osqp);
+        #[cfg(feature = "highs")]
+        out.push(Backend::Highs);
+        #[cfg(feature = "good_lp")]
+        out.extend(crate::GoodLpSolver::all().into_iter().map(Backend::GoodLp));
+        out
+    }
+
+    /// What the backend supports: cones, a quadratic objective (P, and ρ > 0), duals.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let mut caps = LP_CONES.to_vec();
+        match *self {
+            #[cfg(feature = "clarabel")]
+            Backend::Clarabel => caps.extend([
+                Capability::Cone(ConeKind::SecondOrder),
+                Capability::Cone(ConeKind::Exponential),
+                Capability::Cone(ConeKind::Power),
+                Capability::QuadraticObjective,
+                Capability::Duals,
+            ]),
+            #[cfg(feature = "osqp")]
+            Backend::Osqp => caps.extend([Capability::QuadraticObjective, Capability::Duals]),
+            #[cfg(feature = "highs")]
+            Backend::Highs => caps.push(Capability::Duals),
+            #[cfg(feature = "good_lp")]
+            Backend::GoodLp(solver) => {
+                if solver.has_duals() {
+                    caps.push(Capability::Duals);
+                }
+            }
+        }
+        caps
+    }
+
+    /// Whether the backend has `capability`.
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.capabilities().contains(&capability)
+    }
+
+    /// Whether the backend can run LPGD on `problem` with proximal weight `rho` (forward and
+    /// backward need duals; P or ρ > 0 need a quadratic objective); the first capability missing.
+    pub fn serves(&self, problem: &ConicProblem, rho: f64) -> Result<(), Capability> {
+        let mut needed = vec![Capability::Duals];
+        needed.extend(problem.cones().iter().map(|c| Capability::Cone(c.kind())));
+        if problem.p().is_some() || rho > 0.0 {
+            needed.push(Capability::QuadraticObjective);
+        }
+        match needed.into_iter().find(|c| !self.supports(*c)) {
+            Some(missing) => Err(missing),
+            None => Ok(()),
+        }
+    }
+
+    /// A new oracle of this backend.
+    pub fn oracle(&self, options: BackendOptions) -> Box<dyn Oracle<ConicProblem>> {
+        match *self {
+            #[cfg(feature = "clarabel")]
+            Backend::Clarabel => {
+                let o = if options.high_accuracy {
+                    crate::ClarabelOracle::high_accuracy()
+                } else {
+                    crate::ClarabelOracle::new()
+                };
+                Box::new(o.with_reuse(!options.cold))
+            }
+            #[cfg(feature = "osqp")]
+            Backend::Osqp => Box::new(crate::OsqpOracle::new().with_reuse(!options.cold)),
+            #[cfg(feature = "highs")]
+            Backend::Highs => Box::new(crate::HighsOracle::new().with_reuse(!options.cold)),
+            #[cfg(feature = "good_lp")]
+            Backend::GoodLp(solver) => Box::new(crate::GoodLpOracle::new(solver)),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    /// `clarabel`, `osqp`, `highs`, `good_lp:microlp`, `good_lp:highs`, …
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            #[cfg(feature = "clarabel")]
+            Backend::Clarabel => f.write_str("clarabel"),
+            #[cfg(feature = "osqp")]
+            Backend::Osqp => f.write_str("osqp"),
+            #[cfg(feature = "highs")]
+            Backend::Highs => f.write_str("highs"),
+            #[cfg(feature = "good_lp")]
+            Backend::GoodLp(s) => write!(f, "good_lp:{}", s.name()),
+        }
+    }
+}
+
+impl FromStr for Backend {
+    type Err = UnknownBackend;
+
+    /// A name as printed, or `good_lp` for good_lp's default solver (microlp).
+    fn from_str(name: &str) -> Result<Self, UnknownBackend> {
+        let wanted = if name == "good_lp" {
+            "good_lp:microlp"
+        } else {
+            name
+        };
+        Backend::all()
+            .into_iter()
+            .find(|b| b.to_string() == wanted)
+            .ok_or_else(|| UnknownBackend {
+                name: name.to_string(),
+                available: Backend::all()
+                    .iter()
+                    .map(Backend::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_capabilities_are_consistent() {
+        for backend in Backend::all() {
+            assert_eq!(backend.to_string().parse::<Backend>(), Ok(backend));
+            assert!(backend.supports(Capability::Cone(ConeKind::Zero)));
+        }
+        let err = "gurobi".parse::<Backend>().unwrap_err();
+        assert!(err.to_string().contains("gurobi"));
+    }
+}
