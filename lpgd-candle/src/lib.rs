@@ -38,6 +38,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+// docs.rs builds with every feature and marks items that need one.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod pyepo;
 pub mod terrain;

@@ -1,7 +1,7 @@
 //! Linear assignment (bipartite matching): the Hungarian algorithm.
 
 use crate::costs::summable;
-use lpgd_core::limits::checked_product;
+use lpgd_core::checked_product;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 

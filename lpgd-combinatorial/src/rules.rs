@@ -66,7 +66,7 @@ impl Perturbation {
         if self.samples == 0 {
             return Err(InvalidInput::Empty("the perturbation's samples"));
         }
-        lpgd_core::limits::check_dimension("perturbation samples", self.samples)?;
+        lpgd_core::check_dimension("perturbation samples", self.samples)?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Shortest path on a grid DAG with east and south arcs (the PyEPO layout).
 
 use crate::costs::summable;
-use lpgd_core::limits::{checked_product, checked_sum};
+use lpgd_core::{checked_product, checked_sum};
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 

@@ -1,7 +1,7 @@
 //! Vertex-weighted shortest path on an 8-neighbour grid (the Warcraft layout): Dijkstra.
 
 use crate::costs::summable;
-use lpgd_core::limits::checked_product;
+use lpgd_core::checked_product;
 use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
 use ndarray::Array1;
 use std::cmp::Ordering;

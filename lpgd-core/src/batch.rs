@@ -7,7 +7,8 @@
 
 use crate::error::{InvalidInput, LpgdError};
 use crate::lpgd::{Backward, Jvp, Lpgd};
-use crate::oracle::{Oracle, Problem};
+use crate::oracle::Oracle;
+use crate::problem::Problem;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
@@ -68,13 +69,13 @@ impl Lpgd {
         make_oracle: F,
         problems: &[P],
         solutions: &[P::Solution],
-        cotangents: &[P::Cotangent],
-    ) -> Result<Vec<Result<Backward<P::Gradient>, LpgdError>>, InvalidInput>
+        cotangents: &[P::SolutionVector],
+    ) -> Result<Vec<Result<Backward<P::DataVector>, LpgdError>>, InvalidInput>
     where
         P: Problem + Sync,
         P::Solution: Sync,
-        P::Cotangent: Sync,
-        P::Gradient: Send,
+        P::SolutionVector: Sync,
+        P::DataVector: Send,
         O: Oracle<P>,
         F: Fn() -> O + Sync + Send,
     {
@@ -93,13 +94,13 @@ impl Lpgd {
         make_oracle: F,
         problems: &[P],
         solutions: &[P::Solution],
-        tangents: &[P::Tangent],
-    ) -> Result<Vec<Result<Jvp<P::SolutionTangent>, LpgdError>>, InvalidInput>
+        tangents: &[P::DataVector],
+    ) -> Result<Vec<Result<Jvp<P::SolutionVector>, LpgdError>>, InvalidInput>
     where
         P: Problem + Sync,
         P::Solution: Sync,
-        P::Tangent: Sync,
-        P::SolutionTangent: Send,
+        P::DataVector: Sync,
+        P::SolutionVector: Send,
         O: Oracle<P>,
         F: Fn() -> O + Sync + Send,
     {

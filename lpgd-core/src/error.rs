@@ -4,7 +4,7 @@
 //! enums, and solver statuses other than "solved" are variants, not strings, so callers can match on
 //! them (for instance to count infeasible perturbed problems in a batch).
 
-use crate::lpgd::Side;
+use crate::side::Side;
 use thiserror::Error;
 
 /// Which part of a problem or of a gradient request a malformed value belongs to.
@@ -299,7 +299,7 @@ impl SolveError {
 pub enum Capability {
     /// A cone kind.
     #[error("the {0} cone")]
-    Cone(crate::family::conic::ConeKind),
+    Cone(crate::cone::ConeKind),
     /// A quadratic objective (needed for P, and for the proximal term ρ > 0).
     #[error("a quadratic objective")]
     QuadraticObjective,

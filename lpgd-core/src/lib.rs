@@ -45,31 +45,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Private modules, one concern each, re-exported flat below. `cone`, `side` and `limits` are
+// leaves (errors name a cone kind and a side without importing the modules that use errors).
 mod batch;
-pub mod csc;
-pub mod error;
-pub mod family;
-pub mod limits;
-pub mod lpgd;
-pub mod oracle;
+mod cone;
+mod csc;
+mod error;
+mod family;
+mod limits;
+mod lpgd;
+mod oracle;
+mod problem;
 #[cfg(feature = "json")]
-pub mod problem_file;
+mod problem_file;
+mod side;
 
-pub use csc::CscMatrix;
+pub use cone::{Cone, ConeKind};
+pub use csc::{CscMatrix, PSD_TOLERANCE};
 pub use error::{
-    Capability, ConeIssue, FailedAttempt, InvalidInput, LpgdError, SolveError, SparseIssue,
+    Capability, ConeIssue, FailedAttempt, Field, InvalidInput, LpgdError, SolveError, SparseIssue,
 };
 pub use family::conic::{
-    Cone, ConeKind, ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution,
-    ConicSolutionTangent, ConicTangent, RowMap, SolveStatus,
+    ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicSolutionTangent,
+    ConicTangent, IntoCsc, Residuals, RowMap, SolveStatus, VERIFY_TOLERANCE,
+    VERIFY_TOLERANCE_ALMOST,
 };
 pub use family::linear::LinearProblem;
-pub use limits::MAX_DIMENSION;
-pub use lpgd::{Backward, Fallback, Jvp, Lpgd, Report, Side};
-pub use oracle::{FnOracle, Oracle, Problem};
+pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
+pub use lpgd::{Backward, Jvp, Lpgd, Report};
+pub use oracle::{FnOracle, Oracle};
+pub use problem::{Finite, Problem};
 #[cfg(feature = "json")]
 pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};
+pub use side::{Fallback, Side};
 
 /// Re-export of the array crate used throughout the API.
 pub use ndarray;

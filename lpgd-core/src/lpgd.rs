@@ -1,49 +1,9 @@
 //! The LPGD configuration and its forward, backward and forward-mode passes.
 
 use crate::error::{FailedAttempt, InvalidInput, LpgdError, SolveError};
-use crate::oracle::{Finite, Oracle, Problem};
-
-/// Which perturbation(s) the backward pass re-solves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Side {
-    /// σ = +τ: `G = (∂L(z_τ) − ∂L(z*)) / τ`. On a combinatorial layer this is blackbox
-    /// backpropagation (DBB) with λ = τ. One re-solve.
-    Right,
-    /// σ = −τ: `G = (∂L(z*) − ∂L(z_{−τ})) / τ`. One re-solve.
-    Left,
-    /// Both: `G = (∂L(z_τ) − ∂L(z_{−τ})) / 2τ`. Two re-solves, O(τ²) error where the layer is
-    /// smooth. The default, as diffcp's `mode="lpgd"`.
-    #[default]
-    Centered,
-}
-
-/// What to do when a perturbed re-solve fails (an infeasible or unbounded perturbed problem, an
-/// iteration limit, a numerical failure).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Fallback {
-    /// Report the failure as [`LpgdError::Perturbed`].
-    #[default]
-    Fail,
-    /// Use the other side instead: a centred pass falls back to the side that solved, a one-sided
-    /// pass tries the opposite side once.
-    OtherSide,
-    /// Retry the failed side with σ multiplied by `factor` (in (0, 1)), up to `retries` times
-    /// (at most [`Fallback::MAX_RETRIES`]), and never below [`Fallback::SHRINK_FLOOR`]` · τ`:
-    /// a smaller step only divides the solver's rounding noise by a smaller number.
-    ShrinkTau {
-        /// Factor applied to σ on each retry.
-        factor: f64,
-        /// How many retries at most.
-        retries: u32,
-    },
-}
-
-impl Fallback {
-    /// The most retries [`Fallback::ShrinkTau`] accepts.
-    pub const MAX_RETRIES: u32 = 64;
-    /// Shrinking stops before `|σ|` drops below this fraction of τ.
-    pub const SHRINK_FLOOR: f64 = 1e-12;
-}
+use crate::oracle::Oracle;
+use crate::problem::{Finite, Problem};
+use crate::side::{Fallback, Side};
 
 /// A validated LPGD configuration: step τ, proximal weight ρ, side, fallback.
 ///
@@ -242,8 +202,8 @@ impl Lpgd {
         oracle: &mut O,
         problem: &P,
         solution: &P::Solution,
-        cotangent: &P::Cotangent,
-    ) -> Result<Backward<P::Gradient>, LpgdError>
+        cotangent: &P::SolutionVector,
+    ) -> Result<Backward<P::DataVector>, LpgdError>
     where
         P: Problem,
         O: Oracle<P> + ?Sized,
@@ -268,8 +228,8 @@ impl Lpgd {
         oracle: &mut O,
         problem: &P,
         solution: &P::Solution,
-        tangent: &P::Tangent,
-    ) -> Result<Jvp<P::SolutionTangent>, LpgdError>
+        tangent: &P::DataVector,
+    ) -> Result<Jvp<P::SolutionVector>, LpgdError>
     where
         P: Problem,
         O: Oracle<P> + ?Sized,
@@ -428,8 +388,8 @@ impl<P: Problem> std::ops::Deref for PairItem<'_, P> {
 mod tests {
     use super::*;
     use crate::error::Capability;
-    use crate::family::conic::{Cone, ConicCotangent, ConicProblem, ConicSolution, SolveStatus};
     use crate::oracle::FnOracle;
+    use crate::{Cone, ConicCotangent, ConicProblem, ConicSolution, SolveStatus};
     use crate::{CscMatrix, LinearProblem};
     use ndarray::{array, Array1};
 

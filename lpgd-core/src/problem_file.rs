@@ -15,9 +15,10 @@
 //! ([`ProblemFile::read_with_limit`] raises the bound), and every declared size (cone counts, rows,
 //! columns) is checked against the data present before anything is allocated from it.
 
+use crate::cone::{Cone, ConeKind};
 use crate::csc::CscMatrix;
 use crate::error::{check_len, InvalidInput};
-use crate::family::conic::{Cone, ConeKind, ConicCotangent, ConicProblem};
+use crate::family::conic::{ConicCotangent, ConicProblem};
 use crate::limits::{checked_product, checked_sum};
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};

@@ -29,7 +29,7 @@ use crate::cache::OracleStats;
 use crate::range::{check_range, check_values};
 use crate::rows::{lp_row_bounds, row_bounds, slacks, RowBounds};
 use highs_sys as ffi;
-use lpgd_core::family::conic::VERIFY_TOLERANCE;
+use lpgd_core::VERIFY_TOLERANCE;
 use lpgd_core::{
     ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem, Oracle, SolveError,
     SolveStatus,

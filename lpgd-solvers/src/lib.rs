@@ -19,6 +19,8 @@
 //! and answers as a function of the problem and the warm-start hint alone, so batches are
 //! bit-identical on any number of threads (tested in `tests/tests/hardening.rs`, with a fuzz test).
 #![deny(missing_docs)]
+// docs.rs builds with every feature and marks items that need one.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Without a backend feature the shared machinery has no user.
 #[cfg_attr(not(any(feature = "clarabel", feature = "osqp")), allow(dead_code))]

@@ -6,7 +6,7 @@
 //! backpropagation with λ = τ. Maximisers are wrapped by negating `w`: the oracle always minimises.
 
 use crate::error::{check_finite, check_len, Capability, InvalidInput, SolveError};
-use crate::oracle::Problem;
+use crate::problem::Problem;
 use ndarray::Array1;
 
 /// A cost vector for an oracle over a finite set, checked to be finite.
@@ -72,10 +72,8 @@ fn moved(
 
 impl Problem for LinearProblem {
     type Solution = Array1<f64>;
-    type Cotangent = Array1<f64>;
-    type Gradient = Array1<f64>;
-    type Tangent = Array1<f64>;
-    type SolutionTangent = Array1<f64>;
+    type SolutionVector = Array1<f64>;
+    type DataVector = Array1<f64>;
 
     fn check_solution(&self, x: &Array1<f64>) -> Result<(), InvalidInput> {
         check("x", x, self.dim())

@@ -1,0 +1,247 @@
+//! Optimality checks: residuals of a primal-dual point, and certificates of infeasibility and
+//! unboundedness.
+
+use super::{ConicProblem, ConicSolution};
+use crate::cone::Cone;
+use crate::error::SolveError;
+use ndarray::Array1;
+
+/// Relative tolerance of [`ConicProblem::verify`] for an answer reported as solved.
+pub const VERIFY_TOLERANCE: f64 = 1e-6;
+/// Relative tolerance of [`ConicProblem::verify`] for an answer reported as almost solved.
+pub const VERIFY_TOLERANCE_ALMOST: f64 = 1e-3;
+
+/// How far a primal-dual point is from optimal, each part relative to the data's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Residuals {
+    /// `‖Ax + s − b‖∞ / (1 + max(‖b‖∞, ‖Ax‖∞, ‖s‖∞))`.
+    pub primal: f64,
+    /// `‖Px + c + Aᵀy‖∞ / (1 + max(‖c‖∞, ‖Px‖∞, ‖Aᵀy‖∞))`.
+    pub dual: f64,
+    /// `|xᵀPx + cᵀx + bᵀy| / (1 + max(|primal objective|, |dual objective|))`.
+    pub gap: f64,
+    /// How far `s` lies outside `K`, over `1 + ‖s‖∞`.
+    pub slack_cone: f64,
+    /// How far `y` lies outside the dual cone `K*`, over `1 + ‖y‖∞`.
+    pub dual_cone: f64,
+}
+
+fn inf_norm<'a>(v: impl IntoIterator<Item = &'a f64>) -> f64 {
+    v.into_iter().fold(0.0_f64, |m, a| m.max(a.abs()))
+}
+
+/// How far `v` (one cone's block) lies outside the cone (`dual`: outside its dual cone), in
+/// absolute terms (0 inside).
+fn cone_violation(cone: &Cone, v: &[f64], dual: bool) -> f64 {
+    let pos = |a: f64| a.max(0.0);
+    match (*cone, dual) {
+        (Cone::Zero(_), false) => inf_norm(v),
+        (Cone::Zero(_), true) => 0.0,
+        (Cone::Nonnegative(_), _) => v.iter().map(|&a| pos(-a)).fold(0.0, f64::max),
+        (Cone::SecondOrder(_), _) => {
+            let norm = v[1..].iter().map(|a| a * a).sum::<f64>().sqrt();
+            pos(norm - v[0])
+        }
+        (Cone::Exponential, false) => {
+            // (r, s, t) with s·exp(r/s) ≤ t, s > 0, or r ≤ 0, s = 0, t ≥ 0.
+            let (r, s, t) = (v[0], v[1], v[2]);
+            let closure = pos(r).max(s.abs()).max(pos(-t));
+            if s > 0.0 && t > 0.0 {
+                closure.min(pos(r - s * (t / s).ln()))
+            } else {
+                closure.max(pos(-s))
+            }
+        }
+        (Cone::Exponential, true) => {
+            // (u, v, w) with −u·exp(v/u) ≤ e·w, u < 0, or u = 0, v ≥ 0, w ≥ 0.
+            let (u, vv, w) = (v[0], v[1], v[2]);
+            let closure = u.abs().max(pos(-vv)).max(pos(-w));
+            if u < 0.0 && w > 0.0 {
+                closure.min(pos(u * (1.0 + (w / -u).ln()) - vv))
+            } else {
+                closure.max(pos(u))
+            }
+        }
+        (Cone::Power(alpha), dual) => {
+            let (x, y, z) = (v[0], v[1], v[2]);
+            let (x, y) = if dual {
+                (x / alpha, y / (1.0 - alpha))
+            } else {
+                (x, y)
+            };
+            let sign = pos(-x).max(pos(-y));
+            sign.max(pos(z.abs() - pos(x).powf(alpha) * pos(y).powf(1.0 - alpha)))
+        }
+    }
+}
+
+impl ConicProblem {
+    /// The residuals of a primal-dual point: how far it is from satisfying the optimality
+    /// conditions `Ax + s = b`, `Px + c + Aᵀy = 0`, `s ∈ K`, `y ∈ K*` and a zero duality gap.
+    /// `z` must have this problem's dimensions.
+    pub fn residuals(&self, z: &ConicSolution) -> Residuals {
+        let (x, y, s) = (
+            z.x.as_slice().unwrap_or(&[]),
+            z.y.as_slice().unwrap_or(&[]),
+            z.s.as_slice().unwrap_or(&[]),
+        );
+        if x.len() != self.n() || y.len() != self.m() || s.len() != self.m() {
+            let inf = f64::INFINITY;
+            return Residuals {
+                primal: inf,
+                dual: inf,
+                gap: inf,
+                slack_cone: inf,
+                dual_cone: inf,
+            };
+        }
+        let ax = self.a.mul_vec(x);
+        let primal_abs = inf_norm(
+            ax.iter()
+                .zip(s)
+                .zip(&self.b)
+                .map(|((a, s), b)| a + s - b)
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let primal_scale = 1.0 + inf_norm(&self.b).max(inf_norm(&ax)).max(inf_norm(s));
+        let px = self
+            .p
+            .as_ref()
+            .map_or_else(|| Array1::zeros(self.n()), |p| p.sym_upper_mul_vec(x));
+        let aty = self.a.t_mul_vec(y);
+        let dual_abs = inf_norm(
+            px.iter()
+                .zip(&self.c)
+                .zip(&aty)
+                .map(|((p, c), a)| p + c + a)
+                .collect::<Vec<_>>()
+                .iter(),
+        );
+        let dual_scale = 1.0 + inf_norm(&self.c).max(inf_norm(&px)).max(inf_norm(&aty));
+        let xpx: f64 = px.iter().zip(x).map(|(a, b)| a * b).sum();
+        let cx: f64 = self.c.iter().zip(x).map(|(a, b)| a * b).sum();
+        let by: f64 = self.b.iter().zip(y).map(|(a, b)| a * b).sum();
+        let (pobj, dobj) = (0.5 * xpx + cx, -0.5 * xpx - by);
+        let gap = (pobj - dobj).abs() / (1.0 + pobj.abs().max(dobj.abs()));
+        let (mut slack_cone, mut dual_cone, mut row) = (0.0_f64, 0.0_f64, 0);
+        for cone in &self.cones {
+            let k = cone.dim();
+            slack_cone = slack_cone.max(cone_violation(cone, &s[row..row + k], false));
+            dual_cone = dual_cone.max(cone_violation(cone, &y[row..row + k], true));
+            row += k;
+        }
+        Residuals {
+            primal: primal_abs / primal_scale,
+            dual: dual_abs / dual_scale,
+            gap,
+            slack_cone: slack_cone / (1.0 + inf_norm(s)),
+            dual_cone: dual_cone / (1.0 + inf_norm(y)),
+        }
+    }
+
+    /// Checks that `z` is optimal to the relative `tolerance`: every one of its [`Residuals`] at
+    /// most `tolerance` (a NaN residual fails). Backends' claims of optimality go through this
+    /// check (with [`VERIFY_TOLERANCE`], or [`VERIFY_TOLERANCE_ALMOST`] for almost-solved
+    /// answers), so a point a solver wrongly calls optimal is [`SolveError::Unverified`].
+    pub fn verify(&self, z: &ConicSolution, tolerance: f64) -> Result<(), SolveError> {
+        let r = self.residuals(z);
+        for (check, residual) in [
+            ("primal", r.primal),
+            ("dual", r.dual),
+            ("gap", r.gap),
+            ("slack cone", r.slack_cone),
+            ("dual cone", r.dual_cone),
+        ] {
+            if residual.is_nan() || residual > tolerance {
+                return Err(SolveError::Unverified {
+                    check,
+                    residual,
+                    tolerance,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ConicProblem {
+    /// Checks a certificate of primal infeasibility, `y` with `Aᵀy = 0`, `y ∈ K*`, `bᵀy < 0`
+    /// (normalised to `‖y‖∞ = 1`, each condition to the relative `tolerance`). Backends check the
+    /// certificate behind an "infeasible" status with it, so the status is never false.
+    pub fn verify_infeasible(&self, y: &Array1<f64>, tolerance: f64) -> Result<(), SolveError> {
+        let fail = |residual: f64| SolveError::Unverified {
+            check: "infeasibility certificate",
+            residual,
+            tolerance,
+        };
+        let size = inf_norm(y);
+        if y.len() != self.m() || !(size > 0.0 && size.is_finite()) {
+            return Err(fail(f64::INFINITY));
+        }
+        let y = y / size;
+        let a_scale = 1.0 + inf_norm(self.a.values());
+        let aty = inf_norm(&self.a.t_mul_vec(y.as_slice().unwrap_or(&[])));
+        let cone = self.cone_violation(&y, true);
+        let by = self.b.dot(&y);
+        let residual = (aty / a_scale).max(cone);
+        if residual > tolerance {
+            return Err(fail(residual));
+        }
+        if by.is_nan() || by >= -tolerance * (1.0 + inf_norm(&self.b)) * 1e-3 {
+            return Err(fail(by));
+        }
+        Ok(())
+    }
+
+    /// Checks a certificate of unboundedness, a direction `x` (with `s = −Ax`) with `Ax + s = 0`,
+    /// `s ∈ K`, `Px = 0`, `cᵀx < 0` (normalised to `‖x‖∞ = 1`, each condition to the relative
+    /// `tolerance`).
+    pub fn verify_unbounded(
+        &self,
+        x: &Array1<f64>,
+        s: &Array1<f64>,
+        tolerance: f64,
+    ) -> Result<(), SolveError> {
+        let fail = |residual: f64| SolveError::Unverified {
+            check: "unboundedness certificate",
+            residual,
+            tolerance,
+        };
+        let size = inf_norm(x);
+        if x.len() != self.n() || s.len() != self.m() || !(size > 0.0 && size.is_finite()) {
+            return Err(fail(f64::INFINITY));
+        }
+        let (x, s) = (x / size, s / size);
+        let a_scale = 1.0 + inf_norm(self.a.values());
+        let ax = self.a.mul_vec(x.as_slice().unwrap_or(&[]));
+        let primal = inf_norm((&ax + &s).iter()) / a_scale;
+        let px = self.p.as_ref().map_or(0.0, |p| {
+            inf_norm(&p.sym_upper_mul_vec(x.as_slice().unwrap_or(&[])))
+                / (1.0 + inf_norm(p.values()))
+        });
+        let cone = self.cone_violation(&s, false);
+        let residual = primal.max(px).max(cone);
+        if residual > tolerance {
+            return Err(fail(residual));
+        }
+        let cx = self.c.dot(&x);
+        if cx.is_nan() || cx >= -tolerance * (1.0 + inf_norm(&self.c)) * 1e-3 {
+            return Err(fail(cx));
+        }
+        Ok(())
+    }
+
+    /// The largest violation of `K` (or `K*` when `dual`) over the cones, in absolute terms.
+    fn cone_violation(&self, v: &Array1<f64>, dual: bool) -> f64 {
+        let mut row = 0;
+        let mut worst = 0.0_f64;
+        let v = v.to_vec();
+        for cone in &self.cones {
+            let k = cone.dim();
+            worst = worst.max(cone_violation(cone, &v[row..row + k], dual));
+            row += k;
+        }
+        worst
+    }
+}
