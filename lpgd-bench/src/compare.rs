@@ -1,13 +1,15 @@
 //! `lpgd-bench compare`: every enabled backend and side on seeded generated families, to choose a
 //! backend and a gradient setting.
 
-use crate::families::{instance, Family};
 use lpgd_bench::plot::line_plot;
 use lpgd_bench::progress;
+use lpgd_bench::stats::median;
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
+use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, ProblemFile, Side};
 use lpgd_solvers::ClarabelOracle;
 use lpgd_solvers::{Backend, BackendOptions as Options};
+use lpgd_tests::families::{instance, Family};
+use lpgd_tests::fd::{central_differences, Blocks};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -105,36 +107,11 @@ fn rel(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
     d.dot(&d).sqrt() / b.dot(b).sqrt().max(1e-12)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Central finite differences of `ℓ = dxᵀx*` with respect to c and b (Clarabel, high accuracy).
+/// Central finite differences with respect to c and b, flattened as [`c_and_b`].
 fn fd_gradient(problem: &ConicProblem, g: &ConicCotangent, h: f64) -> Option<Array1<f64>> {
-    let mut oracle = ClarabelOracle::high_accuracy();
-    let mut loss = |p: &ConicProblem| oracle.solve(p, None).ok().map(|z| g.dx.dot(&z.x));
-    let mut out = Vec::with_capacity(problem.n() + problem.m());
-    for j in 0..problem.n() {
-        let (mut up, mut down) = (problem.c().clone(), problem.c().clone());
-        up[j] += h;
-        down[j] -= h;
-        out.push(
-            (loss(&problem.with_c(up).ok()?)? - loss(&problem.with_c(down).ok()?)?) / (2.0 * h),
-        );
-    }
-    for i in 0..problem.m() {
-        let (mut up, mut down) = (problem.b().clone(), problem.b().clone());
-        up[i] += h;
-        down[i] -= h;
-        out.push(
-            (loss(&problem.with_b(up).ok()?)? - loss(&problem.with_b(down).ok()?)?) / (2.0 * h),
-        );
-    }
-    Some(Array1::from(out))
+    central_differences(problem, g, h, Blocks::CostAndRhs)
+        .ok()
+        .map(|fd| c_and_b(&fd))
 }
 
 fn c_and_b(g: &ConicGradient) -> Array1<f64> {

@@ -4,3 +4,4 @@
 pub mod paper;
 pub mod plot;
 pub mod progress;
+pub mod stats;

@@ -6,13 +6,13 @@
 //! - `lpgd-bench pyepo --problem shortest-path|knapsack …` — the PyEPO comparison of gradient rules.
 
 mod compare;
-mod families;
 mod paper_cli;
 mod pyepo;
 mod run;
 mod timed;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lpgd_bench::stats::median;
 use lpgd_core::{Lpgd, ProblemFile, Side};
 use lpgd_solvers::{Backend, BackendOptions as Options};
 use run::{run_file, InstanceReport};
@@ -406,19 +406,6 @@ struct Summary {
     forward_ms: f64,
     backward_ms: f64,
     solver_share: f64,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let k = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[k]
-    } else {
-        0.5 * (v[k - 1] + v[k])
-    }
 }
 
 fn summarize(reports: &[InstanceReport]) -> Summary {

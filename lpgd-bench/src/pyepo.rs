@@ -7,7 +7,6 @@ use lpgd_combinatorial::rules::Perturbation;
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
 use lpgd_combinatorial::{GridShortestPath, Knapsack};
 use lpgd_core::{LinearProblem, Oracle, Side};
-use ndarray::s;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -93,16 +92,8 @@ pub fn run(setting: &Setting, out: &Path) -> Result<(), String> {
                 ))
             }
         };
-    let split = |a: usize, b: usize, oracle: &mut Box<dyn Oracle<LinearProblem>>| {
-        Dataset::new(
-            oracle.as_mut(),
-            features.slice(s![a..b, ..]).to_owned(),
-            costs.slice(s![a..b, ..]).to_owned(),
-        )
-        .map_err(|e| e.to_string())
-    };
-    let train_set = split(0, setting.n, &mut oracle)?;
-    let test_set = split(setting.n, total, &mut oracle)?;
+    let (train_set, test_set) =
+        Dataset::split(oracle.as_mut(), &features, &costs, setting.n).map_err(|e| e.to_string())?;
     let mut results = Map::new();
     let mut series = Vec::new();
     println!("| rule | test regret | wall s |\n|---|---|---|");

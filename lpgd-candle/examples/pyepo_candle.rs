@@ -8,7 +8,6 @@ use lpgd_candle::pyepo::train_spo_plus;
 use lpgd_combinatorial::data::shortest_path_data;
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
 use lpgd_combinatorial::GridShortestPath;
-use lpgd_core::ndarray::s;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,14 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (n, n_test) = (1000, 1000);
     let data = shortest_path_data(n + n_test, 5, (5, 5), 4, 0.5, 135);
     let mut sp = GridShortestPath::new(5, 5).unwrap();
-    let split = |a: usize, b: usize, sp: &mut GridShortestPath| {
-        Dataset::new(
-            sp,
-            data.features.slice(s![a..b, ..]).to_owned(),
-            data.costs.slice(s![a..b, ..]).to_owned(),
-        )
-    };
-    let (train_set, test_set) = (split(0, n, &mut sp)?, split(n, n + n_test, &mut sp)?);
+    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, n)?;
     let config = TrainConfig {
         epochs,
         ..TrainConfig::default()

@@ -4,21 +4,12 @@ use lpgd_candle::pyepo::train_spo_plus;
 use lpgd_combinatorial::data::shortest_path_data;
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
 use lpgd_combinatorial::GridShortestPath;
-use lpgd_core::ndarray::s;
 
 #[test]
 fn candle_spo_plus_matches_the_plain_loop() {
     let data = shortest_path_data(300, 5, (5, 5), 4, 0.5, 135);
     let mut sp = GridShortestPath::new(5, 5).unwrap();
-    let mut split = |a: usize, b: usize| {
-        Dataset::new(
-            &mut sp,
-            data.features.slice(s![a..b, ..]).to_owned(),
-            data.costs.slice(s![a..b, ..]).to_owned(),
-        )
-        .unwrap()
-    };
-    let (train_set, test_set) = (split(0, 200), split(200, 300));
+    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, 200).unwrap();
     let config = TrainConfig {
         epochs: 3,
         ..TrainConfig::default()

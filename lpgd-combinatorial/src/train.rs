@@ -90,6 +90,37 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Rows `[0, at)` and `[at, n)` of `features` and `costs` as a training and a test set, each
+    /// instance's true cost solved with `oracle`.
+    pub fn split<O: Oracle<LinearProblem> + ?Sized>(
+        oracle: &mut O,
+        features: &Array2<f64>,
+        costs: &Array2<f64>,
+        at: usize,
+    ) -> Result<(Self, Self), SolveError> {
+        let n = costs.nrows();
+        if at > n || features.nrows() != n {
+            return Err(lpgd_core::InvalidInput::Length {
+                field: "dataset rows",
+                expected: n,
+                found: at.max(features.nrows()),
+            }
+            .into());
+        }
+        let rows = |r: std::ops::Range<usize>| {
+            (
+                features.slice(ndarray::s![r.clone(), ..]).to_owned(),
+                costs.slice(ndarray::s![r, ..]).to_owned(),
+            )
+        };
+        let (train_f, train_c) = rows(0..at);
+        let (test_f, test_c) = rows(at..n);
+        Ok((
+            Self::new(oracle, train_f, train_c)?,
+            Self::new(oracle, test_f, test_c)?,
+        ))
+    }
+
     /// Solves every instance's true cost with `oracle`.
     pub fn new<O: Oracle<LinearProblem> + ?Sized>(
         oracle: &mut O,
@@ -122,14 +153,59 @@ impl Dataset {
     }
 }
 
+/// Adam (β₁ = 0.9, β₂ = 0.999, ε = 1e-8) over one array of parameters, of any dimension.
+#[derive(Debug, Clone)]
+pub struct Adam<D: ndarray::Dimension> {
+    lr: f64,
+    m: ndarray::Array<f64, D>,
+    v: ndarray::Array<f64, D>,
+    steps: i32,
+}
+
+impl<D: ndarray::Dimension> Adam<D> {
+    /// Adam with learning rate `lr` for parameters of `shape`.
+    pub fn new<Sh: ndarray::ShapeBuilder<Dim = D> + Clone>(shape: Sh, lr: f64) -> Self {
+        Self {
+            lr,
+            m: ndarray::Array::zeros(shape.clone()),
+            v: ndarray::Array::zeros(shape),
+            steps: 0,
+        }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// Sets the learning rate (for schedules).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// One step of `params` against `grad`.
+    pub fn step(&mut self, params: &mut ndarray::Array<f64, D>, grad: &ndarray::Array<f64, D>) {
+        const B1: f64 = 0.9;
+        const B2: f64 = 0.999;
+        self.steps += 1;
+        let (c1, c2) = (1.0 - B1.powi(self.steps), 1.0 - B2.powi(self.steps));
+        self.m = &self.m * B1 + grad * (1.0 - B1);
+        self.v = &self.v * B2 + &grad.mapv(|g| g * g) * (1.0 - B2);
+        let lr = self.lr;
+        ndarray::Zip::from(params)
+            .and(&self.m)
+            .and(&self.v)
+            .for_each(|p, &m, &v| *p -= lr * (m / c1) / ((v / c2).sqrt() + 1e-8));
+    }
+}
+
 /// The linear model `ĉ = Θx + β` with Adam state.
 #[derive(Debug, Clone)]
 pub struct LinearModel {
     theta: Array2<f64>,
     beta: Array1<f64>,
-    moments: [Array2<f64>; 2],
-    beta_moments: [Array1<f64>; 2],
-    steps: i32,
+    adam_theta: Adam<ndarray::Ix2>,
+    adam_beta: Adam<ndarray::Ix1>,
 }
 
 impl LinearModel {
@@ -139,11 +215,10 @@ impl LinearModel {
         let theta = Array2::from_shape_simple_fn((d, p), || rng.uniform(-bound, bound));
         let beta = Array1::from_shape_simple_fn(d, || rng.uniform(-bound, bound));
         Self {
-            moments: [Array2::zeros((d, p)), Array2::zeros((d, p))],
-            beta_moments: [Array1::zeros(d), Array1::zeros(d)],
+            adam_theta: Adam::new((d, p), 0.0),
+            adam_beta: Adam::new(d, 0.0),
             theta,
             beta,
-            steps: 0,
         }
     }
 
@@ -151,11 +226,10 @@ impl LinearModel {
     pub fn from_parameters(theta: Array2<f64>, beta: Array1<f64>) -> Self {
         let (d, p) = theta.dim();
         Self {
-            moments: [Array2::zeros((d, p)), Array2::zeros((d, p))],
-            beta_moments: [Array1::zeros(d), Array1::zeros(d)],
+            adam_theta: Adam::new((d, p), 0.0),
+            adam_beta: Adam::new(d, 0.0),
             theta,
             beta,
-            steps: 0,
         }
     }
 
@@ -174,25 +248,12 @@ impl LinearModel {
         self.theta.dot(&x) + &self.beta
     }
 
-    /// One Adam step (β₁ = 0.9, β₂ = 0.999, ε = 1e-8) with gradients for Θ and β.
+    /// One Adam step with gradients for Θ and β.
     fn adam(&mut self, g_theta: &Array2<f64>, g_beta: &Array1<f64>, lr: f64) {
-        const B1: f64 = 0.9;
-        const B2: f64 = 0.999;
-        self.steps += 1;
-        let (c1, c2) = (1.0 - B1.powi(self.steps), 1.0 - B2.powi(self.steps));
-        self.moments[0] = &self.moments[0] * B1 + g_theta * (1.0 - B1);
-        self.moments[1] = &self.moments[1] * B2 + &g_theta.mapv(|g| g * g) * (1.0 - B2);
-        self.beta_moments[0] = &self.beta_moments[0] * B1 + g_beta * (1.0 - B1);
-        self.beta_moments[1] = &self.beta_moments[1] * B2 + &g_beta.mapv(|g| g * g) * (1.0 - B2);
-        let step = |m: f64, v: f64| lr * (m / c1) / ((v / c2).sqrt() + 1e-8);
-        ndarray::Zip::from(&mut self.theta)
-            .and(&self.moments[0])
-            .and(&self.moments[1])
-            .for_each(|t, &m, &v| *t -= step(m, v));
-        ndarray::Zip::from(&mut self.beta)
-            .and(&self.beta_moments[0])
-            .and(&self.beta_moments[1])
-            .for_each(|t, &m, &v| *t -= step(m, v));
+        self.adam_theta.set_lr(lr);
+        self.adam_beta.set_lr(lr);
+        self.adam_theta.step(&mut self.theta, g_theta);
+        self.adam_beta.step(&mut self.beta, g_beta);
     }
 }
 
@@ -320,15 +381,7 @@ mod tests {
     fn sets(n: usize) -> (Dataset, Dataset) {
         let mut sp = GridShortestPath::new(5, 5).unwrap();
         let all = shortest_path_data(n + 200, 5, (5, 5), 4, 0.5, 135);
-        let mut split = |r: std::ops::Range<usize>| {
-            Dataset::new(
-                &mut sp,
-                all.features.slice(ndarray::s![r.clone(), ..]).to_owned(),
-                all.costs.slice(ndarray::s![r, ..]).to_owned(),
-            )
-            .unwrap()
-        };
-        (split(0..n), split(n..n + 200))
+        Dataset::split(&mut sp, &all.features, &all.costs, n).unwrap()
     }
 
     #[test]

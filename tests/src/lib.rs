@@ -1,11 +1,14 @@
-//! Shared helpers for the cross-crate tests: reference data, seeded random problems, finite
-//! differences.
+//! The test kit: reference data, seeded problem generators ([`random`] for finite-difference
+//! checks, [`families`] for `compare`), finite differences ([`fd`]), every backend of the build
+//! ([`backends`]) — used by the cross-crate tests and by `lpgd-bench`.
 
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{Capability, ConicProblem, Oracle, ProblemFile};
 use lpgd_solvers::{Backend, BackendOptions};
 use std::path::PathBuf;
 
+pub mod families;
+pub mod fd;
 pub mod random;
 
 /// Folder of the diffcp reference problems and fixtures bundled with the project.

@@ -11,19 +11,36 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    // Box–Muller; plenty for test data.
-    let u: f64 = rng.random_range(1e-12..1.0);
-    let v: f64 = rng.random_range(0.0..1.0);
-    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+/// A source of standard normal draws: this module's seeded ChaCha generator, or numpy's
+/// `RandomState` (the `families` of `compare`, generated as numpy would).
+pub trait Normal {
+    /// One draw.
+    fn normal(&mut self) -> f64;
 }
 
-fn gaussian_matrix(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f64> {
-    Array2::from_shape_fn((rows, cols), |_| normal(rng))
+impl Normal for ChaCha8Rng {
+    fn normal(&mut self) -> f64 {
+        // Box–Muller; plenty for test data.
+        let u: f64 = self.random_range(1e-12..1.0);
+        let v: f64 = self.random_range(0.0..1.0);
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
 }
 
-fn gaussian_vector(rng: &mut ChaCha8Rng, len: usize) -> Array1<f64> {
-    Array1::from_shape_fn(len, |_| normal(rng))
+impl Normal for lpgd_combinatorial::RandomState {
+    fn normal(&mut self) -> f64 {
+        self.standard_normal()
+    }
+}
+
+/// A matrix of standard normal draws, filled row by row.
+pub fn gaussian_matrix(rng: &mut impl Normal, rows: usize, cols: usize) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || rng.normal())
+}
+
+/// A vector of standard normal draws.
+pub fn gaussian_vector(rng: &mut impl Normal, len: usize) -> Array1<f64> {
+    Array1::from_shape_simple_fn(len, || rng.normal())
 }
 
 /// `min cᵀx s.t. A_eq x = b_eq, G x ≤ h` with a unique, primal and dual nondegenerate optimal

@@ -12,74 +12,12 @@
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, Oracle, Side};
 use lpgd_solvers::ClarabelOracle;
+use lpgd_tests::fd::{central_differences, Blocks};
 use lpgd_tests::random::{
     cotangent, exponential_program, nondegenerate_lp, power_program, random_socp,
     strictly_convex_qp, tangent,
 };
 use lpgd_tests::{norm, rel_err};
-
-fn loss(oracle: &mut ClarabelOracle, problem: &ConicProblem, g: &ConicCotangent) -> f64 {
-    let z = oracle.solve(problem, None).expect("perturbed data solves");
-    g.dx.dot(&z.x) + g.dy.dot(&z.y) + g.ds.dot(&z.s)
-}
-
-/// Central differences of the loss with respect to every data entry.
-fn finite_difference_gradient(problem: &ConicProblem, g: &ConicCotangent, h: f64) -> ConicGradient {
-    let mut oracle = ClarabelOracle::high_accuracy();
-    let mut central = |plus: ConicProblem, minus: ConicProblem| {
-        (loss(&mut oracle, &plus, g) - loss(&mut oracle, &minus, g)) / (2.0 * h)
-    };
-    let bump = |v: &Array1<f64>, k: usize, t: f64| {
-        let mut w = v.clone();
-        w[k] += t;
-        w
-    };
-    let dc = (0..problem.n())
-        .map(|j| {
-            central(
-                problem.with_c(bump(problem.c(), j, h)).unwrap(),
-                problem.with_c(bump(problem.c(), j, -h)).unwrap(),
-            )
-        })
-        .collect();
-    let db = (0..problem.m())
-        .map(|i| {
-            central(
-                problem.with_b(bump(problem.b(), i, h)).unwrap(),
-                problem.with_b(bump(problem.b(), i, -h)).unwrap(),
-            )
-        })
-        .collect();
-    let a = Array1::from(problem.a().values().to_vec());
-    let da = (0..a.len())
-        .map(|k| {
-            central(
-                problem
-                    .with_a_values(bump(&a, k, h).as_slice().unwrap())
-                    .unwrap(),
-                problem
-                    .with_a_values(bump(&a, k, -h).as_slice().unwrap())
-                    .unwrap(),
-            )
-        })
-        .collect();
-    let dp = problem.p().map(|p| {
-        let v = Array1::from(p.values().to_vec());
-        (0..v.len())
-            .map(|k| {
-                central(
-                    problem
-                        .with_p_values(bump(&v, k, h).as_slice().unwrap())
-                        .unwrap(),
-                    problem
-                        .with_p_values(bump(&v, k, -h).as_slice().unwrap())
-                        .unwrap(),
-                )
-            })
-            .collect()
-    });
-    ConicGradient { dp, da, db, dc }
-}
 
 fn flat(g: &ConicGradient) -> Array1<f64> {
     let mut v: Vec<f64> = g.dc.to_vec();
@@ -106,7 +44,7 @@ fn assert_matches_fd(
     tol: f64,
     what: &str,
 ) -> f64 {
-    let fd = finite_difference_gradient(problem, g, step);
+    let fd = central_differences(problem, g, step, Blocks::All).expect("perturbed data solves");
     let ours = lpgd_gradient(problem, g, step);
     let floor = 1e-3 * norm(&flat(&fd));
     for (block, o, f) in [

@@ -1,6 +1,7 @@
-//! Seeded generated problem families for `compare`: LP with a box, QP, QP written as an SOCP, and a
+//! Seeded generated problem families (`lpgd-bench compare`'s): LP with a box, QP, QP written as an SOCP, and a
 //! portfolio with a factor risk model. Every instance is feasible and bounded by construction.
 
+use crate::random::{gaussian_matrix, gaussian_vector};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
 use lpgd_core::{ConicCotangent, ConicProblem, CscMatrix, InvalidInput};
@@ -33,18 +34,9 @@ impl Family {
     }
 
     /// Whether the family has a quadratic objective.
-    #[cfg(test)]
     pub fn quadratic(&self) -> bool {
         *self == Family::Qp
     }
-}
-
-fn normal_matrix(rng: &mut RandomState, r: usize, c: usize) -> Array2<f64> {
-    Array2::from_shape_simple_fn((r, c), || rng.standard_normal())
-}
-
-fn normal_vector(rng: &mut RandomState, n: usize) -> Array1<f64> {
-    Array1::from_shape_simple_fn(n, || rng.standard_normal())
 }
 
 /// Shared constraints `A_eq x = b_eq, G x ≤ h` with a strictly feasible point inside the unit box.
@@ -54,8 +46,8 @@ fn polytope(
 ) -> (Array2<f64>, Array1<f64>, Array2<f64>, Array1<f64>) {
     let (m_eq, m_in) = ((n / 5).max(1), (n / 2).max(1));
     let x0 = Array1::from_shape_simple_fn(n, || rng.uniform(-0.5, 0.5));
-    let a_eq = normal_matrix(rng, m_eq, n);
-    let g = normal_matrix(rng, m_in, n);
+    let a_eq = gaussian_matrix(rng, m_eq, n);
+    let g = gaussian_matrix(rng, m_in, n);
     let slack = Array1::from_shape_simple_fn(m_in, || rng.uniform(0.1, 1.0));
     let b_eq = a_eq.dot(&x0);
     let h = g.dot(&x0) + slack;
@@ -73,9 +65,9 @@ pub fn instance(
     let (problem, n_decision) = match family {
         Family::LpBox | Family::Qp | Family::Socp => {
             let (a_eq, b_eq, g, h) = polytope(&mut rng, n);
-            let c = normal_vector(&mut rng, n);
+            let c = gaussian_vector(&mut rng, n);
             let k = (n / 2).max(1);
-            let f = normal_matrix(&mut rng, n, k) / (k as f64).sqrt();
+            let f = gaussian_matrix(&mut rng, n, k) / (k as f64).sqrt();
             match family {
                 Family::LpBox => (
                     ConicProblem::builder(n)
@@ -147,7 +139,7 @@ pub fn instance(
         Family::Portfolio => {
             let k = (n / 5).max(1);
             let mu = Array1::from_shape_simple_fn(n, || rng.uniform(0.0, 0.2));
-            let f = normal_matrix(&mut rng, n, k) * 0.1;
+            let f = gaussian_matrix(&mut rng, n, k) * 0.1;
             let d = Array1::from_shape_simple_fn(n, || rng.uniform(0.02, 0.1));
             let (gamma, w_max) = (1.0, (3.0 / n as f64).min(1.0));
             // Variables (w, t): s = (t, Fᵀw, d∘w) ∈ SOC(1 + k + n).
