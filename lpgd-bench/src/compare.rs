@@ -405,6 +405,9 @@ pub fn markdown(report: &Report) -> String {
 
 /// Writes the JSON report and the two plots (time vs size; τ sweep) beside it.
 pub fn write(report: &Report, out: &Path) -> Result<(), String> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     std::fs::write(
         out,
         serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,

@@ -12,8 +12,9 @@ use crate::problem::Problem;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
-/// Runs `f` on every item with a per-worker oracle.
-fn map_items<T, R, O, F, G>(make_oracle: F, items: Vec<T>, f: G) -> Vec<R>
+/// Runs `f` on every item with a per-worker oracle, on `threads` workers (`None`: the current
+/// rayon pool).
+fn map_items<T, R, O, F, G>(threads: Option<usize>, make_oracle: F, items: Vec<T>, f: G) -> Vec<R>
 where
     T: Send,
     R: Send,
@@ -22,14 +23,23 @@ where
 {
     #[cfg(feature = "rayon")]
     {
-        items
-            .into_par_iter()
-            .with_min_len(1)
-            .map_init(&make_oracle, |oracle, item| f(oracle, item))
-            .collect()
+        let run = || {
+            items
+                .into_par_iter()
+                .with_min_len(1)
+                .map_init(&make_oracle, |oracle, item| f(oracle, item))
+                .collect()
+        };
+        // Answers do not depend on the number of workers, so a pool that cannot be built (no
+        // threads to be had) falls back to the current one.
+        match threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build()) {
+            Some(Ok(pool)) => pool.install(run),
+            _ => run(),
+        }
     }
     #[cfg(not(feature = "rayon"))]
     {
+        let _ = threads;
         let mut oracle = make_oracle();
         items.into_iter().map(|item| f(&mut oracle, item)).collect()
     }
@@ -56,9 +66,12 @@ impl Lpgd {
         O: Oracle<P>,
         F: Fn() -> O + Sync + Send,
     {
-        map_items(make_oracle, problems.iter().collect(), |oracle, p| {
-            self.forward(oracle, p)
-        })
+        map_items(
+            self.threads(),
+            make_oracle,
+            problems.iter().collect(),
+            |oracle, p| self.forward(oracle, p),
+        )
     }
 
     /// Backward pass for every item; one result per item, in order. The slices must have equal
@@ -82,9 +95,12 @@ impl Lpgd {
         same_len(problems.len(), solutions.len())?;
         same_len(problems.len(), cotangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(cotangents).collect();
-        Ok(map_items(make_oracle, items, |oracle, ((p, z), g)| {
-            self.backward(oracle, p, z, g)
-        }))
+        Ok(map_items(
+            self.threads(),
+            make_oracle,
+            items,
+            |oracle, ((p, z), g)| self.backward(oracle, p, z, g),
+        ))
     }
 
     /// Forward mode for every item; one result per item, in order.
@@ -107,8 +123,11 @@ impl Lpgd {
         same_len(problems.len(), solutions.len())?;
         same_len(problems.len(), tangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(tangents).collect();
-        Ok(map_items(make_oracle, items, |oracle, ((p, z), d)| {
-            self.jvp(oracle, p, z, d)
-        }))
+        Ok(map_items(
+            self.threads(),
+            make_oracle,
+            items,
+            |oracle, ((p, z), d)| self.jvp(oracle, p, z, d),
+        ))
     }
 }

@@ -75,7 +75,16 @@ impl CscMatrix {
                 return Err(bad(SparseIssue::Unsorted { col }));
             }
         }
-        check_finite(field, &nzval)?;
+        if let Some(k) = nzval.iter().position(|v| !v.is_finite()) {
+            // The column holding stored entry k: the last column starting at or before it.
+            let col = colptr.partition_point(|&start| start <= k) - 1;
+            return Err(InvalidInput::NonFiniteEntry {
+                field,
+                row: rowval[k],
+                col,
+                value: nzval[k],
+            });
+        }
         Ok(Self {
             nrows,
             ncols,

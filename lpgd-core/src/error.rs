@@ -24,6 +24,18 @@ pub enum InvalidInput {
         /// The offending value.
         value: f64,
     },
+    /// A matrix entry is NaN or infinite.
+    #[error("{field}[{row}, {col}] is not finite ({value})")]
+    NonFiniteEntry {
+        /// The matrix.
+        field: Field,
+        /// The entry's row.
+        row: usize,
+        /// The entry's column.
+        col: usize,
+        /// The offending value.
+        value: f64,
+    },
     /// An array has the wrong length.
     #[error("{field} has length {found}, expected {expected}")]
     Length {
@@ -301,7 +313,7 @@ pub enum Capability {
     #[error("the {0} cone")]
     Cone(crate::cone::ConeKind),
     /// A quadratic objective (needed for P, and for the proximal term ρ > 0).
-    #[error("a quadratic objective")]
+    #[error("a quadratic objective (P, or the proximal term rho > 0 of LPGD)")]
     QuadraticObjective,
     /// Dual solutions (needed for gradients with respect to b and A).
     #[error("dual solutions")]
@@ -383,6 +395,44 @@ pub(crate) fn check_finite<'a>(
             index,
             value,
         }),
+    }
+}
+
+impl InvalidInput {
+    /// The same error, naming the matrix `field` where it named a generic "matrix" (a block
+    /// converted before the caller knew what it was for).
+    pub(crate) fn naming_matrix(self, field: Field) -> Self {
+        match self {
+            InvalidInput::NonFiniteEntry {
+                row,
+                col,
+                value,
+                field: "matrix",
+            } => InvalidInput::NonFiniteEntry {
+                field,
+                row,
+                col,
+                value,
+            },
+            InvalidInput::Sparse {
+                issue,
+                field: "matrix",
+            } => InvalidInput::Sparse { field, issue },
+            InvalidInput::Shape {
+                field: "matrix",
+                rows,
+                cols,
+                expected_rows,
+                expected_cols,
+            } => InvalidInput::Shape {
+                field,
+                rows,
+                cols,
+                expected_rows,
+                expected_cols,
+            },
+            other => other,
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub struct Lpgd {
     side: Side,
     fallback: Fallback,
     accept_almost_solved: bool,
+    threads: Option<usize>,
 }
 
 /// The result of a backward pass: the replacement gradient and how it was obtained.
@@ -95,6 +96,7 @@ impl Lpgd {
             side: Side::Centered,
             fallback: Fallback::Fail,
             accept_almost_solved: true,
+            threads: None,
         })
     }
 
@@ -136,6 +138,37 @@ impl Lpgd {
     pub fn with_accept_almost_solved(mut self, accept: bool) -> Self {
         self.accept_almost_solved = accept;
         self
+    }
+
+    /// The most worker threads [`Lpgd::with_threads`] accepts.
+    pub const MAX_THREADS: usize = 1024;
+
+    /// Runs the batch functions on `threads` worker threads (1 to [`Lpgd::MAX_THREADS`]) instead
+    /// of the current rayon pool. Answers do not depend on it (each item is solved by a backend
+    /// whose answer is a function of the item alone).
+    ///
+    /// ```
+    /// # use lpgd_core::Lpgd;
+    /// let lpgd = Lpgd::new(0.1)?.with_threads(2)?;
+    /// assert_eq!(lpgd.threads(), Some(2));
+    /// assert!(Lpgd::new(0.1)?.with_threads(0).is_err());
+    /// # Ok::<(), lpgd_core::InvalidInput>(())
+    /// ```
+    pub fn with_threads(mut self, threads: usize) -> Result<Self, InvalidInput> {
+        if !(1..=Self::MAX_THREADS).contains(&threads) {
+            return Err(InvalidInput::TooLarge {
+                field: "threads (1 to 1024)",
+                size: threads as u64,
+                limit: Self::MAX_THREADS as u64,
+            });
+        }
+        self.threads = Some(threads);
+        Ok(self)
+    }
+
+    /// The worker threads of the batch functions (`None`: the current rayon pool).
+    pub fn threads(&self) -> Option<usize> {
+        self.threads
     }
 
     /// The step τ.

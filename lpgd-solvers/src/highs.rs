@@ -18,6 +18,11 @@
 //! A HiGHS model is not `Send`: build the oracle inside the worker (the batch functions take a
 //! factory for that). Each model runs single-threaded.
 //!
+//! **Why `highs-sys` and not the `highs` crate.** The safe `highs` crate has no calls to change row
+//! bounds in place or to get and set a basis, and the basis start is what makes LPGD's perturbed
+//! re-solves fast; so this oracle talks to HiGHS's C API directly, with every call confined to
+//! `Model` (it owns the pointer and passes buffers of the lengths HiGHS documents).
+//!
 //! HiGHS is compiled from its C++ sources by `highs-sys` (cmake, a C++ compiler, and libclang for
 //! bindgen).
 

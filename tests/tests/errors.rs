@@ -472,3 +472,41 @@ fn malformed_problem_files_are_typed_errors() {
         Err(ProblemFileError::UnsupportedCone(_))
     ));
 }
+
+/// Errors name what is wrong where the user wrote it (issue 12): a too-long right-hand side is a
+/// length error of that right-hand side, an infinity in a block is reported at its (row, column)
+/// in that block, and a missing quadratic objective says that ρ > 0 makes one.
+#[test]
+fn errors_blame_the_part_the_user_wrote() {
+    let too_long = ConicProblem::builder(2)
+        .cost(array![1.0, 1.0])
+        .inequalities(array![[1.0, 1.0]], array![1.0, 2.0])
+        .build();
+    assert!(
+        matches!(
+            too_long,
+            Err(InvalidInput::Length {
+                expected: 1,
+                found: 2,
+                ..
+            })
+        ),
+        "{too_long:?}"
+    );
+    let inf = ConicProblem::builder(2)
+        .cost(array![1.0, 1.0])
+        .inequalities(array![[1.0, 1.0], [2.0, f64::INFINITY]], array![1.0, 2.0])
+        .build();
+    assert_eq!(
+        inf,
+        Err(InvalidInput::NonFiniteEntry {
+            field: "A of an inequality block",
+            row: 1,
+            col: 1,
+            value: f64::INFINITY
+        })
+    );
+    assert!(inf.unwrap_err().to_string().contains("[1, 1]"));
+    let message = lpgd_core::Capability::QuadraticObjective.to_string();
+    assert!(message.contains("rho > 0"), "{message}");
+}

@@ -89,7 +89,7 @@ impl ConicBuilder {
 
     /// Sets the quadratic cost: the upper triangle of a symmetric positive semidefinite P.
     pub fn quadratic(mut self, p_upper: impl IntoCsc) -> Self {
-        match p_upper.into_csc() {
+        match p_upper.into_csc().map_err(|e| e.naming_matrix("P")) {
             Ok(p) => self.p = Some(p),
             Err(e) => return self.fail(e),
         }
@@ -97,18 +97,30 @@ impl ConicBuilder {
     }
 
     fn block(self, cone: Cone, a: impl IntoCsc, b: Array1<f64>) -> Self {
+        let field = match cone {
+            Cone::Zero(_) => "A of an equality block",
+            Cone::Nonnegative(_) => "A of an inequality block",
+            _ => "A of a cone block",
+        };
         let a = match a.into_csc() {
             Ok(a) => a,
-            Err(e) => return self.fail(e),
+            Err(e) => return self.fail(e.naming_matrix(field)),
         };
-        if a.ncols() != self.n || a.nrows() != b.len() {
+        if a.ncols() != self.n {
             let (rows, cols, n) = (a.nrows(), a.ncols(), self.n);
             return self.fail(InvalidInput::Shape {
-                field: "constraint block",
+                field,
                 rows,
                 cols,
-                expected_rows: b.len(),
+                expected_rows: rows,
                 expected_cols: n,
+            });
+        }
+        if a.nrows() != b.len() {
+            return self.fail(InvalidInput::Length {
+                field: "right-hand side of a constraint block (one entry per row of its A)",
+                expected: a.nrows(),
+                found: b.len(),
             });
         }
         let mut s = self;
