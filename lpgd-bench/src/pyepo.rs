@@ -6,7 +6,7 @@ use lpgd_combinatorial::data::{knapsack_data, shortest_path_data};
 use lpgd_combinatorial::rules::Perturbation;
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
 use lpgd_combinatorial::{GridShortestPath, Knapsack};
-use lpgd_core::{LinearProblem, Oracle, Side};
+use lpgd_core::{CombinatorialProblem, Oracle, Side};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -54,7 +54,7 @@ fn rules(tau: f64) -> Vec<Rule> {
 /// Runs every rule and writes `out` (JSON) and the plot beside it (SVG).
 pub fn run(setting: &Setting, out: &Path) -> Result<(), String> {
     let total = setting.n + setting.n_test;
-    let (mut oracle, features, costs): (Box<dyn Oracle<LinearProblem>>, _, _) =
+    let (mut oracle, features, costs): (Box<dyn Oracle<CombinatorialProblem>>, _, _) =
         match setting.problem.as_str() {
             "shortest-path" => {
                 let d = shortest_path_data(

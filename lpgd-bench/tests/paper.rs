@@ -68,7 +68,7 @@ fn lpgd_gradient_is_nonzero_where_the_lp_derivative_is_zero() {
         .forward(&mut oracle, &problem)
         .unwrap();
     let dx = (&x.x - &target) * (2.0 / 64.0);
-    let cot = ConicCotangent::from_dx(dx, problem.m());
+    let cot = ConicCotangent::on_x(&problem, dx);
     let dc = |lpgd: Lpgd, oracle: &mut ClarabelOracle| {
         lpgd.with_side(Side::Centered)
             .backward(oracle, &problem, &x, &cot)

@@ -55,7 +55,8 @@ use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{
-    ConicCotangent, ConicGradient, ConicProblem, LinearProblem, Lpgd, LpgdError, Oracle, Problem,
+    CombinatorialProblem, ConicCotangent, ConicGradient, ConicProblem, Lpgd, LpgdError, Oracle,
+    Problem,
 };
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -212,7 +213,7 @@ impl<F> Clone for CombinatorialLayer<F> {
 impl<F, O> CombinatorialLayer<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     /// A layer over cost vectors of length `dim`, with oracles built by `make_oracle`.
     pub fn new(make_oracle: F, dim: usize, rule: LayerRule) -> Self {
@@ -259,7 +260,7 @@ where
 impl<F, O> CustomOp1 for CombinatorialLayer<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     fn name(&self) -> &'static str {
         "lpgd-combinatorial-layer"
@@ -283,9 +284,9 @@ where
                 })
                 .collect::<Result<_>>()?,
             _ => {
-                let problems: Vec<LinearProblem> = (0..b)
+                let problems: Vec<CombinatorialProblem> = (0..b)
                     .map(|i| {
-                        LinearProblem::new(Array1::from(w[i * d..(i + 1) * d].to_vec()))
+                        CombinatorialProblem::new(Array1::from(w[i * d..(i + 1) * d].to_vec()))
                             .map_err(err)
                     })
                     .collect::<Result<_>>()?;
@@ -336,8 +337,8 @@ where
                 })
                 .collect::<Result<_>>()?,
             LayerRule::Lpgd(lpgd) => {
-                let problems: Vec<LinearProblem> = (0..b)
-                    .map(|i| LinearProblem::new(row(&w, i)).map_err(err))
+                let problems: Vec<CombinatorialProblem> = (0..b)
+                    .map(|i| CombinatorialProblem::new(row(&w, i)).map_err(err))
                     .collect::<Result<_>>()?;
                 let solutions: Vec<Array1<f64>> = if res.dtype() == DType::F64 {
                     (0..b).map(|i| row(&y, i)).collect()
@@ -374,7 +375,7 @@ struct PfylOp<F> {
 impl<F, O> CustomOp2 for PfylOp<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     fn name(&self) -> &'static str {
         "lpgd-pfyl-loss"
@@ -421,7 +422,7 @@ where
 impl<F, O> PfylOp<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     fn per_row(
         &self,
@@ -461,7 +462,7 @@ pub fn pfyl_loss<F, O>(
 ) -> Result<Tensor>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     theta.apply_op2(
         y_star,
@@ -480,7 +481,7 @@ struct SpoPlusOp<F> {
 impl<F, O> SpoPlusOp<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     fn per_row(
         &self,
@@ -505,7 +506,7 @@ where
 impl<F, O> CustomOp3 for SpoPlusOp<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     fn name(&self) -> &'static str {
         "lpgd-spo-plus-loss"
@@ -564,7 +565,7 @@ pub fn spo_plus_loss<F, O>(
 ) -> Result<Tensor>
 where
     F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     c_hat.apply_op3(
         c,

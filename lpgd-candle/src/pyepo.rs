@@ -9,7 +9,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use lpgd_combinatorial::train::{regret, shuffle, Dataset, LinearModel, TrainConfig};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
-use lpgd_core::{LinearProblem, Oracle};
+use lpgd_core::{CombinatorialProblem, Oracle};
 use std::time::Instant;
 
 /// Test regret per epoch and where the time went.
@@ -38,7 +38,7 @@ pub fn train_spo_plus<F, O>(
 ) -> Result<CandleRun>
 where
     F: Fn() -> O + Send + Sync + Clone + 'static,
-    O: Oracle<LinearProblem>,
+    O: Oracle<CombinatorialProblem>,
 {
     let device = Device::Cpu;
     let (n, p) = train.features.dim();

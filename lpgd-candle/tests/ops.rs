@@ -7,7 +7,9 @@ use lpgd_combinatorial::data::shortest_path_data;
 use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
 use lpgd_combinatorial::{GridShortestPath, RandomState};
 use lpgd_core::ndarray::{array, Array1};
-use lpgd_core::{ConicCotangent, ConicProblem, CscMatrix, LinearProblem, Lpgd, Oracle, Side};
+use lpgd_core::{
+    CombinatorialProblem, ConicCotangent, ConicProblem, CscMatrix, Lpgd, Oracle, Side,
+};
 use lpgd_solvers::ClarabelOracle;
 
 fn costs() -> (Vec<Vec<f64>>, Tensor) {
@@ -48,7 +50,7 @@ fn combinatorial_op_gradients_equal_the_plain_backward() {
         let y = y.to_vec2::<f64>().unwrap();
         for i in 0..4 {
             let mut sp = GridShortestPath::new(5, 5).unwrap();
-            let p = LinearProblem::new(Array1::from(rows[i].clone())).unwrap();
+            let p = CombinatorialProblem::new(Array1::from(rows[i].clone())).unwrap();
             let z = lpgd.forward(&mut sp, &p).unwrap();
             assert_eq!(y[i], z.to_vec());
             let expected = lpgd
@@ -105,9 +107,12 @@ fn losses_carry_the_rules_gradients() {
     let y_star: Vec<Vec<f64>> = rows
         .iter()
         .map(|r| {
-            sp.solve(&LinearProblem::new(Array1::from(r.clone())).unwrap(), None)
-                .unwrap()
-                .to_vec()
+            sp.solve(
+                &CombinatorialProblem::new(Array1::from(r.clone())).unwrap(),
+                None,
+            )
+            .unwrap()
+            .to_vec()
         })
         .collect();
     let y_star_t = Tensor::new(y_star.clone(), &Device::Cpu).unwrap();
@@ -178,7 +183,7 @@ fn qp() -> ConicProblem {
         .cost(array![0.3, -0.2, 0.1])
         .quadratic(p)
         .equalities(array![[1.0, 1.0, 1.0]], array![1.0])
-        .bounds(&[-1.0; 3], &[f64::INFINITY; 3])
+        .bounds([-1.0; 3], [f64::INFINITY; 3])
         .build()
         .unwrap()
 }
@@ -209,7 +214,7 @@ fn conic_op_gradient_equals_the_plain_backward_and_finite_differences() {
     for (i, problem) in [&base, &second].into_iter().enumerate() {
         let mut oracle = ClarabelOracle::high_accuracy();
         let z = lpgd.forward(&mut oracle, problem).unwrap();
-        let g = ConicCotangent::from_dx(Array1::from(w[i].clone()), problem.m());
+        let g = ConicCotangent::on_x(problem, Array1::from(w[i].clone()));
         let b = lpgd
             .backward(&mut oracle, problem, &z, &g)
             .unwrap()

@@ -9,13 +9,13 @@ use lpgd_combinatorial::ranking::{Ranking, TopK};
 use lpgd_combinatorial::tsp::Tsp;
 use lpgd_combinatorial::warcraft::VertexGridShortestPath;
 use lpgd_combinatorial::{GridShortestPath, Knapsack, RandomState};
-use lpgd_core::{LinearProblem, Lpgd, Oracle};
+use lpgd_core::{CombinatorialProblem, Lpgd, Oracle};
 use ndarray::Array1;
 use std::hint::black_box;
 use std::time::Duration;
 
-fn uniform(rng: &mut RandomState, n: usize, lo: f64, hi: f64) -> LinearProblem {
-    LinearProblem::new(Array1::from_shape_simple_fn(n, || rng.uniform(lo, hi))).unwrap()
+fn uniform(rng: &mut RandomState, n: usize, lo: f64, hi: f64) -> CombinatorialProblem {
+    CombinatorialProblem::new(Array1::from_shape_simple_fn(n, || rng.uniform(lo, hi))).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
 
     let sp = shortest_path_data(32, 5, (5, 5), 4, 0.5, 135);
     let sp_problems: Vec<_> = (0..32)
-        .map(|i| LinearProblem::new(sp.costs.row(i).to_owned()).unwrap())
+        .map(|i| CombinatorialProblem::new(sp.costs.row(i).to_owned()).unwrap())
         .collect();
     let mut grid = GridShortestPath::new(5, 5).unwrap();
     group.bench_function("solve/shortest_path_5x5", |b| {
@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
 
     let ks = knapsack_data(32, 5, 32, 2, 4, 0.5, 135);
     let ks_problems: Vec<_> = (0..32)
-        .map(|i| LinearProblem::new(ks.values.row(i).mapv(|v| -v)).unwrap())
+        .map(|i| CombinatorialProblem::new(ks.values.row(i).mapv(|v| -v)).unwrap())
         .collect();
     let mut knapsack = Knapsack::new(ks.weights.clone(), vec![20.0, 20.0]).unwrap();
     group.bench_function("solve/knapsack_32x2", |b| {

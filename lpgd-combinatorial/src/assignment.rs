@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::checked_product;
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// Minimum-cost assignment of `rows` to distinct `cols` (`rows ≤ cols`): the cost vector is the
@@ -12,10 +12,10 @@ use ndarray::Array1;
 ///
 /// ```
 /// use lpgd_combinatorial::assignment::Assignment;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::array;
 /// let mut a = Assignment::new(2, 2)?;
-/// let y = a.solve(&LinearProblem::new(array![1.0, 5.0, 2.0, 3.0])?, None)?;
+/// let y = a.solve(&CombinatorialProblem::new(array![1.0, 5.0, 2.0, 3.0])?, None)?;
 /// assert_eq!(y, array![1.0, 0.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -108,10 +108,10 @@ impl Assignment {
     }
 }
 
-impl Oracle<LinearProblem> for Assignment {
+impl Oracle<CombinatorialProblem> for Assignment {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let cols = self.assign(problem.cost_slice())?;
@@ -165,7 +165,7 @@ mod tests {
                     .map(|_| rng.random_range(-5.0..5.0))
                     .collect();
                 let y = a
-                    .solve(&LinearProblem::new(w.clone()).unwrap(), None)
+                    .solve(&CombinatorialProblem::new(w.clone()).unwrap(), None)
                     .unwrap();
                 let best = best_by_brute_force(w.as_slice().unwrap(), rows, cols);
                 assert!((w.dot(&y) - best).abs() < 1e-9, "{rows}x{cols}");

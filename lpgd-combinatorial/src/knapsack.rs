@@ -1,7 +1,7 @@
 //! 0/1 knapsack with one or several capacity constraints, solved exactly by branch and bound.
 
 use crate::costs::summable;
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::{Array1, Array2};
 
 /// `max vᵀy s.t. W y ≤ capacity, y ∈ {0,1}ᵐ`, as the minimisation oracle of the cost `w = −v`
@@ -15,11 +15,11 @@ use ndarray::{Array1, Array2};
 ///
 /// ```
 /// use lpgd_combinatorial::Knapsack;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::array;
 /// let mut ks = Knapsack::new(array![[3.0, 4.0, 2.0]], vec![5.0])?;
 /// // values 4, 5, 3 → costs −4, −5, −3: best is items 0 and 2 (value 7, weight 5).
-/// let y = ks.solve(&LinearProblem::new(array![-4.0, -5.0, -3.0])?, None)?;
+/// let y = ks.solve(&CombinatorialProblem::new(array![-4.0, -5.0, -3.0])?, None)?;
 /// assert_eq!(y, array![1.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -233,10 +233,10 @@ impl Search<'_> {
     }
 }
 
-impl Oracle<LinearProblem> for Knapsack {
+impl Oracle<CombinatorialProblem> for Knapsack {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let values: Vec<f64> = problem.cost().iter().map(|w| -w).collect();
@@ -260,7 +260,9 @@ mod tests {
             let values: Vec<f64> = (0..m).map(|_| rng.random_range(-1.0..5.0)).collect();
             let mut ks = Knapsack::new(weights.clone(), capacity.clone()).unwrap();
             let cost = Array1::from_iter(values.iter().map(|v| -v));
-            let y = ks.solve(&LinearProblem::new(cost).unwrap(), None).unwrap();
+            let y = ks
+                .solve(&CombinatorialProblem::new(cost).unwrap(), None)
+                .unwrap();
             let mut best = 0.0_f64;
             for mask in 0u32..(1 << m) {
                 let pick = |j: usize| (mask >> j) & 1 == 1;
@@ -289,7 +291,10 @@ mod tests {
         assert!(Knapsack::new(ndarray::array![[1.0, 1.0]], vec![1.0, 2.0]).is_err());
         let mut ks = Knapsack::new(ndarray::array![[1.0, 1.0]], vec![1.0]).unwrap();
         assert!(ks
-            .solve(&LinearProblem::new(ndarray::array![1.0]).unwrap(), None)
+            .solve(
+                &CombinatorialProblem::new(ndarray::array![1.0]).unwrap(),
+                None
+            )
             .is_err());
     }
 }
@@ -306,7 +311,9 @@ mod pyepo_size {
         let mut ks = Knapsack::new(data.weights.clone(), vec![20.0, 20.0]).unwrap();
         for i in 0..20 {
             let cost = data.values.row(i).mapv(|v| -v);
-            let y = ks.solve(&LinearProblem::new(cost).unwrap(), None).unwrap();
+            let y = ks
+                .solve(&CombinatorialProblem::new(cost).unwrap(), None)
+                .unwrap();
             assert!(y.iter().filter(|&&v| v == 1.0).count() >= 2);
         }
         assert!(ks.nodes() < 20 * 200_000, "{} nodes", ks.nodes());
@@ -326,13 +333,13 @@ mod against_highs {
         let data = knapsack_data(10, 5, 32, 2, 4, 0.5, 7);
         let set = ConicProblem::builder(32)
             .inequalities(data.weights.clone(), ndarray::array![20.0, 20.0])
-            .bounds(&[0.0; 32], &[1.0; 32])
+            .bounds([0.0; 32], [1.0; 32])
             .build()
             .unwrap();
         let mut milp = lpgd_solvers::HighsOracle::milp(&set, vec![true; 32]).unwrap();
         let mut bnb = Knapsack::new(data.weights.clone(), vec![20.0, 20.0]).unwrap();
         for i in 0..10 {
-            let cost = LinearProblem::new(data.values.row(i).mapv(|v| -v)).unwrap();
+            let cost = CombinatorialProblem::new(data.values.row(i).mapv(|v| -v)).unwrap();
             let (a, b) = (
                 bnb.solve(&cost, None).unwrap(),
                 milp.solve(&cost, None).unwrap(),

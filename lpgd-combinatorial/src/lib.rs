@@ -26,11 +26,11 @@
 //!
 //! ```
 //! use lpgd_combinatorial::GridShortestPath;
-//! use lpgd_core::{LinearProblem, Lpgd, Side};
+//! use lpgd_core::{CombinatorialProblem, Lpgd, Side};
 //! use ndarray::Array1;
 //!
 //! let mut sp = GridShortestPath::new(5, 5).unwrap();
-//! let costs = LinearProblem::new(Array1::from_shape_fn(40, |k| 1.0 + (k % 7) as f64))?;
+//! let costs = CombinatorialProblem::new(Array1::from_shape_fn(40, |k| 1.0 + (k % 7) as f64))?;
 //! let lpgd = Lpgd::new(10.0)?.with_side(Side::Right); // DBB with λ = 10
 //! let path = lpgd.forward(&mut sp, &costs)?;
 //! let g = lpgd.backward(&mut sp, &costs, &path, &Array1::ones(40))?;

@@ -4,7 +4,7 @@
 //! the solutions collected so far (Mulamba et al. 2021); the pool only grows with real solves, so
 //! its answers are always feasible.
 
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 use std::collections::HashSet;
 
@@ -13,11 +13,11 @@ use std::collections::HashSet;
 ///
 /// ```
 /// use lpgd_combinatorial::{pool::Pooled, ranking::TopK};
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::array;
 /// let mut oracle = Pooled::new(TopK::new(3, 1)?, 0.5)?;
 /// for w in [array![1.0, 2.0, 3.0], array![3.0, 1.0, 2.0], array![2.0, 3.0, 1.0]] {
-///     oracle.solve(&LinearProblem::new(w)?, None)?;
+///     oracle.solve(&CombinatorialProblem::new(w)?, None)?;
 /// }
 /// assert_eq!((oracle.solver_calls(), oracle.pool_size()), (2, 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -69,10 +69,10 @@ impl<O> Pooled<O> {
     }
 }
 
-impl<O: Oracle<LinearProblem>> Oracle<LinearProblem> for Pooled<O> {
+impl<O: Oracle<CombinatorialProblem>> Oracle<CombinatorialProblem> for Pooled<O> {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let k = self.calls as f64;
@@ -118,7 +118,7 @@ mod tests {
             let w: Array1<f64> = (0..12)
                 .map(|j| ((j * 7 + k * 3) % 11) as f64 - 3.0)
                 .collect();
-            let p = LinearProblem::new(w.clone()).unwrap();
+            let p = CombinatorialProblem::new(w.clone()).unwrap();
             let exact = full.solve(&p, None).unwrap();
             let pooled = part.solve(&p, None).unwrap();
             assert!(

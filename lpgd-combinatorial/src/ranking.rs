@@ -1,6 +1,6 @@
 //! Ranking (argmin over the permutations of a rank vector) and top-k selection.
 
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// Indices sorted by cost, ties by index (deterministic).
@@ -28,9 +28,9 @@ fn check_len(found: usize, expected: usize) -> Result<(), SolveError> {
 ///
 /// ```
 /// use lpgd_combinatorial::ranking::Ranking;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::array;
-/// let y = Ranking::new(3).solve(&LinearProblem::new(array![0.2, 0.9, -1.0])?, None)?;
+/// let y = Ranking::new(3).solve(&CombinatorialProblem::new(array![0.2, 0.9, -1.0])?, None)?;
 /// assert_eq!(y, array![2.0, 1.0, 3.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -46,10 +46,10 @@ impl Ranking {
     }
 }
 
-impl Oracle<LinearProblem> for Ranking {
+impl Oracle<CombinatorialProblem> for Ranking {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         check_len(problem.dim(), self.n)?;
@@ -84,10 +84,10 @@ impl TopK {
     }
 }
 
-impl Oracle<LinearProblem> for TopK {
+impl Oracle<CombinatorialProblem> for TopK {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         check_len(problem.dim(), self.n)?;
@@ -127,7 +127,7 @@ mod tests {
             let all = permutations((1..=n).map(|r| r as f64).collect());
             for _ in 0..20 {
                 let w: Array1<f64> = (0..n).map(|_| rng.random_range(-3.0..3.0)).collect();
-                let p = LinearProblem::new(w.clone()).unwrap();
+                let p = CombinatorialProblem::new(w.clone()).unwrap();
                 let y = Ranking::new(n).solve(&p, None).unwrap();
                 let best = all
                     .iter()

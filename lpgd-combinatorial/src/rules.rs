@@ -5,7 +5,7 @@
 //! is the minimising oracle of `−w`, and its gradients are the negated ones.
 
 use crate::numpy_rng::RandomState;
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// NID, the negative identity: the backward pass returns `−g` (no extra oracle call).
@@ -71,7 +71,7 @@ impl Perturbation {
     }
 
     /// Solves `y(θ + σ Z_m)` for `M` standard normal draws from `rng`.
-    pub fn solve<O: Oracle<LinearProblem> + ?Sized>(
+    pub fn solve<O: Oracle<CombinatorialProblem> + ?Sized>(
         &self,
         oracle: &mut O,
         theta: &Array1<f64>,
@@ -83,7 +83,7 @@ impl Perturbation {
         for _ in 0..self.samples.max(1) {
             let z: Array1<f64> = (0..theta.len()).map(|_| rng.standard_normal()).collect();
             let w = theta + &(self.sigma * &z);
-            solutions.push(oracle.solve(&LinearProblem::new(w)?, None)?);
+            solutions.push(oracle.solve(&CombinatorialProblem::new(w)?, None)?);
             noise.push(z);
         }
         Ok(PerturbedSolutions { noise, solutions })
@@ -140,14 +140,14 @@ pub fn pfyl(
 
 /// SPO+ of the predicted cost `ĉ` against the true cost `c` with its solution `y*` and value
 /// `z* = cᵀy*`: `loss = −min_y (2ĉ − c)ᵀy + 2ĉᵀy* − z*`, subgradient `2(y* − y(2ĉ − c))`.
-pub fn spo_plus<O: Oracle<LinearProblem> + ?Sized>(
+pub fn spo_plus<O: Oracle<CombinatorialProblem> + ?Sized>(
     oracle: &mut O,
     c_hat: &Array1<f64>,
     c: &Array1<f64>,
     y_star: &Array1<f64>,
 ) -> Result<(f64, Array1<f64>), SolveError> {
     let w = 2.0 * c_hat - c;
-    let y = oracle.solve(&LinearProblem::new(w.clone())?, None)?;
+    let y = oracle.solve(&CombinatorialProblem::new(w.clone())?, None)?;
     let loss = -w.dot(&y) + 2.0 * c_hat.dot(y_star) - c.dot(y_star);
     Ok((loss, 2.0 * (y_star - &y)))
 }
@@ -159,7 +159,7 @@ mod tests {
     use ndarray::array;
 
     /// argmin over the unit vectors of ℝ³ (first minimum wins).
-    pub(super) fn one_hot(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+    pub(super) fn one_hot(p: &CombinatorialProblem) -> Result<Array1<f64>, SolveError> {
         let w = p.cost();
         let k = (0..w.len()).fold(0, |k, i| if w[i] < w[k] { i } else { k });
         Ok(Array1::from_shape_fn(w.len(), |i| {
@@ -249,7 +249,7 @@ mod maximisation {
     use super::tests::one_hot;
 
     fn argmax(v: &Array1<f64>) -> Array1<f64> {
-        one_hot(&LinearProblem::new(-v).unwrap()).unwrap()
+        one_hot(&CombinatorialProblem::new(-v).unwrap()).unwrap()
     }
 
     #[test]
@@ -261,7 +261,7 @@ mod maximisation {
         let by_hand = (argmax(&v) - argmax(&(&v - &(tau * &g)))) / tau;
         assert_eq!(by_hand, array![1.0, -1.0, 0.0]); // lower v₀, raise v₁: descent moves away from 0
         let mut oracle = FnOracle::new(one_hot);
-        let w = LinearProblem::new(-&v).unwrap();
+        let w = CombinatorialProblem::new(-&v).unwrap();
         let lpgd = Lpgd::new(tau).unwrap().with_side(Side::Right);
         let y = lpgd.forward(&mut oracle, &w).unwrap();
         let grad_w = lpgd.backward(&mut oracle, &w, &y, &g).unwrap().gradient;

@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::{checked_product, checked_sum};
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// Shortest path from the top-left to the bottom-right node of an `h × w` grid whose arcs point
@@ -15,11 +15,11 @@ use ndarray::Array1;
 ///
 /// ```
 /// use lpgd_combinatorial::GridShortestPath;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::Array1;
 /// let mut sp = GridShortestPath::new(2, 2)?;
 /// // Arcs: 0 = (0,1) east, 1 = (0,2) south, 2 = (1,3) south, 3 = (2,3) east.
-/// let y = sp.solve(&LinearProblem::new(ndarray::array![1.0, 0.0, 1.0, 0.0])?, None)?;
+/// let y = sp.solve(&CombinatorialProblem::new(ndarray::array![1.0, 0.0, 1.0, 0.0])?, None)?;
 /// assert_eq!(y, ndarray::array![0.0, 1.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -110,10 +110,10 @@ impl GridShortestPath {
     }
 }
 
-impl Oracle<LinearProblem> for GridShortestPath {
+impl Oracle<CombinatorialProblem> for GridShortestPath {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         self.path(problem.cost_slice())
@@ -173,7 +173,7 @@ mod tests {
                     .map(|_| rng.random_range(-2.0..3.0))
                     .collect();
                 let y = sp
-                    .solve(&LinearProblem::new(cost.clone()).unwrap(), None)
+                    .solve(&CombinatorialProblem::new(cost.clone()).unwrap(), None)
                     .unwrap();
                 let best = paths
                     .iter()
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn ties_are_broken_deterministically() {
         let mut sp = GridShortestPath::new(3, 3).unwrap();
-        let flat = LinearProblem::new(Array1::ones(sp.arcs())).unwrap();
+        let flat = CombinatorialProblem::new(Array1::ones(sp.arcs())).unwrap();
         let a = sp.solve(&flat, None).unwrap();
         let b = GridShortestPath::new(3, 3)
             .unwrap()
@@ -201,7 +201,7 @@ mod tests {
     fn wrong_length_is_an_error() {
         let mut sp = GridShortestPath::new(3, 3).unwrap();
         assert!(sp
-            .solve(&LinearProblem::new(Array1::ones(3)).unwrap(), None)
+            .solve(&CombinatorialProblem::new(Array1::ones(3)).unwrap(), None)
             .is_err());
     }
 }

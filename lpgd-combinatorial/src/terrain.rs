@@ -278,7 +278,7 @@ pub fn terrain_maps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpgd_core::{LinearProblem, Oracle};
+    use lpgd_core::{CombinatorialProblem, Oracle};
 
     #[test]
     fn same_seed_same_maps_and_paths_are_optimal() {
@@ -296,7 +296,7 @@ mod tests {
         for m in 0..6 {
             let w = a.costs.row(m).to_owned();
             let y = sp
-                .solve(&LinearProblem::new(w.clone()).unwrap(), None)
+                .solve(&CombinatorialProblem::new(w.clone()).unwrap(), None)
                 .unwrap();
             assert_eq!(y, a.paths.row(m));
             // Costs follow the terrain.

@@ -4,7 +4,7 @@
 use crate::data::normalized_regret;
 use crate::numpy_rng::RandomState;
 use crate::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
-use lpgd_core::{LinearProblem, Lpgd, LpgdError, Oracle, Side, SolveError};
+use lpgd_core::{CombinatorialProblem, Lpgd, LpgdError, Oracle, Side, SolveError};
 use ndarray::{Array1, Array2, Axis};
 use std::time::Instant;
 
@@ -92,7 +92,7 @@ pub struct Dataset {
 impl Dataset {
     /// Rows `[0, at)` and `[at, n)` of `features` and `costs` as a training and a test set, each
     /// instance's true cost solved with `oracle`.
-    pub fn split<O: Oracle<LinearProblem> + ?Sized>(
+    pub fn split<O: Oracle<CombinatorialProblem> + ?Sized>(
         oracle: &mut O,
         features: &Array2<f64>,
         costs: &Array2<f64>,
@@ -122,7 +122,7 @@ impl Dataset {
     }
 
     /// Solves every instance's true cost with `oracle`.
-    pub fn new<O: Oracle<LinearProblem> + ?Sized>(
+    pub fn new<O: Oracle<CombinatorialProblem> + ?Sized>(
         oracle: &mut O,
         features: Array2<f64>,
         costs: Array2<f64>,
@@ -131,7 +131,7 @@ impl Dataset {
         for (i, c) in costs.rows().into_iter().enumerate() {
             solutions
                 .row_mut(i)
-                .assign(&oracle.solve(&LinearProblem::new(c.to_owned())?, None)?);
+                .assign(&oracle.solve(&CombinatorialProblem::new(c.to_owned())?, None)?);
         }
         let values = (&costs * &solutions).sum_axis(Axis(1));
         Ok(Self {
@@ -288,7 +288,7 @@ fn lpgd_error(e: LpgdError) -> SolveError {
 }
 
 /// The gradient of the rule's loss with respect to the predicted cost of one instance.
-fn cost_gradient<O: Oracle<LinearProblem> + ?Sized>(
+fn cost_gradient<O: Oracle<CombinatorialProblem> + ?Sized>(
     rule: Rule,
     oracle: &mut O,
     c_hat: &Array1<f64>,
@@ -296,7 +296,7 @@ fn cost_gradient<O: Oracle<LinearProblem> + ?Sized>(
     y_star: &Array1<f64>,
     rng: &mut RandomState,
 ) -> Result<Array1<f64>, SolveError> {
-    let layer = LinearProblem::new(c_hat.clone())?;
+    let layer = CombinatorialProblem::new(c_hat.clone())?;
     Ok(match rule {
         Rule::Lpgd { side, tau } => {
             let lpgd = Lpgd::new(tau)?.with_side(side);
@@ -313,7 +313,7 @@ fn cost_gradient<O: Oracle<LinearProblem> + ?Sized>(
 }
 
 /// Test regret of the model's decisions.
-pub fn regret<O: Oracle<LinearProblem> + ?Sized>(
+pub fn regret<O: Oracle<CombinatorialProblem> + ?Sized>(
     model: &LinearModel,
     oracle: &mut O,
     test: &Dataset,
@@ -323,14 +323,14 @@ pub fn regret<O: Oracle<LinearProblem> + ?Sized>(
         let c_hat = model.predict(test.features.row(i));
         decisions
             .row_mut(i)
-            .assign(&oracle.solve(&LinearProblem::new(c_hat)?, None)?);
+            .assign(&oracle.solve(&CombinatorialProblem::new(c_hat)?, None)?);
     }
     Ok(normalized_regret(&test.costs, &decisions, &test.values))
 }
 
 /// Trains a fresh linear model with `rule` and reports the test regret per epoch. `progress` is
 /// called after each epoch with (epoch, regret).
-pub fn train<O: Oracle<LinearProblem> + ?Sized>(
+pub fn train<O: Oracle<CombinatorialProblem> + ?Sized>(
     rule: Rule,
     oracle: &mut O,
     train_set: &Dataset,

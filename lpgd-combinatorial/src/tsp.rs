@@ -1,7 +1,7 @@
 //! Travelling salesman, exact for small instances (Held–Karp dynamic program).
 
 use crate::costs::summable;
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// The largest instance the exact dynamic program takes (O(n² 2ⁿ) time, O(n 2ⁿ) memory).
@@ -14,10 +14,10 @@ pub const MAX_NODES: usize = 16;
 ///
 /// ```
 /// use lpgd_combinatorial::tsp::Tsp;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::Array1;
 /// let mut tsp = Tsp::new(3)?;
-/// let y = tsp.solve(&LinearProblem::new(Array1::ones(9))?, None)?;
+/// let y = tsp.solve(&CombinatorialProblem::new(Array1::ones(9))?, None)?;
 /// assert_eq!(y.sum(), 3.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -93,10 +93,10 @@ impl Tsp {
     }
 }
 
-impl Oracle<LinearProblem> for Tsp {
+impl Oracle<CombinatorialProblem> for Tsp {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         let n = self.n;
@@ -147,7 +147,7 @@ mod tests {
             for _ in 0..15 {
                 let cost: Array1<f64> = (0..n * n).map(|_| rng.random_range(-2.0..5.0)).collect();
                 let y = tsp
-                    .solve(&LinearProblem::new(cost.clone()).unwrap(), None)
+                    .solve(&CombinatorialProblem::new(cost.clone()).unwrap(), None)
                     .unwrap();
                 let best = brute_force(cost.as_slice().unwrap(), n);
                 let mut total = 0.0;

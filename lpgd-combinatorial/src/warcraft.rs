@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::checked_product;
-use lpgd_core::{InvalidInput, LinearProblem, Oracle, SolveError};
+use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -15,10 +15,10 @@ use std::collections::BinaryHeap;
 ///
 /// ```
 /// use lpgd_combinatorial::warcraft::VertexGridShortestPath;
-/// use lpgd_core::{LinearProblem, Oracle};
+/// use lpgd_core::{CombinatorialProblem, Oracle};
 /// use ndarray::array;
 /// // 2×2: the diagonal step skips both off-diagonal cells.
-/// let y = VertexGridShortestPath::new(2, 2)?.solve(&LinearProblem::new(array![1.0, 5.0, 5.0, 1.0])?, None)?;
+/// let y = VertexGridShortestPath::new(2, 2)?.solve(&CombinatorialProblem::new(array![1.0, 5.0, 5.0, 1.0])?, None)?;
 /// assert_eq!(y, array![1.0, 0.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -131,10 +131,10 @@ impl VertexGridShortestPath {
     }
 }
 
-impl Oracle<LinearProblem> for VertexGridShortestPath {
+impl Oracle<CombinatorialProblem> for VertexGridShortestPath {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         self.path(problem.cost_slice())
@@ -187,7 +187,7 @@ mod tests {
             for _ in 0..20 {
                 let weight: Array1<f64> = (0..h * w).map(|_| rng.random_range(0.0..5.0)).collect();
                 let y = g
-                    .solve(&LinearProblem::new(weight.clone()).unwrap(), None)
+                    .solve(&CombinatorialProblem::new(weight.clone()).unwrap(), None)
                     .unwrap();
                 let best = brute_force(&g, weight.as_slice().unwrap());
                 assert!(
@@ -203,7 +203,7 @@ mod tests {
     fn negative_weights_are_an_error() {
         let mut g = VertexGridShortestPath::new(2, 2).unwrap();
         let err = g.solve(
-            &LinearProblem::new(ndarray::array![1.0, -1.0, 1.0, 1.0]).unwrap(),
+            &CombinatorialProblem::new(ndarray::array![1.0, -1.0, 1.0, 1.0]).unwrap(),
             None,
         );
         assert!(matches!(

@@ -650,8 +650,8 @@ mod tests {
             })
         ));
         assert!(matches!(
-            CscMatrix::new(2, 1, vec![0, 1], vec![0], vec![f64::NAN]),
-            Err(InvalidInput::NonFinite { .. })
+            CscMatrix::new(2, 2, vec![0, 0, 1], vec![1], vec![f64::NAN]),
+            Err(InvalidInput::NonFiniteEntry { row: 1, col: 1, .. })
         ));
         assert!(CscMatrix::new(2, 1, vec![0, 2], vec![0], vec![1.0]).is_err());
     }

@@ -14,7 +14,7 @@
 //!
 //! This crate has no solver dependency. It defines
 //! - the problem families: [`ConicProblem`] (LP, QP, SOCP, exponential and power cones) and
-//!   [`LinearProblem`] (`argmin ⟨w, x⟩` over a finite set);
+//!   [`CombinatorialProblem`] (`argmin ⟨w, x⟩` over a finite set);
 //! - the [`Oracle`] trait a backend implements (one required method);
 //! - the validated configuration [`Lpgd`] with `forward`, `backward`, `jvp` and their batches;
 //! - errors as data ([`InvalidInput`], [`SolveError`], [`LpgdError`]);
@@ -23,16 +23,16 @@
 //! Backends live in `lpgd-solvers` (Clarabel by default).
 //!
 //! ```
-//! use lpgd_core::{FnOracle, LinearProblem, Lpgd, Side};
+//! use lpgd_core::{FnOracle, CombinatorialProblem, Lpgd, Side};
 //! use ndarray::{array, Array1};
 //!
 //! // A combinatorial layer: choose the cheapest of three items (one-hot).
-//! let mut argmin = FnOracle::new(|p: &LinearProblem| {
+//! let mut argmin = FnOracle::new(|p: &CombinatorialProblem| {
 //!     let w = p.cost();
 //!     let k = (0..w.len()).min_by(|&i, &j| w[i].total_cmp(&w[j])).unwrap();
 //!     Ok(Array1::from_shape_fn(w.len(), |i| if i == k { 1.0 } else { 0.0 }))
 //! });
-//! let layer = LinearProblem::new(array![0.1, 0.5, 0.3])?;
+//! let layer = CombinatorialProblem::new(array![0.1, 0.5, 0.3])?;
 //! let lpgd = Lpgd::new(0.3)?.with_side(Side::Right);
 //!
 //! let x = lpgd.forward(&mut argmin, &layer)?;
@@ -67,12 +67,12 @@ pub use csc::{CscMatrix, PSD_TOLERANCE};
 pub use error::{
     Capability, ConeIssue, FailedAttempt, Field, InvalidInput, LpgdError, SolveError, SparseIssue,
 };
+pub use family::combinatorial::CombinatorialProblem;
 pub use family::conic::{
     ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicSolutionTangent,
     ConicTangent, IntoCsc, Residuals, RowMap, SolveStatus, VERIFY_TOLERANCE,
     VERIFY_TOLERANCE_ALMOST,
 };
-pub use family::linear::LinearProblem;
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
 pub use lpgd::{Backward, Jvp, Lpgd, Report};
 pub use oracle::{FnOracle, Oracle};

@@ -422,12 +422,12 @@ mod tests {
     use super::*;
     use crate::error::Capability;
     use crate::oracle::FnOracle;
+    use crate::{CombinatorialProblem, CscMatrix};
     use crate::{Cone, ConicCotangent, ConicProblem, ConicSolution, SolveStatus};
-    use crate::{CscMatrix, LinearProblem};
     use ndarray::{array, Array1};
 
     /// Brute force over the 0/1 vectors of length 4 with exactly two ones (first minimiser wins).
-    fn two_of_four(p: &LinearProblem) -> Result<Array1<f64>, SolveError> {
+    fn two_of_four(p: &CombinatorialProblem) -> Result<Array1<f64>, SolveError> {
         let mut best: Option<(f64, Array1<f64>)> = None;
         for i in 0..4 {
             for j in i + 1..4 {
@@ -444,7 +444,7 @@ mod tests {
     }
 
     fn solve(w: Array1<f64>) -> Array1<f64> {
-        two_of_four(&LinearProblem::new(w).unwrap()).unwrap()
+        two_of_four(&CombinatorialProblem::new(w).unwrap()).unwrap()
     }
 
     #[test]
@@ -452,7 +452,7 @@ mod tests {
         let w = array![0.1, 0.2, 0.5, 0.9];
         let g = array![1.0, 0.0, -1.0, 0.0];
         let tau = 0.5;
-        let p = LinearProblem::new(w.clone()).unwrap();
+        let p = CombinatorialProblem::new(w.clone()).unwrap();
         let mut oracle = FnOracle::new(two_of_four);
         let x = solve(w.clone());
         assert_eq!(x, array![1.0, 1.0, 0.0, 0.0]);
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn proximal_term_on_a_finite_set_is_unsupported_and_not_retried() {
-        let p = LinearProblem::new(array![0.1, 0.2, 0.5, 0.9]).unwrap();
+        let p = CombinatorialProblem::new(array![0.1, 0.2, 0.5, 0.9]).unwrap();
         let lpgd = Lpgd::new(0.5)
             .unwrap()
             .with_rho(1.0)
@@ -560,15 +560,16 @@ mod tests {
             }))
         ));
         // A custom oracle answering with the wrong length is malformed, not solved.
-        let mut short = FnOracle::new(|_: &LinearProblem| Ok(array![1.0, 0.0]));
-        let q = LinearProblem::new(array![0.1, 0.2, 0.3, 0.4, 0.5]).unwrap();
+        let mut short = FnOracle::new(|_: &CombinatorialProblem| Ok(array![1.0, 0.0]));
+        let q = CombinatorialProblem::new(array![0.1, 0.2, 0.3, 0.4, 0.5]).unwrap();
         assert!(matches!(
             Lpgd::new(0.1).unwrap().forward(&mut short, &q),
             Err(LpgdError::Forward(SolveError::MalformedAnswer(
                 InvalidInput::Length { .. }
             )))
         ));
-        let mut nan = FnOracle::new(|_: &LinearProblem| Ok(array![f64::NAN, 0.0, 0.0, 0.0, 0.0]));
+        let mut nan =
+            FnOracle::new(|_: &CombinatorialProblem| Ok(array![f64::NAN, 0.0, 0.0, 0.0, 0.0]));
         assert!(matches!(
             Lpgd::new(0.1).unwrap().forward(&mut nan, &q),
             Err(LpgdError::Forward(SolveError::MalformedAnswer(
@@ -592,8 +593,8 @@ mod tests {
         }
         assert!(Lpgd::new(1e-300).is_ok() && Lpgd::new(1e300).is_ok());
         // A fallback that would shrink σ to 0 stops at τ · 1e-12 instead.
-        let p = LinearProblem::new(array![0.0, 1.0]).unwrap();
-        let mut failing = FnOracle::new(|q: &LinearProblem| {
+        let p = CombinatorialProblem::new(array![0.0, 1.0]).unwrap();
+        let mut failing = FnOracle::new(|q: &CombinatorialProblem| {
             if q.cost()[0] != 0.0 {
                 Err(SolveError::Numerical)
             } else {
@@ -627,8 +628,8 @@ mod tests {
     #[test]
     fn a_non_finite_gradient_is_an_error() {
         // An oracle whose answers are finite but whose difference over a tiny τ overflows.
-        let p = LinearProblem::new(array![0.0, 1.0]).unwrap();
-        let mut far = FnOracle::new(|q: &LinearProblem| {
+        let p = CombinatorialProblem::new(array![0.0, 1.0]).unwrap();
+        let mut far = FnOracle::new(|q: &CombinatorialProblem| {
             if q.cost()[0] > 0.0 {
                 Ok(array![-1e300, 0.0])
             } else {
@@ -654,7 +655,7 @@ mod tests {
             strict.forward(&mut oracle, &p),
             Err(LpgdError::Forward(SolveError::AlmostSolved))
         );
-        let g = ConicCotangent::from_dx(array![1.0, 0.0], 2);
+        let g = ConicCotangent::on_x(&p, array![1.0, 0.0]);
         assert!(lenient.backward(&mut oracle, &p, &z, &g).is_ok());
         assert!(matches!(
             strict.backward(&mut oracle, &p, &z, &g),
@@ -666,8 +667,8 @@ mod tests {
     fn shrink_tau_reports_the_step_used() {
         // The oracle fails while the cost has moved by more than 0.3 from the original.
         let w = array![0.0, 1.0];
-        let p = LinearProblem::new(w.clone()).unwrap();
-        let mut oracle = FnOracle::new(move |q: &LinearProblem| {
+        let p = CombinatorialProblem::new(w.clone()).unwrap();
+        let mut oracle = FnOracle::new(move |q: &CombinatorialProblem| {
             if (q.cost() - &w).iter().any(|d| d.abs() > 0.3) {
                 Err(SolveError::Numerical)
             } else {

@@ -41,17 +41,17 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
 /// hint is ignored).
 ///
 /// ```
-/// use lpgd_core::{FnOracle, LinearProblem, Oracle};
+/// use lpgd_core::{FnOracle, CombinatorialProblem, Oracle};
 /// use ndarray::{array, Array1};
 /// // argmin over the unit vectors: pick the cheapest coordinate.
-/// let mut oracle = FnOracle::new(|p: &LinearProblem| {
+/// let mut oracle = FnOracle::new(|p: &CombinatorialProblem| {
 ///     let w = p.cost();
 ///     let best = (0..w.len()).min_by(|&i, &j| w[i].total_cmp(&w[j])).unwrap();
 ///     let mut x = Array1::zeros(w.len());
 ///     x[best] = 1.0;
 ///     Ok(x)
 /// });
-/// let p = LinearProblem::new(array![0.3, -1.0, 0.2]).unwrap();
+/// let p = CombinatorialProblem::new(array![0.3, -1.0, 0.2]).unwrap();
 /// assert_eq!(oracle.solve(&p, None).unwrap(), array![0.0, 1.0, 0.0]);
 /// ```
 pub struct FnOracle<F>(F);

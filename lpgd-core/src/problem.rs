@@ -1,6 +1,6 @@
 //! The trait a problem family implements: how to perturb an instance and how its Lagrangian
 //! depends on the data. Two families implement it, [`ConicProblem`](crate::ConicProblem) and
-//! [`LinearProblem`](crate::LinearProblem).
+//! [`CombinatorialProblem`](crate::CombinatorialProblem).
 
 use crate::error::{Field, InvalidInput, SolveError};
 
@@ -8,7 +8,7 @@ use crate::error::{Field, InvalidInput, SolveError};
 /// how to perturb an instance, and how its Lagrangian depends on the data.
 ///
 /// Implemented by [`ConicProblem`](crate::ConicProblem) (LPs, QPs, SOCPs, exponential and power
-/// cone programs) and [`LinearProblem`](crate::LinearProblem) (`argmin ⟨w, x⟩` over a finite set).
+/// cone programs) and [`CombinatorialProblem`](crate::CombinatorialProblem) (`argmin ⟨w, x⟩` over a finite set).
 /// Backends implement [`Oracle`] for a family, never the other way round, so every backend of a
 /// family is written once against one data model.
 pub trait Problem: Sized {

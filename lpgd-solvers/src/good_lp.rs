@@ -6,7 +6,7 @@
 //!   enabled good_lp solver. Dual-side gradients (db, dA) need duals, which good_lp exposes for its
 //!   HiGHS and Clarabel back ends only; with the others a conic solve is
 //!   [`SolveError::Unsupported`]`{ what: Capability::Duals }`.
-//! - [`GoodLpOracle::over`] gives a primal-only oracle for [`LinearProblem`]s over a fixed polytope:
+//! - [`GoodLpOracle::over`] gives a primal-only oracle for [`CombinatorialProblem`]s over a fixed polytope:
 //!   every solver works there, and LPGD's gradient with respect to the cost needs only x.
 //! - [`LpModel`] lets a user write an LP with good_lp variables and expressions, mark which cost
 //!   coefficients and right-hand sides are layer parameters, and get the canonical problem plus a
@@ -24,8 +24,8 @@ use good_lp::{
     Solution, SolverModel, Variable,
 };
 use lpgd_core::{
-    Capability, ConicGradient, ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem,
-    Oracle, SolveError, SolveStatus,
+    Capability, CombinatorialProblem, ConicGradient, ConicProblem, ConicSolution, CscMatrix,
+    InvalidInput, Oracle, SolveError, SolveStatus,
 };
 use ndarray::Array1;
 use std::collections::HashMap;
@@ -224,7 +224,7 @@ impl Lp<'_> {
 /// A good_lp solver as an oracle for LPs in the canonical conic form.
 ///
 /// ```
-/// use lpgd_core::{ConicProblem, Oracle, LinearProblem};
+/// use lpgd_core::{ConicProblem, Oracle, CombinatorialProblem};
 /// use lpgd_solvers::{GoodLpOracle, GoodLpSolver};
 /// use ndarray::array;
 /// let set = ConicProblem::builder(2)
@@ -233,7 +233,7 @@ impl Lp<'_> {
 ///     .build()?;
 /// // microlp has no duals: use it as a primal oracle over the fixed polytope.
 /// let mut oracle = GoodLpOracle::over(&set, GoodLpSolver::Microlp)?;
-/// let x = oracle.solve(&LinearProblem::new(array![1.0, 2.0])?, None)?;
+/// let x = oracle.solve(&CombinatorialProblem::new(array![1.0, 2.0])?, None)?;
 /// assert!((x[0] - 1.0).abs() < 1e-9);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -253,7 +253,7 @@ impl GoodLpOracle {
         self.solver
     }
 
-    /// A primal-only oracle minimising a [`LinearProblem`]'s cost over the fixed polytope of
+    /// A primal-only oracle minimising a [`CombinatorialProblem`]'s cost over the fixed polytope of
     /// `constraints` (its own cost is ignored).
     pub fn over(
         constraints: &ConicProblem,
@@ -310,10 +310,10 @@ pub struct GoodLpPolytopeOracle {
     solver: GoodLpSolver,
 }
 
-impl Oracle<LinearProblem> for GoodLpPolytopeOracle {
+impl Oracle<CombinatorialProblem> for GoodLpPolytopeOracle {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.a.ncols())?;
@@ -353,7 +353,7 @@ impl Oracle<LinearProblem> for GoodLpPolytopeOracle {
 /// // Loss: we want more of a. LPGD says how the parameters should move.
 /// let mut dx = ndarray::Array1::zeros(problem.n());
 /// dx[params.column(a)] = -1.0;
-/// let g = lpgd.backward(&mut oracle, &problem, &z, &ConicCotangent::from_dx(dx, problem.m()))?;
+/// let g = lpgd.backward(&mut oracle, &problem, &z, &ConicCotangent::on_x(&problem, dx))?;
 /// let grads = params.gradients(&g.gradient);
 /// assert!((grads["capacity"] - (-0.5)).abs() < 1e-6); // more capacity, more a
 /// # Ok::<(), Box<dyn std::error::Error>>(())

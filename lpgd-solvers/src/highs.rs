@@ -36,7 +36,7 @@ use crate::rows::{lp_row_bounds, row_bounds, slacks, RowBounds};
 use highs_sys as ffi;
 use lpgd_core::VERIFY_TOLERANCE;
 use lpgd_core::{
-    ConicProblem, ConicSolution, CscMatrix, InvalidInput, LinearProblem, Oracle, SolveError,
+    CombinatorialProblem, ConicProblem, ConicSolution, CscMatrix, InvalidInput, Oracle, SolveError,
     SolveStatus,
 };
 use ndarray::Array1;
@@ -382,7 +382,7 @@ impl HighsOracle {
     }
 
     /// A MILP oracle over the fixed feasible set `{x : Ax + s = b, s ∈ K, x_j ∈ ℤ where marked}`
-    /// of `constraints` (its cost is ignored): each solve minimises the [`LinearProblem`]'s cost
+    /// of `constraints` (its cost is ignored): each solve minimises the [`CombinatorialProblem`]'s cost
     /// over it. For combinatorial layers written as integer programs.
     pub fn milp(
         constraints: &ConicProblem,
@@ -463,10 +463,10 @@ fn run_to_solution(
     })
 }
 
-/// A MILP oracle for [`LinearProblem`]s over a fixed feasible set, built by [`HighsOracle::milp`].
+/// A MILP oracle for [`CombinatorialProblem`]s over a fixed feasible set, built by [`HighsOracle::milp`].
 ///
 /// ```
-/// use lpgd_core::{ConicProblem, LinearProblem, Oracle};
+/// use lpgd_core::{ConicProblem, CombinatorialProblem, Oracle};
 /// use lpgd_solvers::HighsOracle;
 /// use ndarray::array;
 /// // Pick exactly two of four items: x ∈ {0, 1}⁴, x₀ + x₁ + x₂ + x₃ = 2.
@@ -475,7 +475,7 @@ fn run_to_solution(
 ///     .bounds(&[0.0; 4], &[1.0; 4])
 ///     .build()?;
 /// let mut oracle = HighsOracle::milp(&set, vec![true; 4])?;
-/// let x = oracle.solve(&LinearProblem::new(array![0.3, -1.0, 0.2, -0.5])?, None)?;
+/// let x = oracle.solve(&CombinatorialProblem::new(array![0.3, -1.0, 0.2, -0.5])?, None)?;
 /// assert_eq!(x, array![0.0, 1.0, 0.0, 1.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -519,10 +519,10 @@ impl HighsMilpOracle {
     }
 }
 
-impl Oracle<LinearProblem> for HighsMilpOracle {
+impl Oracle<CombinatorialProblem> for HighsMilpOracle {
     fn solve(
         &mut self,
-        problem: &LinearProblem,
+        problem: &CombinatorialProblem,
         _warm: Option<&Array1<f64>>,
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.integer.len())?;

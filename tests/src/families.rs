@@ -74,7 +74,7 @@ pub fn instance(
                         .cost(c)
                         .equalities(a_eq, b_eq)
                         .inequalities(g, h)
-                        .bounds(&vec![-1.0; n], &vec![1.0; n])
+                        .bounds(vec![-1.0; n], vec![1.0; n])
                         .build()?,
                     n,
                 ),
@@ -93,7 +93,7 @@ pub fn instance(
                             .quadratic(CscMatrix::from_dense(upper.view())?)
                             .equalities(a_eq, b_eq)
                             .inequalities(g, h)
-                            .bounds(&vec![-1.0; n], &vec![1.0; n])
+                            .bounds(vec![-1.0; n], vec![1.0; n])
                             .build()?,
                         n,
                     )
@@ -181,8 +181,8 @@ pub fn instance(
     for j in 0..n_decision {
         dx[j] = rng.standard_normal();
     }
-    let m = problem.m();
-    Ok((problem, ConicCotangent::from_dx(dx, m)))
+    let cotangent = ConicCotangent::on_x(&problem, dx);
+    Ok((problem, cotangent))
 }
 
 #[cfg(test)]

@@ -63,7 +63,17 @@ pub fn nondegenerate_lp(seed: u64, n: usize, m_eq: usize, m_in: usize) -> ConicP
         }
     }
     let c = -(a_eq.t().dot(&y_eq) + g.t().dot(&y_in));
-    ConicProblem::lp(c, a_eq.view(), a_eq.dot(&x), g.view(), h).expect("valid LP")
+    let free = vec![f64::INFINITY; n];
+    ConicProblem::lp(
+        c,
+        a_eq.view(),
+        a_eq.dot(&x),
+        g.view(),
+        h,
+        -&Array1::from(free.clone()),
+        &free,
+    )
+    .expect("valid LP")
 }
 
 /// `min ½xᵀPx + cᵀx s.t. A_eq x = b_eq, G x ≤ h` with `P = LLᵀ + I/2` (dense upper triangle),

@@ -386,7 +386,7 @@ fn highs_batches_do_not_depend_on_the_number_of_threads() {
 #[test]
 fn highs_milp_matches_brute_force() {
     use lpgd_core::ndarray::Array1;
-    use lpgd_core::LinearProblem;
+    use lpgd_core::CombinatorialProblem;
     use lpgd_solvers::HighsOracle;
     use rand::Rng;
     let mut rng = lpgd_tests::random::rng(42);
@@ -399,13 +399,13 @@ fn highs_milp_matches_brute_force() {
         let w = lpgd_core::ndarray::Array2::from_shape_fn((2, n), |(i, j)| weights[i][j]);
         let set = ConicProblem::builder(n)
             .inequalities(w.view(), Array1::from(capacity.to_vec()))
-            .bounds(&vec![0.0; n], &vec![1.0; n])
+            .bounds(vec![0.0; n], vec![1.0; n])
             .build()
             .unwrap();
         let mut oracle = HighsOracle::milp(&set, vec![true; n]).unwrap();
         let cost: Array1<f64> = (0..n).map(|_| -rng.random_range(0.0..3.0)).collect();
         let x = oracle
-            .solve(&LinearProblem::new(cost.clone()).unwrap(), None)
+            .solve(&CombinatorialProblem::new(cost.clone()).unwrap(), None)
             .unwrap();
         let mut best = f64::INFINITY;
         for mask in 0u32..(1 << n) {
@@ -430,7 +430,7 @@ fn highs_milp_matches_brute_force() {
 #[cfg(feature = "good_lp")]
 #[test]
 fn good_lp_polytope_oracles_match_the_conic_gradient() {
-    use lpgd_core::LinearProblem;
+    use lpgd_core::CombinatorialProblem;
     use lpgd_solvers::{GoodLpOracle, GoodLpSolver};
     for problem in lp_instances().into_iter().take(5) {
         let z_ref = reference(&problem);
@@ -442,7 +442,7 @@ fn good_lp_polytope_oracles_match_the_conic_gradient() {
             .gradient;
         for solver in GoodLpSolver::all() {
             let mut oracle = GoodLpOracle::over(&problem, solver).unwrap();
-            let layer = LinearProblem::new(problem.c().clone()).unwrap();
+            let layer = CombinatorialProblem::new(problem.c().clone()).unwrap();
             let x = lpgd.forward(&mut oracle, &layer).unwrap();
             assert!(rel_err(&x, &z_ref.x, 1e-6) < 1e-6, "{}: x", solver.name());
             let dc = lpgd

@@ -58,7 +58,7 @@ where
     let mut oracle = make();
     for (i, p) in rows.iter().enumerate() {
         let z = lpgd.forward(&mut oracle, p).unwrap();
-        let g = ConicCotangent::from_dx(Array1::from(w[i].clone()), p.m());
+        let g = ConicCotangent::on_x(p, Array1::from(w[i].clone()));
         let b = lpgd.backward(&mut oracle, p, &z, &g).unwrap().gradient;
         close(
             &grad[i],

@@ -212,7 +212,7 @@ fn malformed_gradients_and_solutions_are_typed_errors() {
     ));
     let mut short = z.clone();
     short.y = array![0.0];
-    let g = ConicCotangent::from_dx(array![1.0], 2);
+    let g = ConicCotangent::on_x(&problem, array![1.0]);
     assert!(matches!(
         lpgd.backward(&mut oracle, &problem, &short, &g),
         Err(LpgdError::InvalidInput(InvalidInput::Length {
@@ -319,7 +319,7 @@ fn unbounded_perturbed_problem_is_detected() {
             &mut oracle,
             &problem,
             &z,
-            &ConicCotangent::from_dx(array![-20.0], 1),
+            &ConicCotangent::on_x(&problem, array![-20.0]),
         )
         .unwrap_err();
     assert!(
@@ -383,7 +383,7 @@ fn one_bad_item_does_not_spoil_a_batch() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let good = ConicCotangent::from_dx(array![1.0], 2);
+    let good = ConicCotangent::on_x(&problem, array![1.0]);
     let malformed = ConicCotangent {
         dx: array![f64::NAN],
         dy: array![0.0, 0.0],

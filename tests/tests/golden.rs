@@ -41,7 +41,7 @@ fn check_side(side: Side, dc: &[f64], db: &[f64], da: &[f64]) {
     close(&z.x, &[1.0, 0.0, 0.0]);
     close(&z.y, &[-0.1, 0.0, 0.4, 0.2]);
     close(&z.s, &[0.0, 1.0, 0.0, 0.0]);
-    let g = ConicCotangent::from_dx(array![1.0, 0.0, 0.0], 4);
+    let g = ConicCotangent::on_x(&problem, array![1.0, 0.0, 0.0]);
     let back = lpgd.backward(&mut oracle, &problem, &z, &g).unwrap();
     close(&back.gradient.dc, dc);
     close(&back.gradient.db, db);
@@ -89,7 +89,7 @@ fn small_tau_sees_the_zero_derivative_of_x() {
     let lpgd = Lpgd::new(1e-3).unwrap();
     let mut oracle = ClarabelOracle::high_accuracy();
     let z = lpgd.forward(&mut oracle, &problem).unwrap();
-    let g = ConicCotangent::from_dx(array![1.0, 0.0, 0.0], 4);
+    let g = ConicCotangent::on_x(&problem, array![1.0, 0.0, 0.0]);
     let back = lpgd.backward(&mut oracle, &problem, &z, &g).unwrap();
     close(&back.gradient.dc, &[0.0, 0.0, 0.0]);
 }

@@ -21,7 +21,7 @@ fn dense(m: lpgd_core::ndarray::Array2<f64>) -> CscMatrix {
 fn box_lp(c: f64, lo: f64, hi: f64) -> ConicProblem {
     ConicProblem::builder(1)
         .cost(array![c])
-        .bounds(&[lo], &[hi])
+        .bounds([lo], [hi])
         .build()
         .unwrap()
 }
@@ -42,7 +42,7 @@ fn class1_non_convex_quadratic_costs_are_invalid_input_everywhere() {
     assert!(matches!(
         ConicProblem::builder(2)
             .quadratic(indefinite.clone())
-            .bounds(&[-1.0; 2], &[1.0; 2])
+            .bounds([-1.0; 2], [1.0; 2])
             .build(),
         Err(InvalidInput::NotConvex { .. })
     ));
@@ -165,7 +165,7 @@ fn class4_empty_problems_are_invalid_the_same_way_for_every_backend() {
         Err(InvalidInput::Empty(_))
     ));
     assert!(matches!(
-        lpgd_core::LinearProblem::new(array![]),
+        lpgd_core::CombinatorialProblem::new(array![]),
         Err(InvalidInput::Empty(_))
     ));
     // With variables but no rows: a bounded QP solves, an unbounded LP does not.
@@ -214,7 +214,7 @@ fn class5_huge_finite_values_give_typed_errors_or_right_answers() {
         let mut oracle = make();
         let lpgd = Lpgd::new(1.0).unwrap().with_side(Side::Right);
         let z = lpgd.forward(&mut oracle, &lp).unwrap();
-        let mut g = ConicCotangent::from_dx(Array1::zeros(lp.n()), lp.m());
+        let mut g = ConicCotangent::on_x(&lp, Array1::zeros(lp.n()));
         g.dy.fill(1e300);
         assert!(lpgd.backward(&mut oracle, &lp, &z, &g).is_err(), "{name}");
     }
@@ -226,9 +226,9 @@ fn class5_combinatorial_oracles_survive_costs_near_the_largest_float() {
     use lpgd_combinatorial::tsp::Tsp;
     use lpgd_combinatorial::warcraft::VertexGridShortestPath;
     use lpgd_combinatorial::{GridShortestPath, Knapsack};
-    use lpgd_core::LinearProblem;
+    use lpgd_core::CombinatorialProblem;
     let mut r = random::rng(5);
-    let mut check = |oracle: &mut dyn Oracle<LinearProblem>, len: usize, nonneg: bool| {
+    let mut check = |oracle: &mut dyn Oracle<CombinatorialProblem>, len: usize, nonneg: bool| {
         let w: Array1<f64> = (0..len)
             .map(|_| {
                 let v: f64 = r.random_range(0.1..1.0);
@@ -240,12 +240,12 @@ fn class5_combinatorial_oracles_survive_costs_near_the_largest_float() {
             })
             .collect();
         let small = oracle
-            .solve(&LinearProblem::new(w.clone()).unwrap(), None)
+            .solve(&CombinatorialProblem::new(w.clone()).unwrap(), None)
             .unwrap();
         // Scaled by a power of two, the argmin is the same; near f64::MAX it must still be found.
         let huge = w.mapv(|v| v * 2f64.powi(1020));
         let big = oracle
-            .solve(&LinearProblem::new(huge).unwrap(), None)
+            .solve(&CombinatorialProblem::new(huge).unwrap(), None)
             .unwrap();
         assert_eq!(small, big);
     };
@@ -336,12 +336,12 @@ fn class7_degenerate_steps_are_refused() {
 #[test]
 fn class8_searches_stop_at_their_limits() {
     use lpgd_combinatorial::Knapsack;
-    use lpgd_core::LinearProblem;
+    use lpgd_core::CombinatorialProblem;
     // No constraint at all: every valuable item is taken, at once.
     let mut free = Knapsack::new(lpgd_core::ndarray::Array2::zeros((0, 40)), vec![]).unwrap();
     let w = Array1::from_shape_fn(40, |j| if j % 3 == 0 { 1.0 } else { -1.0 - j as f64 });
     let y = free
-        .solve(&LinearProblem::new(w.clone()).unwrap(), None)
+        .solve(&CombinatorialProblem::new(w.clone()).unwrap(), None)
         .unwrap();
     assert_eq!(y, w.mapv(|v| if v < 0.0 { 1.0 } else { 0.0 }));
     assert!(free.nodes() < 1000, "{} nodes", free.nodes());
@@ -359,7 +359,7 @@ fn class8_searches_stop_at_their_limits() {
     .with_node_limit(10_000);
     let values = Array1::from(weights.iter().map(|w| -w).collect::<Vec<_>>());
     assert_eq!(
-        hard.solve(&LinearProblem::new(values).unwrap(), None),
+        hard.solve(&CombinatorialProblem::new(values).unwrap(), None),
         Err(SolveError::NodeLimit(10_000))
     );
 }
@@ -508,7 +508,7 @@ fn fuzz_case(seed: u64) -> (Result<ConicProblem, InvalidInput>, Expect) {
                         .insert_axis(lpgd_core::ndarray::Axis(0)),
                     array![-1.0],
                 )
-                .bounds(&vec![-5.0; n], &vec![5.0; n])
+                .bounds(vec![-5.0; n], vec![5.0; n])
                 .build();
             (p, Expect::NotSolved)
         }
@@ -521,7 +521,7 @@ fn fuzz_case(seed: u64) -> (Result<ConicProblem, InvalidInput>, Expect) {
             (
                 ConicProblem::builder(n)
                     .cost(c)
-                    .bounds(&lo, &vec![1.0; n])
+                    .bounds(&lo, vec![1.0; n])
                     .build(),
                 Expect::NotSolved,
             )

@@ -41,8 +41,10 @@ fn write_then_read_round_trips() {
 fn problems_with_shared_structure_write_as_one_file() {
     let base = problem_file("lp_box_small").problem(0).unwrap();
     let problems = vec![base.clone(), base.with_c(base.c() * 2.0).unwrap()];
-    let mut g =
-        ConicCotangent::from_dx(array![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 27);
+    let mut g = ConicCotangent::on_x(
+        &base,
+        array![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    );
     g.ds[3] = 0.5;
     let file = ProblemFile::from_problems(&problems, &[g.clone(), g.clone()]).unwrap();
     let again = ProblemFile::from_json_str(&file.to_json_string().unwrap()).unwrap();
@@ -78,7 +80,7 @@ fn qp_from_bounds_maps_gradients_back_to_the_bounds() {
         "x = {}",
         z.x
     );
-    let g = ConicCotangent::from_dx(array![1.0, 0.0], problem.m());
+    let g = ConicCotangent::on_x(&problem, array![1.0, 0.0]);
     let back = lpgd.backward(&mut oracle, &problem, &z, &g).unwrap();
     let (dl, du) = rows.bound_gradients(&back.gradient.db);
     for (found, expected) in dl
@@ -96,7 +98,7 @@ fn builder_orders_blocks_and_bounds_skip_infinities() {
     let problem = ConicProblem::builder(2)
         .cost(array![1.0, 1.0])
         .second_order(array![[-1.0, 0.0], [0.0, -1.0]], array![2.0, 0.0])
-        .bounds(&[0.0, -inf], &[inf, 3.0])
+        .bounds([0.0, -inf], [inf, 3.0])
         .equalities(array![[1.0, -1.0]], array![0.0])
         .build()
         .unwrap();

@@ -282,7 +282,7 @@ pub fn rollout(
                 &mut oracle,
                 problem,
                 sol,
-                &ConicCotangent::from_dx(dx, problem.m()),
+                &ConicCotangent::on_x(problem, dx),
             )
             .map_err(|e| format!("month {t}: {e}"))?
             .gradient;
@@ -402,7 +402,7 @@ mod tests {
                     &mut ClarabelOracle::new(),
                     &problem,
                     &base,
-                    &ConicCotangent::from_dx(dx, problem.m()),
+                    &ConicCotangent::on_x(&problem, dx),
                 )
                 .unwrap()
                 .gradient;

@@ -240,7 +240,7 @@ impl SudokuModel {
                 CscMatrix::from_dense(a.view()).map_err(|e| e.to_string())?,
                 b,
             )
-            .bounds(&[0.0; VARS], &[1.0; VARS]);
+            .bounds([0.0; VARS], [1.0; VARS]);
         if eps > 0.0 {
             builder = builder
                 .quadratic(CscMatrix::scaled_identity(VARS, eps).map_err(|e| e.to_string())?);
@@ -360,10 +360,11 @@ pub fn batch_gradient(
     let cotangents: Vec<ConicCotangent> = solutions
         .iter()
         .zip(targets)
-        .map(|(s, y)| {
+        .zip(&problems)
+        .map(|((s, y), problem)| {
             let diff = &s.x - y;
             loss += diff.dot(&diff) * scale;
-            ConicCotangent::from_dx(diff * (2.0 * scale), s.y.len())
+            ConicCotangent::on_x(problem, diff * (2.0 * scale))
         })
         .collect();
     let lpgd = method.lpgd()?;

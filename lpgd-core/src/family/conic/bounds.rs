@@ -1,23 +1,45 @@
 //! Constructors from the LP and OSQP forms, and the map from bound rows to conic rows.
 
-use super::ConicProblem;
+use super::{ConicProblem, IntoVector};
 use crate::csc::CscMatrix;
 use crate::error::{check_len, InvalidInput};
 use ndarray::{Array1, ArrayView2};
 
 impl ConicProblem {
-    /// The LP `min cᵀx s.t. A_eq x = b_eq, G x ≤ h`.
+    /// The LP `min cᵀx s.t. A_eq x = b_eq, G x ≤ h, lo ≤ x ≤ hi` (infinite bounds are left out).
+    ///
+    /// ```
+    /// use lpgd_core::ConicProblem;
+    /// use lpgd_core::ndarray::{array, Array2};
+    /// let inf = f64::INFINITY;
+    /// // min x₀ + 2x₁ s.t. x₀ + x₁ = 1, x ≥ 0
+    /// let lp = ConicProblem::lp(
+    ///     array![1.0, 2.0],
+    ///     array![[1.0, 1.0]].view(),
+    ///     array![1.0],
+    ///     Array2::zeros((0, 2)).view(),
+    ///     array![],
+    ///     [0.0, 0.0],
+    ///     [inf, inf],
+    /// )?;
+    /// assert_eq!((lp.n(), lp.m()), (2, 3));
+    /// # Ok::<(), lpgd_core::InvalidInput>(())
+    /// ```
     pub fn lp(
-        c: Array1<f64>,
+        c: impl IntoVector,
         a_eq: ArrayView2<'_, f64>,
-        b_eq: Array1<f64>,
+        b_eq: impl IntoVector,
         g: ArrayView2<'_, f64>,
-        h: Array1<f64>,
+        h: impl IntoVector,
+        lo: impl IntoVector,
+        hi: impl IntoVector,
     ) -> Result<Self, InvalidInput> {
+        let c = c.into_vector();
         Self::builder(c.len())
             .cost(c)
             .equalities(a_eq, b_eq)
             .inequalities(g, h)
+            .bounds(lo, hi)
             .build()
     }
 
@@ -97,15 +119,15 @@ impl ConicProblem {
         let problem = builder
             .equalities(
                 pick(&eq_rows, 1.0)?,
-                eq_rows.iter().map(|&i| u[i]).collect(),
+                eq_rows.iter().map(|&i| u[i]).collect::<Vec<f64>>(),
             )
             .inequalities(
                 pick(&up_rows, 1.0)?,
-                up_rows.iter().map(|&i| u[i]).collect(),
+                up_rows.iter().map(|&i| u[i]).collect::<Vec<f64>>(),
             )
             .inequalities(
                 pick(&lo_rows, -1.0)?,
-                lo_rows.iter().map(|&i| -l[i]).collect(),
+                lo_rows.iter().map(|&i| -l[i]).collect::<Vec<f64>>(),
             )
             .build()?;
         let mut map = RowMap {

@@ -39,6 +39,49 @@ impl IntoCsc for Array2<f64> {
     }
 }
 
+/// Something that can serve as a vector argument of the builder: an owned or borrowed
+/// [`Array1`], a `Vec`, a slice or an array of `f64`, so every builder method takes the same kinds.
+pub trait IntoVector {
+    /// The owned vector.
+    fn into_vector(self) -> Array1<f64>;
+}
+
+impl IntoVector for Array1<f64> {
+    fn into_vector(self) -> Array1<f64> {
+        self
+    }
+}
+impl IntoVector for &Array1<f64> {
+    fn into_vector(self) -> Array1<f64> {
+        self.clone()
+    }
+}
+impl IntoVector for Vec<f64> {
+    fn into_vector(self) -> Array1<f64> {
+        Array1::from(self)
+    }
+}
+impl IntoVector for &Vec<f64> {
+    fn into_vector(self) -> Array1<f64> {
+        Array1::from(self.clone())
+    }
+}
+impl IntoVector for &[f64] {
+    fn into_vector(self) -> Array1<f64> {
+        Array1::from(self.to_vec())
+    }
+}
+impl<const N: usize> IntoVector for [f64; N] {
+    fn into_vector(self) -> Array1<f64> {
+        Array1::from(self.to_vec())
+    }
+}
+impl<const N: usize> IntoVector for &[f64; N] {
+    fn into_vector(self) -> Array1<f64> {
+        Array1::from(self.to_vec())
+    }
+}
+
 /// Assembles a [`ConicProblem`] from constraint blocks. Blocks are placed in the SCS cone order
 /// (zero, nonnegative, second-order, exponential, power), in the order they were added within a
 /// kind; equalities and inequalities are merged into one cone each. Errors are reported by
@@ -82,8 +125,8 @@ impl ConicBuilder {
     }
 
     /// Sets the linear cost c (default: zero).
-    pub fn cost(mut self, c: Array1<f64>) -> Self {
-        self.c = Some(c);
+    pub fn cost(mut self, c: impl IntoVector) -> Self {
+        self.c = Some(c.into_vector());
         self
     }
 
@@ -129,19 +172,22 @@ impl ConicBuilder {
     }
 
     /// Adds `A x = b`.
-    pub fn equalities(self, a: impl IntoCsc, b: Array1<f64>) -> Self {
+    pub fn equalities(self, a: impl IntoCsc, b: impl IntoVector) -> Self {
+        let b = b.into_vector();
         let k = b.len();
         self.block(Cone::Zero(k), a, b)
     }
 
     /// Adds `G x ≤ h`.
-    pub fn inequalities(self, g: impl IntoCsc, h: Array1<f64>) -> Self {
+    pub fn inequalities(self, g: impl IntoCsc, h: impl IntoVector) -> Self {
+        let h = h.into_vector();
         let k = h.len();
         self.block(Cone::Nonnegative(k), g, h)
     }
 
     /// Adds `lo ≤ x ≤ hi` (infinite entries are skipped).
-    pub fn bounds(self, lo: &[f64], hi: &[f64]) -> Self {
+    pub fn bounds(self, lo: impl IntoVector, hi: impl IntoVector) -> Self {
+        let (lo, hi) = (lo.into_vector(), hi.into_vector());
         let n = self.n;
         if lo.len() != n || hi.len() != n {
             return self.fail(InvalidInput::Length {
@@ -180,19 +226,20 @@ impl ConicBuilder {
     }
 
     /// Adds `b − A x ∈ SOC` (first row is the bound: `‖(b − Ax)[1..]‖ ≤ (b − Ax)[0]`).
-    pub fn second_order(self, a: impl IntoCsc, b: Array1<f64>) -> Self {
+    pub fn second_order(self, a: impl IntoCsc, b: impl IntoVector) -> Self {
+        let b = b.into_vector();
         let k = b.len();
         self.block(Cone::SecondOrder(k), a, b)
     }
 
     /// Adds `b − A x ∈ K_exp` (three rows).
-    pub fn exponential(self, a: impl IntoCsc, b: Array1<f64>) -> Self {
-        self.block(Cone::Exponential, a, b)
+    pub fn exponential(self, a: impl IntoCsc, b: impl IntoVector) -> Self {
+        self.block(Cone::Exponential, a, b.into_vector())
     }
 
     /// Adds `b − A x ∈ K_pow(α)` (three rows).
-    pub fn power(self, a: impl IntoCsc, b: Array1<f64>, alpha: f64) -> Self {
-        self.block(Cone::Power(alpha), a, b)
+    pub fn power(self, a: impl IntoCsc, b: impl IntoVector, alpha: f64) -> Self {
+        self.block(Cone::Power(alpha), a, b.into_vector())
     }
 
     /// Validates and assembles the problem.

@@ -22,12 +22,22 @@ pub struct ConicCotangent {
 pub type ConicSolutionTangent = ConicCotangent;
 
 impl ConicCotangent {
-    /// A gradient with respect to x only (dy = ds = 0).
-    pub fn from_dx(dx: Array1<f64>, m: usize) -> Self {
+    /// A gradient with respect to x only, for `problem` (dy = ds = 0, of its row count). `dx` is
+    /// checked against the problem where it is used (its length must be `problem.n()`).
+    ///
+    /// ```
+    /// use lpgd_core::{ConicCotangent, ConicProblem};
+    /// use lpgd_core::ndarray::array;
+    /// let p = ConicProblem::builder(2).cost(array![1.0, 1.0]).bounds(&[0.0; 2], &[1.0; 2]).build()?;
+    /// let g = ConicCotangent::on_x(&p, array![1.0, 0.0]);
+    /// assert_eq!((g.dy.len(), g.ds.len()), (4, 4));
+    /// # Ok::<(), lpgd_core::InvalidInput>(())
+    /// ```
+    pub fn on_x(problem: &ConicProblem, dx: Array1<f64>) -> Self {
         Self {
             dx,
-            dy: Array1::zeros(m),
-            ds: Array1::zeros(m),
+            dy: Array1::zeros(problem.m()),
+            ds: Array1::zeros(problem.m()),
         }
     }
 }

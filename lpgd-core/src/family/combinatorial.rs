@@ -11,11 +11,11 @@ use ndarray::Array1;
 
 /// A cost vector for an oracle over a finite set, checked to be finite.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LinearProblem {
+pub struct CombinatorialProblem {
     w: Array1<f64>,
 }
 
-impl LinearProblem {
+impl CombinatorialProblem {
     /// A problem with cost `w` (at least one entry, all finite).
     pub fn new(w: Array1<f64>) -> Result<Self, InvalidInput> {
         if w.is_empty() {
@@ -60,17 +60,17 @@ fn moved(
     d: &Array1<f64>,
     sigma: f64,
     rho: f64,
-) -> Result<LinearProblem, SolveError> {
+) -> Result<CombinatorialProblem, SolveError> {
     if rho != 0.0 {
         return Err(SolveError::Unsupported {
-            backend: "the linear family",
+            backend: "the combinatorial family",
             what: Capability::Proximal,
         });
     }
-    Ok(LinearProblem::new(w + &(sigma * d))?)
+    Ok(CombinatorialProblem::new(w + &(sigma * d))?)
 }
 
-impl Problem for LinearProblem {
+impl Problem for CombinatorialProblem {
     type Solution = Array1<f64>;
     type SolutionVector = Array1<f64>;
     type DataVector = Array1<f64>;
