@@ -1,11 +1,12 @@
 //! Assembling a conic program block by block.
 
-use super::ConicProblem;
+use super::{ConicGradient, ConicProblem};
 use crate::cone::{Cone, ConeKind};
 use crate::csc::CscMatrix;
 use crate::error::{check_len, InvalidInput};
 use crate::limits::filled_vec;
 use ndarray::{Array1, Array2, ArrayView2};
+use std::collections::BTreeMap;
 
 /// Something that can serve as a constraint block: a [`CscMatrix`] or a dense matrix.
 pub trait IntoCsc {
@@ -106,6 +107,26 @@ pub struct ConicBuilder {
     p: Option<CscMatrix>,
     blocks: Vec<(Cone, CscMatrix, Array1<f64>)>,
     error: Option<InvalidInput>,
+    named: Vec<(String, Named)>,
+}
+
+/// A named data entry as the builder knows it: block-relative until the problem is assembled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Cost(usize),
+    Rhs {
+        block: usize,
+        row: usize,
+    },
+    Matrix {
+        block: usize,
+        row: usize,
+        col: usize,
+    },
+    Quadratic {
+        row: usize,
+        col: usize,
+    },
 }
 
 impl ConicBuilder {
@@ -116,6 +137,7 @@ impl ConicBuilder {
             p: None,
             blocks: Vec::new(),
             error: None,
+            named: Vec::new(),
         }
     }
 
@@ -242,6 +264,141 @@ impl ConicBuilder {
         self.block(Cone::Power(alpha), a, b.into_vector())
     }
 
+    /// Names the cost coefficient of variable `j` as a layer parameter.
+    pub fn cost_parameter(mut self, name: impl Into<String>, j: usize) -> Self {
+        if j >= self.n {
+            return self.fail(InvalidInput::Value {
+                field: "cost parameter",
+                index: j,
+                reason: "no such variable",
+            });
+        }
+        self.named.push((name.into(), Named::Cost(j)));
+        self
+    }
+
+    /// Names row `row` of the right-hand side of the block added last as a layer parameter.
+    pub fn rhs_parameter(mut self, name: impl Into<String>, row: usize) -> Self {
+        match self.blocks.len().checked_sub(1) {
+            Some(block) if row < self.blocks[block].2.len() => {
+                self.named.push((name.into(), Named::Rhs { block, row }));
+                self
+            }
+            _ => self.fail(InvalidInput::Value {
+                field: "rhs parameter",
+                index: row,
+                reason: "no such row in the block added last",
+            }),
+        }
+    }
+
+    /// Names entry (`row`, `col`) of the matrix of the block added last as a layer parameter. The
+    /// entry is stored even where it is zero (a dense block drops zeros otherwise), so its
+    /// gradient is always reported.
+    pub fn matrix_parameter(mut self, name: impl Into<String>, row: usize, col: usize) -> Self {
+        let Some(block) = self.blocks.len().checked_sub(1) else {
+            return self.fail(InvalidInput::Value {
+                field: "matrix parameter",
+                index: row,
+                reason: "no block added yet",
+            });
+        };
+        match with_entry(&self.blocks[block].1, row, col) {
+            Ok(a) => {
+                self.blocks[block].1 = a;
+                self.named
+                    .push((name.into(), Named::Matrix { block, row, col }));
+                self
+            }
+            Err(e) => self.fail(e.naming_matrix("matrix parameter")),
+        }
+    }
+
+    /// Names entry (`row`, `col`) of P (upper triangle, `row ≤ col`) as a layer parameter,
+    /// stored even where it is zero.
+    pub fn quadratic_parameter(mut self, name: impl Into<String>, row: usize, col: usize) -> Self {
+        let p = match &self.p {
+            Some(p) if row <= col => with_entry(p, row, col),
+            _ => Err(InvalidInput::Value {
+                field: "quadratic parameter",
+                index: row,
+                reason: "needs a quadratic cost and an entry on or above the diagonal",
+            }),
+        };
+        match p {
+            Ok(p) => {
+                self.p = Some(p);
+                self.named
+                    .push((name.into(), Named::Quadratic { row, col }));
+                self
+            }
+            Err(e) => self.fail(e.naming_matrix("P")),
+        }
+    }
+
+    /// Validates and assembles the problem, with the map from its data to the named parameters.
+    ///
+    /// ```
+    /// use lpgd_core::{ConicCotangent, ConicProblem, Lpgd, Side};
+    /// use lpgd_core::ndarray::array;
+    /// // min c·x s.t. x₀ + x₁ = 1, x ≥ 0, with the price of x₀ and the (zero) coupling of x₁ in
+    /// // the equality as parameters.
+    /// let (problem, params) = ConicProblem::builder(2)
+    ///     .cost([1.0, 2.0])
+    ///     .cost_parameter("price", 0)
+    ///     .equalities(array![[1.0, 0.0]], [1.0])
+    ///     .matrix_parameter("coupling", 0, 1)
+    ///     .rhs_parameter("demand", 0)
+    ///     .bounds([0.0, 0.0], [f64::INFINITY, f64::INFINITY])
+    ///     .build_with_parameters()?;
+    /// assert_eq!(problem.a().nnz(), 4); // the zero coupling is stored
+    /// assert_eq!(params.values(&problem)["coupling"], 0.0);
+    /// let mut grad = lpgd_core::ConicGradient::zeros(&problem);
+    /// grad.dc[0] = 3.0;
+    /// assert_eq!(params.gradients(&grad)["price"], 3.0);
+    /// # Ok::<(), lpgd_core::InvalidInput>(())
+    /// ```
+    pub fn build_with_parameters(mut self) -> Result<(ConicProblem, Parameters), InvalidInput> {
+        let named = std::mem::take(&mut self.named);
+        // Row offset of each block in the assembled problem: blocks are placed by cone kind,
+        // in the order they were added within a kind (a stable sort).
+        let mut order: Vec<usize> = (0..self.blocks.len()).collect();
+        order.sort_by_key(|&k| self.blocks[k].0.kind());
+        let mut offset = vec![0; self.blocks.len()];
+        let mut row = 0;
+        for &k in &order {
+            offset[k] = row;
+            row += self.blocks[k].2.len();
+        }
+        let problem = self.build()?;
+        let position = |m: &CscMatrix, row: usize, col: usize| {
+            let (start, end) = (m.colptr()[col], m.colptr()[col + 1]);
+            m.rowval()[start..end]
+                .binary_search(&row)
+                .map(|k| start + k)
+                .expect("the builder stored every named entry")
+        };
+        let entries = named
+            .into_iter()
+            .map(|(name, at)| {
+                let location = match at {
+                    Named::Cost(j) => Location::C(j),
+                    Named::Rhs { block, row } => Location::B(offset[block] + row),
+                    Named::Matrix { block, row, col } => {
+                        Location::A(position(problem.a(), offset[block] + row, col))
+                    }
+                    Named::Quadratic { row, col } => Location::P(position(
+                        problem.p().expect("a quadratic parameter needs P"),
+                        row,
+                        col,
+                    )),
+                };
+                (name, location)
+            })
+            .collect();
+        Ok((problem, Parameters { entries }))
+    }
+
     /// Validates and assembles the problem.
     pub fn build(self) -> Result<ConicProblem, InvalidInput> {
         if let Some(e) = self.error {
@@ -278,5 +435,129 @@ impl ConicBuilder {
             None => Array1::from(filled_vec("variables", self.n, 0.0)?),
         };
         ConicProblem::new(self.p, a, b, c, cones)
+    }
+}
+
+/// `m` with entry (`row`, `col`) stored (as an explicit zero if it was not).
+fn with_entry(m: &CscMatrix, row: usize, col: usize) -> Result<CscMatrix, InvalidInput> {
+    if row >= m.nrows() || col >= m.ncols() {
+        return Err(InvalidInput::Shape {
+            field: "matrix",
+            rows: row + 1,
+            cols: col + 1,
+            expected_rows: m.nrows(),
+            expected_cols: m.ncols(),
+        });
+    }
+    let (mut rows, mut cols, mut vals): (Vec<usize>, Vec<usize>, Vec<f64>) =
+        m.iter()
+            .fold((Vec::new(), Vec::new(), Vec::new()), |mut t, (i, j, v)| {
+                t.0.push(i);
+                t.1.push(j);
+                t.2.push(v);
+                t
+            });
+    rows.push(row);
+    cols.push(col);
+    vals.push(0.0);
+    CscMatrix::from_triplets(m.nrows(), m.ncols(), &rows, &cols, &vals)
+}
+
+/// Where a named parameter sits in the assembled problem's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// `c[j]`.
+    C(usize),
+    /// `b[i]`.
+    B(usize),
+    /// The `k`-th stored value of A (CSC order).
+    A(usize),
+    /// The `k`-th stored value of P (upper triangle, CSC order).
+    P(usize),
+}
+
+/// The named parameters of a problem built with [`ConicBuilder::build_with_parameters`]: LPGD
+/// gradients and data values by name. A name given to several entries is one shared parameter
+/// (its gradient is the sum over them).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parameters {
+    entries: Vec<(String, Location)>,
+}
+
+impl Parameters {
+    /// Each named entry and where it sits, in the order they were named.
+    pub fn locations(&self) -> &[(String, Location)] {
+        &self.entries
+    }
+
+    /// The gradient with respect to each named parameter.
+    pub fn gradients(&self, g: &ConicGradient) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for (name, at) in &self.entries {
+            let v = match *at {
+                Location::C(j) => g.dc[j],
+                Location::B(i) => g.db[i],
+                Location::A(k) => g.da[k],
+                Location::P(k) => g.dp.as_ref().map_or(0.0, |dp| dp[k]),
+            };
+            *out.entry(name.clone()).or_insert(0.0) += v;
+        }
+        out
+    }
+
+    /// Each named parameter's value in `problem` (the first of its entries).
+    pub fn values(&self, problem: &ConicProblem) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for (name, at) in &self.entries {
+            let v = match *at {
+                Location::C(j) => problem.c()[j],
+                Location::B(i) => problem.b()[i],
+                Location::A(k) => problem.a().values()[k],
+                Location::P(k) => problem.p().map_or(0.0, |p| p.values()[k]),
+            };
+            out.entry(name.clone()).or_insert(v);
+        }
+        out
+    }
+
+    /// `problem` with the named parameters set to `values` (names not given keep their value;
+    /// a name this map does not know is an error).
+    pub fn apply(
+        &self,
+        problem: &ConicProblem,
+        values: &BTreeMap<String, f64>,
+    ) -> Result<ConicProblem, InvalidInput> {
+        if let Some((k, _)) = values
+            .keys()
+            .enumerate()
+            .find(|(_, name)| !self.entries.iter().any(|(n, _)| n == *name))
+        {
+            return Err(InvalidInput::Value {
+                field: "parameter values",
+                index: k,
+                reason: "names no parameter of this problem",
+            });
+        }
+        let (mut c, mut b) = (problem.c().clone(), problem.b().clone());
+        let mut a = problem.a().values().to_vec();
+        let mut p = problem.p().map(|p| p.values().to_vec());
+        for (name, at) in &self.entries {
+            let Some(&v) = values.get(name) else { continue };
+            match *at {
+                Location::C(j) => c[j] = v,
+                Location::B(i) => b[i] = v,
+                Location::A(k) => a[k] = v,
+                Location::P(k) => {
+                    if let Some(p) = p.as_mut() {
+                        p[k] = v;
+                    }
+                }
+            }
+        }
+        let moved = problem.with_c(c)?.with_b(b)?.with_a_values(&a)?;
+        match p {
+            Some(p) => moved.with_p_values(&p),
+            None => Ok(moved),
+        }
     }
 }

@@ -28,7 +28,7 @@ mod vectors;
 mod verify;
 
 pub use bounds::RowMap;
-pub use builder::{ConicBuilder, IntoCsc, IntoVector};
+pub use builder::{ConicBuilder, IntoCsc, IntoVector, Location, Parameters};
 pub use solution::{ConicSolution, SolveStatus};
 pub use vectors::{ConicCotangent, ConicGradient, ConicSolutionTangent, ConicTangent};
 pub use verify::{Residuals, VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST};
