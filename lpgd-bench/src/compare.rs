@@ -1,9 +1,11 @@
 //! `lpgd-bench compare`: every enabled backend and side on seeded generated families, to choose a
 //! backend and a gradient setting.
 
-use lpgd_bench::plot::line_plot;
-use lpgd_bench::progress;
-use lpgd_bench::stats::median;
+use crate::args::{instance_count, problem_size, read_problem, repeat_count};
+use crate::error::{write_file, BenchError};
+use crate::plot::line_plot;
+use crate::progress;
+use crate::stats::median;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, ProblemFile, Side};
 use lpgd_solvers::ClarabelOracle;
@@ -15,22 +17,58 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// What to run.
-pub struct CompareConfig {
-    /// Decision-variable counts of the size sweep.
-    pub sizes: Vec<usize>,
+/// The options of `compare`: what to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// A run of about 30 seconds (sizes 10, 30 and 100, 8 instances, 1 repeat).
+    #[arg(long)]
+    pub quick: bool,
+    /// Base seed of the generated instances.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u32,
+    /// Decision-variable counts of the size sweep (default 10, 30, 100, 300; each 1 to 3000).
+    #[arg(long, value_delimiter = ',', value_parser = problem_size)]
+    pub sizes: Option<Vec<usize>>,
     /// Instances per family and size.
+    #[arg(long, default_value_t = 8, value_parser = instance_count)]
     pub instances: usize,
     /// Timing repeats (medians are taken over instances × repeats).
+    #[arg(long, default_value_t = 3, value_parser = repeat_count)]
     pub repeats: usize,
-    /// LPGD step for the comparison.
+    /// LPGD step τ.
+    #[arg(long, default_value_t = 0.1)]
     pub tau: f64,
-    /// Base seed.
-    pub seed: u32,
-    /// Extra problem files to include.
-    pub files: Vec<PathBuf>,
+    /// Extra problem files (diffcp layout) to include.
+    #[arg(long = "problem")]
+    pub problems: Vec<PathBuf>,
+    /// JSON report (plots are written beside it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Largest size with a finite-difference check.
+    #[arg(skip = 30_usize)]
     pub fd_max_size: usize,
+}
+
+impl CompareArgs {
+    /// The sizes of the sweep (the quick run's, the default, or those given).
+    pub fn sizes(&self) -> Vec<usize> {
+        self.sizes.clone().unwrap_or_else(|| {
+            if self.quick {
+                vec![10, 30, 100]
+            } else {
+                vec![10, 30, 100, 300]
+            }
+        })
+    }
+
+    /// Timing repeats (one in a quick run).
+    pub fn repeats(&self) -> usize {
+        if self.quick {
+            1
+        } else {
+            self.repeats
+        }
+    }
 }
 
 /// One row of the report: a backend and side on one family and size.
@@ -126,7 +164,7 @@ fn rows_for(
     name: &str,
     size: usize,
     set: &[Instance],
-    config: &CompareConfig,
+    config: &CompareArgs,
     fd: Option<&Array1<f64>>,
     skipped: &mut BTreeSet<String>,
 ) -> Vec<Row> {
@@ -156,7 +194,7 @@ fn rows_for(
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut failures = BTreeMap::new();
             for (k, (p, g)) in set.iter().enumerate() {
-                for repeat in 0..config.repeats.max(1) {
+                for repeat in 0..config.repeats().max(1) {
                     let t0 = Instant::now();
                     let z = match lpgd.forward(&mut oracle, p) {
                         Ok(z) => z,
@@ -241,7 +279,7 @@ fn rows_for(
     rows
 }
 
-fn tau_sweep(config: &CompareConfig) -> Vec<TauPoint> {
+fn tau_sweep(config: &CompareArgs) -> Vec<TauPoint> {
     let n = 20;
     let lps: Vec<Instance> = (0..config.instances as u32)
         .filter_map(|i| instance(Family::LpBox, n, config.seed + 1000 + i).ok())
@@ -280,12 +318,14 @@ fn tau_sweep(config: &CompareConfig) -> Vec<TauPoint> {
 }
 
 /// Runs the comparison.
-pub fn run(config: &CompareConfig) -> Result<Report, String> {
+pub fn run(config: &CompareArgs) -> Result<Report, BenchError> {
+    Lpgd::new(config.tau)?;
+    let sizes = config.sizes();
     let mut rows = Vec::new();
     let mut skipped = BTreeSet::new();
     let mut files = Vec::new();
-    for path in &config.files {
-        let file = ProblemFile::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for path in &config.problems {
+        let file = read_problem(path, ProblemFile::DEFAULT_MAX_BYTES >> 20)?;
         let set: Vec<Instance> = (0..config.instances.min(file.len()))
             .map(|i| {
                 (
@@ -299,10 +339,10 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
             .map_or("file".into(), |s| s.to_string_lossy().into_owned());
         files.push((name, set));
     }
-    let total = Family::ALL.len() * config.sizes.len() + files.len() + 1;
+    let total = Family::ALL.len() * sizes.len() + files.len() + 1;
     let mut step = 0;
     for family in Family::ALL {
-        for &size in &config.sizes {
+        for &size in &sizes {
             progress::bar(
                 "compare",
                 step,
@@ -311,8 +351,7 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
             );
             let set: Vec<Instance> = (0..config.instances as u32)
                 .map(|i| instance(family, size, config.seed + 97 * i))
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
+                .collect::<Result<_, _>>()?;
             let fd = (size <= config.fd_max_size)
                 .then(|| fd_gradient(&set[0].0, &set[0].1, 1e-4))
                 .flatten();
@@ -338,9 +377,9 @@ pub fn run(config: &CompareConfig) -> Result<Report, String> {
     progress::bar("compare", total, total, "done");
     eprintln!();
     let mut setting = BTreeMap::new();
-    setting.insert("sizes".into(), serde_json::json!(config.sizes));
+    setting.insert("sizes".into(), serde_json::json!(sizes));
     setting.insert("instances".into(), serde_json::json!(config.instances));
-    setting.insert("repeats".into(), serde_json::json!(config.repeats));
+    setting.insert("repeats".into(), serde_json::json!(config.repeats()));
     setting.insert("tau".into(), serde_json::json!(config.tau));
     setting.insert("seed".into(), serde_json::json!(config.seed));
     setting.insert(
@@ -404,15 +443,8 @@ pub fn markdown(report: &Report) -> String {
 }
 
 /// Writes the JSON report and the two plots (time vs size; τ sweep) beside it.
-pub fn write(report: &Report, out: &Path) -> Result<(), String> {
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(
-        out,
-        serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("{}: {e}", out.display()))?;
+pub fn write(report: &Report, out: &Path) -> Result<(), BenchError> {
+    write_file(out, serde_json::to_string_pretty(report)?)?;
     let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for r in report
         .rows
@@ -435,7 +467,7 @@ pub fn write(report: &Report, out: &Path) -> Result<(), String> {
     );
     let stem = out.with_extension("");
     let time_path = PathBuf::from(format!("{}_time.svg", stem.display()));
-    std::fs::write(&time_path, time).map_err(|e| format!("{}: {e}", time_path.display()))?;
+    write_file(&time_path, time)?;
     let tau = line_plot(
         "τ sweep: LP leaves the zero regime, QP converges",
         "log10 τ",
@@ -460,7 +492,7 @@ pub fn write(report: &Report, out: &Path) -> Result<(), String> {
         ],
     );
     let tau_path = PathBuf::from(format!("{}_tau.svg", stem.display()));
-    std::fs::write(&tau_path, tau).map_err(|e| format!("{}: {e}", tau_path.display()))?;
+    write_file(&tau_path, tau)?;
     eprintln!(
         "wrote {}, {} and {}",
         out.display(),
@@ -474,14 +506,16 @@ pub fn write(report: &Report, out: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn tiny(seed: u32) -> CompareConfig {
-        CompareConfig {
-            sizes: vec![6],
+    fn tiny(seed: u32) -> CompareArgs {
+        CompareArgs {
+            quick: false,
+            sizes: Some(vec![6]),
             instances: 2,
             repeats: 1,
             tau: 0.1,
             seed,
-            files: Vec::new(),
+            problems: Vec::new(),
+            out: None,
             fd_max_size: 6,
         }
     }

@@ -1,7 +1,17 @@
-//! Helpers shared by the `lpgd-bench` command line and the examples of the other crates: SVG line
-//! plots and a text progress bar, both without dependencies.
+//! The `lpgd-bench` command line as a library: one module per subcommand, whose clap `Args` struct
+//! is its configuration ([`grad`] for `grad` and `demo`, [`compare`], [`pyepo`], [`paper::cli`]),
+//! typed errors ([`error::BenchError`]), the paper's experiments ([`paper`]), and helpers shared with
+//! the examples of the other crates (SVG line plots, a progress bar, medians). The binary only
+//! parses and prints.
 
+pub mod args;
+pub mod compare;
+pub mod error;
+pub mod grad;
 pub mod paper;
 pub mod plot;
 pub mod progress;
+pub mod pyepo;
+pub mod run;
 pub mod stats;
+mod timed;

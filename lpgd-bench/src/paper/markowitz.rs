@@ -20,6 +20,7 @@
 //! rollout (the holdings enter the next month's problem through b).
 
 use super::{Adam, CurvePoint};
+use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
 use lpgd_core::{Cone, ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
@@ -148,7 +149,7 @@ impl Policy {
 
     /// The month's SOCP for holdings `h`. Rows: a ≥ h⁺ − h (12), a ≥ h − h⁺ (12), v ≥ −h⁺ (12),
     /// v ≥ 0 (12), budget (1), then the 14-row second-order cone.
-    pub fn problem(&self, h: &Array1<f64>) -> Result<ConicProblem, String> {
+    pub fn problem(&self, h: &Array1<f64>) -> Result<ConicProblem, BenchError> {
         let (hp, a, v, s) = (0, ASSETS, 2 * ASSETS, 3 * ASSETS);
         let mut t = (Vec::new(), Vec::new(), Vec::new());
         let mut put = |r: usize, c: usize, x: f64| {
@@ -196,7 +197,7 @@ impl Policy {
         put(soc + 1 + ASSETS, s, -1.0);
         bb.push(-1.0);
         let m = bb.len();
-        let amat = CscMatrix::from_triplets(m, N, &t.0, &t.1, &t.2).map_err(|e| e.to_string())?;
+        let amat = CscMatrix::from_triplets(m, N, &t.0, &t.1, &t.2)?;
         let mut c = Array1::zeros(N);
         for i in 0..ASSETS {
             c[hp + i] = -MU_SCALE * self.params[MU + i];
@@ -212,7 +213,7 @@ impl Policy {
                 Cone::SecondOrder(ASSETS + 2),
             ],
         )
-        .map_err(|e| e.to_string())
+        .map_err(BenchError::from)
     }
 
     /// Adds the parameter gradient of one month's conic gradient into `out`, and returns the
@@ -247,9 +248,9 @@ pub fn rollout(
     policy: &Policy,
     scenario: &Scenario,
     backward: Option<&Lpgd>,
-) -> Result<(f64, Option<Array1<f64>>), String> {
+) -> Result<(f64, Option<Array1<f64>>), BenchError> {
     let mut oracle = ClarabelOracle::new();
-    let forward = Lpgd::new(1.0).map_err(|e| e.to_string())?;
+    let forward = Lpgd::new(1.0)?;
     let mut h = scenario.h0.clone();
     let mut tape: Vec<(ConicProblem, ConicSolution, f64)> = Vec::with_capacity(HORIZON);
     let mut cost = 0.0;
@@ -257,7 +258,11 @@ pub fn rollout(
         let problem = policy.problem(&h)?;
         let sol = forward
             .forward(&mut oracle, &problem)
-            .map_err(|e| format!("month {t}: {e}"))?;
+            .map_err(|source| BenchError::Item {
+                what: "month",
+                index: t,
+                source,
+            })?;
         let h_next = r * &sol.x.slice(lpgd_core::ndarray::s![..ASSETS]);
         let z = h_next.sum() - h.sum();
         let (l, dl) = stage(z);
@@ -284,7 +289,11 @@ pub fn rollout(
                 sol,
                 &ConicCotangent::on_x(problem, dx),
             )
-            .map_err(|e| format!("month {t}: {e}"))?
+            .map_err(|source| BenchError::Item {
+                what: "month",
+                index: t,
+                source,
+            })?
             .gradient;
         let dh = policy.chain(problem, &g.dc, &g.da, &g.db, &mut grad);
         dh_next = dh - *dl;
@@ -293,7 +302,7 @@ pub fn rollout(
 }
 
 /// Mean cost of `policy` over `scenarios` (in parallel).
-pub fn mean_cost(policy: &Policy, scenarios: &[Scenario]) -> Result<f64, String> {
+pub fn mean_cost(policy: &Policy, scenarios: &[Scenario]) -> Result<f64, BenchError> {
     let costs: Vec<f64> = scenarios
         .par_iter()
         .map(|s| rollout(policy, s, None).map(|r| r.0))
@@ -322,7 +331,7 @@ pub fn train_markowitz(
     lpgd: Lpgd,
     setup: &MarkowitzSetup,
     mut progress: impl FnMut(&CurvePoint),
-) -> Result<Vec<CurvePoint>, String> {
+) -> Result<Vec<CurvePoint>, BenchError> {
     let lpgd = lpgd.with_side(Side::Centered);
     let mut policy = Policy::default();
     let mut adam = Adam::new(policy.params.len(), setup.learning_rate);

@@ -2,6 +2,7 @@
 //! derivative of a differentiable layer: learning the rules of Sudoku ([`sudoku`]) and tuning a
 //! Markowitz portfolio policy ([`markowitz`]).
 
+pub mod cli;
 pub mod markowitz;
 pub mod sudoku;
 

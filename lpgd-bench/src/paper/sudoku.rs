@@ -9,6 +9,7 @@
 //! finite-difference tests of the core hold it to 1e-4 on QPs).
 
 use super::{Adam, CurvePoint};
+use crate::error::BenchError;
 use lpgd_combinatorial::train::shuffle;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
@@ -160,13 +161,12 @@ impl Method {
         }
     }
 
-    fn lpgd(&self) -> Result<Lpgd, String> {
+    fn lpgd(&self) -> Result<Lpgd, BenchError> {
         let l = match *self {
             Method::Lpgd { tau, rho } => Lpgd::new(tau).and_then(|l| l.with_rho(rho)),
             Method::Gd { tau, .. } => Lpgd::new(tau),
         };
-        l.map(|l| l.with_side(Side::Centered))
-            .map_err(|e| e.to_string())
+        Ok(l?.with_side(Side::Centered))
     }
 
     fn eps(&self) -> f64 {
@@ -231,21 +231,17 @@ impl SudokuModel {
     }
 
     /// The layer's problem for one puzzle (with `(ε/2)‖x‖²` if ε > 0).
-    pub fn problem(&self, puzzle: &Array1<f64>, eps: f64) -> Result<ConicProblem, String> {
+    pub fn problem(&self, puzzle: &Array1<f64>, eps: f64) -> Result<ConicProblem, BenchError> {
         let a = self.a();
         let b = a.dot(&self.x0());
         let mut builder = ConicProblem::builder(VARS)
             .cost(-puzzle)
-            .equalities(
-                CscMatrix::from_dense(a.view()).map_err(|e| e.to_string())?,
-                b,
-            )
+            .equalities(CscMatrix::from_dense(a.view())?, b)
             .bounds([0.0; VARS], [1.0; VARS]);
         if eps > 0.0 {
-            builder = builder
-                .quadratic(CscMatrix::scaled_identity(VARS, eps).map_err(|e| e.to_string())?);
+            builder = builder.quadratic(CscMatrix::scaled_identity(VARS, eps)?);
         }
-        builder.build().map_err(|e| e.to_string())
+        Ok(builder.build()?)
     }
 
     /// Chains a conic gradient of [`SudokuModel::problem`] to the parameters (adds into `out`).
@@ -317,23 +313,29 @@ fn forward_all(
     model: &SudokuModel,
     puzzles: &[Array1<f64>],
     eps: f64,
-) -> Result<(Vec<ConicProblem>, Vec<ConicSolution>), String> {
+) -> Result<(Vec<ConicProblem>, Vec<ConicSolution>), BenchError> {
     let problems: Vec<ConicProblem> = puzzles
         .iter()
         .map(|p| model.problem(p, eps))
         .collect::<Result<_, _>>()?;
-    let lpgd = Lpgd::new(1.0).map_err(|e| e.to_string())?;
+    let lpgd = Lpgd::new(1.0)?;
     let solutions = lpgd
         .forward_batch(ClarabelOracle::new, &problems)
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.map_err(|e| format!("puzzle {i}: {e}")))
+        .map(|(i, r)| {
+            r.map_err(|source| BenchError::Item {
+                what: "puzzle",
+                index: i,
+                source,
+            })
+        })
         .collect::<Result<_, _>>()?;
     Ok((problems, solutions))
 }
 
 /// Test accuracy (boards fully solved) of `model` on `data`.
-pub fn accuracy(model: &SudokuModel, data: &SudokuData, eps: f64) -> Result<f64, String> {
+pub fn accuracy(model: &SudokuModel, data: &SudokuData, eps: f64) -> Result<f64, BenchError> {
     let puzzles: Vec<Array1<f64>> = data
         .puzzles
         .rows()
@@ -352,7 +354,7 @@ pub fn batch_gradient(
     method: Method,
     puzzles: &[Array1<f64>],
     targets: &[Array1<f64>],
-) -> Result<(Array1<f64>, f64), String> {
+) -> Result<(Array1<f64>, f64), BenchError> {
     let eps = method.eps();
     let (problems, solutions) = forward_all(model, puzzles, eps)?;
     let scale = 1.0 / (puzzles.len() * VARS) as f64;
@@ -368,12 +370,16 @@ pub fn batch_gradient(
         })
         .collect();
     let lpgd = method.lpgd()?;
-    let backs = lpgd
-        .backward_batch(ClarabelOracle::new, &problems, &solutions, &cotangents)
-        .map_err(|e| e.to_string())?;
+    let backs = lpgd.backward_batch(ClarabelOracle::new, &problems, &solutions, &cotangents)?;
     let mut grad = Array1::zeros(model.params.len());
     for (i, back) in backs.into_iter().enumerate() {
-        let g = back.map_err(|e| format!("puzzle {i}: {e}"))?.gradient;
+        let g = back
+            .map_err(|source| BenchError::Item {
+                what: "puzzle",
+                index: i,
+                source,
+            })?
+            .gradient;
         model.chain(&problems[i], &g.db, &g.da, &mut grad);
     }
     Ok((grad, loss))
@@ -386,9 +392,12 @@ pub fn train_sudoku(
     method: Method,
     setup: &SudokuSetup,
     mut progress: impl FnMut(&CurvePoint),
-) -> Result<Vec<CurvePoint>, String> {
+) -> Result<Vec<CurvePoint>, BenchError> {
     if setup.batch == 0 || train.puzzles.nrows() == 0 {
-        return Err("need at least one training puzzle and a batch of at least 1".into());
+        return Err(lpgd_core::InvalidInput::Empty(
+            "the Sudoku training set or batch (need at least one puzzle and a batch of at least 1)",
+        )
+        .into());
     }
     let mut rng = RandomState::new(setup.seed);
     let mut model = SudokuModel::new(setup.m, &mut rng);

@@ -1,31 +1,63 @@
 //! `lpgd-bench paper sudoku|markowitz`: LPGD against gradient descent through the true derivative,
 //! over a small learning-rate grid; JSON curves and SVG plots.
 
-use lpgd_bench::paper::markowitz::{train_markowitz, Market, MarkowitzSetup};
-use lpgd_bench::paper::sudoku::{sudoku_data, train_sudoku, Method, SudokuSetup};
-use lpgd_bench::paper::CurvePoint;
-use lpgd_bench::plot::line_plot;
-use lpgd_bench::progress;
+use super::markowitz::{train_markowitz, Market, MarkowitzSetup};
+use super::sudoku::{sudoku_data, train_sudoku, Method, SudokuSetup};
+use super::CurvePoint;
+use crate::args::epoch_count;
+use crate::error::{write_file, BenchError};
+use crate::plot::line_plot;
+use crate::progress;
 use lpgd_core::Lpgd;
 use serde_json::{json, Map, Value};
-use std::path::Path;
+use std::path::PathBuf;
 
-/// Options shared by both experiments.
-pub struct PaperOptions {
-    /// `sudoku` or `markowitz`.
-    pub experiment: String,
-    /// A scaled-down run.
+/// The paper's experiments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Experiment {
+    /// Learn the rules of 4×4 Sudoku (an LP layer with learnt constraints).
+    Sudoku,
+    /// Tune a Markowitz portfolio policy (an SOCP layer).
+    Markowitz,
+}
+
+impl Experiment {
+    /// Its name (`sudoku`, `markowitz`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Experiment::Sudoku => "sudoku",
+            Experiment::Markowitz => "markowitz",
+        }
+    }
+}
+
+/// The options of `paper`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PaperArgs {
+    /// The experiment.
+    #[arg(value_enum)]
+    pub experiment: Experiment,
+    /// A scaled-down run (a minute or less).
+    #[arg(long)]
     pub quick: bool,
     /// Seed of data, initialisation and shuffles.
+    #[arg(long, default_value_t = 0)]
     pub seed: u32,
-    /// Learning rates to try for every method (empty: the experiment's default grid).
+    /// Learning rates to try for every method, comma-separated (default: the experiment's grid).
+    #[arg(long = "lr", value_delimiter = ',')]
     pub learning_rates: Vec<f64>,
-    /// LPGD's τ (empty: the experiment's default).
+    /// LPGD's τ (default: 1e4 for Sudoku, 0.1 for Markowitz).
+    #[arg(long)]
     pub tau: Option<f64>,
-    /// LPGD's ρ (Sudoku; empty: the default 0.1).
+    /// LPGD's ρ for Sudoku (default 0.1).
+    #[arg(long)]
     pub rho: Option<f64>,
-    /// Epochs (Sudoku) or iterations (Markowitz) instead of the default.
+    /// Epochs (Sudoku, default 4) or iterations (Markowitz, default 100).
+    #[arg(long, value_parser = epoch_count)]
     pub steps: Option<usize>,
+    /// JSON output; SVG plots are written beside it.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// One trained configuration.
@@ -63,20 +95,16 @@ fn steps_to(curve: &[CurvePoint], target: f64, higher_is_better: bool) -> Option
 }
 
 /// Runs the experiment and writes `out` (JSON) with three SVG plots beside it.
-pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
-    let (runs, unit, metric, higher) = match options.experiment.as_str() {
-        "sudoku" => (
+pub fn run(options: &PaperArgs) -> Result<(), BenchError> {
+    let out = &options.out;
+    let (runs, unit, metric, higher) = match options.experiment {
+        Experiment::Sudoku => (
             sudoku(options)?,
             "epoch",
             "test accuracy (boards solved)",
             true,
         ),
-        "markowitz" => (markowitz(options)?, "iteration", "test cost", false),
-        other => {
-            return Err(format!(
-                "unknown experiment '{other}' (sudoku or markowitz)"
-            ))
-        }
+        Experiment::Markowitz => (markowitz(options)?, "iteration", "test cost", false),
     };
     let methods: Vec<String> = {
         let mut m: Vec<String> = runs.iter().map(|r| r.method.clone()).collect();
@@ -133,7 +161,7 @@ pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
         );
     }
     let doc = json!({
-        "experiment": options.experiment,
+        "experiment": options.experiment.name(),
         "quick": options.quick,
         "seed": options.seed,
         "metric": metric,
@@ -141,11 +169,7 @@ pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
         "common_target": target,
         "methods": results,
     });
-    std::fs::write(
-        out,
-        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("{}: {e}", out.display()))?;
+    write_file(out, serde_json::to_string_pretty(&doc)?)?;
     let series =
         |x: fn(&CurvePoint) -> f64, y: fn(&CurvePoint) -> f64| -> Vec<(String, Vec<(f64, f64)>)> {
             runs.iter()
@@ -165,7 +189,7 @@ pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
                 })
                 .collect()
         };
-    let title = |what: &str| format!("{}: {what}", options.experiment);
+    let title = |what: &str| format!("{}: {what}", options.experiment.name());
     let plots = [
         (
             "svg",
@@ -197,7 +221,7 @@ pub fn run(options: &PaperOptions, out: &Path) -> Result<(), String> {
     ];
     for (ext, svg) in plots {
         let path = out.with_extension(ext);
-        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        write_file(&path, svg)?;
         eprintln!("wrote {}", path.display());
     }
     eprintln!("wrote {}", out.display());
@@ -216,7 +240,7 @@ fn label_progress(label: &str, total: usize, unit: &str, metric: &str) -> impl F
     }
 }
 
-fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
+fn sudoku(options: &PaperArgs) -> Result<Vec<Run>, BenchError> {
     let (n, n_test, epochs) = if options.quick {
         (600, 200, 4)
     } else {
@@ -224,7 +248,7 @@ fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
     };
     let epochs = options.steps.unwrap_or(epochs);
     let data = sudoku_data(n + n_test, options.seed);
-    let split = |a: usize, b: usize| lpgd_bench::paper::sudoku::SudokuData {
+    let split = |a: usize, b: usize| super::sudoku::SudokuData {
         puzzles: data.puzzles.slice(ndarray::s![a..b, ..]).to_owned(),
         solutions: data.solutions.slice(ndarray::s![a..b, ..]).to_owned(),
     };
@@ -284,7 +308,7 @@ fn sudoku(options: &PaperOptions) -> Result<Vec<Run>, String> {
     Ok(runs)
 }
 
-fn markowitz(options: &PaperOptions) -> Result<Vec<Run>, String> {
+fn markowitz(options: &PaperArgs) -> Result<Vec<Run>, BenchError> {
     let (iterations, n_test) = if options.quick { (10, 20) } else { (100, 100) };
     let iterations = options.steps.unwrap_or(iterations);
     let market = Market::new(options.seed);
@@ -313,7 +337,7 @@ fn markowitz(options: &PaperOptions) -> Result<Vec<Run>, String> {
                 seed: options.seed,
             };
             let label = format!("{} lr={lr}", name.split(' ').next().unwrap_or("run"));
-            let lpgd = Lpgd::new(t).map_err(|e| e.to_string())?;
+            let lpgd = Lpgd::new(t)?;
             let curve = train_markowitz(
                 &market,
                 &test,
