@@ -585,6 +585,30 @@ struct ConicInner<F> {
 /// A conic layer with a fixed structure (A's and P's sparsity patterns, cones) and data per batch
 /// row, packed as `[c (n), b (m), A's values (nnz A), P's values (nnz P)]`. The output packs
 /// `[x (n), y (m), s (m)]`; take x with `narrow(1, 0, n)` (gradients flow through the slice).
+///
+/// ```
+/// use lpgd_candle::candle_core::{Device, Var};
+/// use lpgd_candle::ConicLayer;
+/// use lpgd_core::ndarray::array;
+/// use lpgd_core::{ConicProblem, Lpgd};
+/// use lpgd_solvers::ClarabelOracle;
+/// // min ½‖x‖² + cᵀx s.t. x₀ + x₁ = 1, with c predicted per batch row.
+/// let base = ConicProblem::builder(2)
+///     .cost([0.0, 0.0])
+///     .quadratic(array![[1.0, 0.0], [0.0, 1.0]])
+///     .equalities(array![[1.0, 1.0]], [1.0])
+///     .build()?;
+/// let layer = ConicLayer::new(ClarabelOracle::new, base.clone(), Lpgd::new(1e-3)?);
+/// let rows = vec![layer.pack(&base), layer.pack(&base.with_c(array![0.5, -0.5])?)];
+/// let data = Var::new(rows, &Device::Cpu)?;
+/// let x = layer.forward(data.as_tensor())?.narrow(1, 0, 2)?;
+/// let loss = x.narrow(1, 0, 1)?.sum_all()?; // Σ x₀ over the batch
+/// let grads = loss.backward()?;
+/// let g = grads.get(data.as_tensor()).unwrap().to_vec2::<f64>()?;
+/// // x₀ = (1 − c₀ + c₁)/2, so ∂x₀/∂c₀ = −½ (LPGD with small τ on a smooth QP).
+/// assert!((g[0][0] + 0.5).abs() < 1e-3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ConicLayer<F> {
     inner: Arc<ConicInner<F>>,
 }

@@ -230,6 +230,25 @@ impl Lpgd {
     /// moved by `±τ · cotangent` and differences the Lagrangian gradients.
     ///
     /// `solution` must be the forward solution of `problem` (from [`Lpgd::forward`]).
+    ///
+    /// ```
+    /// use lpgd_core::{CombinatorialProblem, FnOracle, Lpgd, Side};
+    /// use lpgd_core::ndarray::{array, Array1};
+    /// // argmin over the unit vectors of ℝ³.
+    /// let mut argmin = FnOracle::new(|p: &CombinatorialProblem| {
+    ///     let w = p.cost();
+    ///     let k = (0..w.len()).min_by(|&i, &j| w[i].total_cmp(&w[j])).unwrap();
+    ///     Ok(Array1::from_shape_fn(w.len(), |i| f64::from(u8::from(i == k))))
+    /// });
+    /// let layer = CombinatorialProblem::new(array![0.1, 0.5, 0.3])?;
+    /// let lpgd = Lpgd::new(0.5)?.with_side(Side::Right);
+    /// let x = lpgd.forward(&mut argmin, &layer)?;
+    /// let back = lpgd.backward(&mut argmin, &layer, &x, &array![1.0, 0.0, 0.0])?;
+    /// // w + τ·g = (0.6, 0.5, 0.3) picks item 2: (x_τ − x*)/τ.
+    /// assert_eq!(back.gradient, array![-2.0, 0.0, 2.0]);
+    /// assert_eq!(back.report.side(), Side::Right);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn backward<P, O>(
         &self,
         oracle: &mut O,

@@ -11,6 +11,27 @@ use crate::problem::Problem;
 /// use to warm-start, or ignore.
 ///
 /// One required method; a closure can be an oracle through [`FnOracle`].
+///
+/// ```
+/// use lpgd_core::{CombinatorialProblem, Oracle, SolveError};
+/// use lpgd_core::ndarray::Array1;
+/// /// The k cheapest of n items (a top-k layer).
+/// struct CheapestK(usize);
+/// impl Oracle<CombinatorialProblem> for CheapestK {
+///     fn solve(&mut self, p: &CombinatorialProblem, _warm: Option<&Array1<f64>>)
+///         -> Result<Array1<f64>, SolveError> {
+///         let w = p.cost();
+///         let mut order: Vec<usize> = (0..w.len()).collect();
+///         order.sort_by(|&i, &j| w[i].total_cmp(&w[j]).then(i.cmp(&j)));
+///         let mut x = Array1::zeros(w.len());
+///         order.iter().take(self.0).for_each(|&i| x[i] = 1.0);
+///         Ok(x)
+///     }
+/// }
+/// let p = CombinatorialProblem::new(Array1::from(vec![0.3, -1.0, 0.2, 0.9]))?;
+/// assert_eq!(CheapestK(2).solve(&p, None)?.to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Oracle<P: Problem> {
     /// Solves `problem` to optimality, or says why it could not.
     fn solve(&mut self, problem: &P, warm: Option<&P::Solution>)

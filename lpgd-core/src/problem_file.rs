@@ -138,6 +138,21 @@ pub struct FileInstance {
 }
 
 /// A problem file: shared structure (A, P, cones) and a list of instances.
+///
+/// ```
+/// use lpgd_core::ProblemFile;
+/// let text = r#"{"n": 1, "m": 2, "cone": {"l": 2}, "family": "tiny",
+///     "A": {"shape": [2, 1], "nnz": 2, "indptr": [0, 2], "rows": [0, 1], "vals": [1.0, -1.0]},
+///     "instances": [{"b": [1.0, 0.0], "c": [-1.0], "dx": [1.0]}]}"#;
+/// let file = ProblemFile::from_json_str(text)?;
+/// assert_eq!((file.len(), file.family()), (1, Some("tiny")));
+/// let (problem, g) = (file.problem(0).unwrap(), file.cotangent(0).unwrap());
+/// assert_eq!((problem.n(), problem.m(), g.dx[0]), (1, 2, 1.0));
+/// // Round trip.
+/// let again = ProblemFile::from_json_str(&file.to_json_string()?)?;
+/// assert_eq!(again.problem(0), file.problem(0));
+/// # Ok::<(), lpgd_core::ProblemFileError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ProblemFile {
     /// Structure shared by every instance; its b and c are those of the first instance.

@@ -41,6 +41,20 @@ use ndarray::Array1;
 
 /// A conic program with validated data. Build it with [`ConicProblem::new`],
 /// [`ConicProblem::builder`], [`ConicProblem::lp`] or [`ConicProblem::qp`].
+///
+/// ```
+/// use lpgd_core::{ConicProblem, Cone, CscMatrix};
+/// use lpgd_core::ndarray::array;
+/// // min ½x² − x  s.t. x ≤ 2: the data as diffcp/SCS take it (A x + s = b, s ≥ 0).
+/// let p = CscMatrix::from_dense(array![[1.0]].view())?;
+/// let a = CscMatrix::from_dense(array![[1.0]].view())?;
+/// let problem = ConicProblem::new(Some(p), a, array![2.0], array![-1.0], vec![Cone::Nonnegative(1)])?;
+/// assert_eq!((problem.n(), problem.m()), (1, 1));
+/// assert_eq!(problem.objective(&[1.0]), -0.5);
+/// // A new cost on the same structure (a layer's prediction) is validated too.
+/// assert!(problem.with_c(array![f64::NAN]).is_err());
+/// # Ok::<(), lpgd_core::InvalidInput>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConicProblem {
     p: Option<CscMatrix>,
