@@ -131,6 +131,21 @@ fn lpgd_msg(item: usize, e: LpgdError) -> Error {
     err(format!("batch item {item}: {e}"))
 }
 
+/// Every problem's forward solution, in f64; the first failure names its batch item.
+fn solve_all<P, O, F>(lpgd: &Lpgd, make_oracle: &F, problems: &[P]) -> Result<Vec<P::Solution>>
+where
+    P: lpgd_core::Problem + Sync,
+    P::Solution: Send,
+    O: Oracle<P>,
+    F: Fn() -> O + Send + Sync,
+{
+    lpgd.forward_batch(make_oracle, problems)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| lpgd_msg(i, e)))
+        .collect()
+}
+
 /// How a [`CombinatorialLayer`] computes its backward pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LayerRule {
@@ -294,11 +309,7 @@ where
                     LayerRule::Lpgd(l) => l,
                     _ => Lpgd::new(1.0).expect("valid"),
                 };
-                lpgd.forward_batch(&self.inner.make_oracle, &problems)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| r.map_err(|e| lpgd_msg(i, e)))
-                    .collect::<Result<_>>()?
+                solve_all(&lpgd, &self.inner.make_oracle, &problems)?
             }
         };
         let mut out = Vec::with_capacity(b * d);
@@ -344,11 +355,7 @@ where
                     (0..b).map(|i| row(&y, i)).collect()
                 } else {
                     // Rounded to the tensor's precision: solve again in f64 (see ConicLayer).
-                    lpgd.forward_batch(&self.inner.make_oracle, &problems)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, z)| z.map_err(|e| lpgd_msg(i, e)))
-                        .collect::<Result<_>>()?
+                    solve_all(&lpgd, &self.inner.make_oracle, &problems)?
                 };
                 let cotangents: Vec<Array1<f64>> = (0..b).map(|i| row(&g, i)).collect();
                 lpgd.backward_batch(&self.inner.make_oracle, &problems, &solutions, &cotangents)
@@ -710,14 +717,7 @@ where
             .map(|i| self.unpack(&data[i * w..(i + 1) * w]).map_err(err))
             .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(b * self.solution_width());
-        for (i, z) in self
-            .inner
-            .lpgd
-            .forward_batch(&self.inner.make_oracle, &problems)
-            .into_iter()
-            .enumerate()
-        {
-            let z = z.map_err(|e| lpgd_msg(i, e))?;
+        for z in solve_all(&self.inner.lpgd, &self.inner.make_oracle, &problems)? {
             out.extend(z.x.iter().chain(&z.y).chain(&z.s));
         }
         Ok((
@@ -758,13 +758,7 @@ where
         } else {
             // The forward output was rounded to the tensor's precision; differencing it against
             // an f64 re-solve would add that rounding over τ to the gradient. Solve it again in f64.
-            self.inner
-                .lpgd
-                .forward_batch(&self.inner.make_oracle, &problems)
-                .into_iter()
-                .enumerate()
-                .map(|(i, z)| z.map_err(|e| lpgd_msg(i, e)))
-                .collect::<Result<_>>()?
+            solve_all(&self.inner.lpgd, &self.inner.make_oracle, &problems)?
         };
         let cotangents: Vec<ConicCotangent> = (0..b)
             .map(|i| {

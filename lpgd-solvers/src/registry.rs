@@ -73,8 +73,9 @@ const LP_CONES: [Capability; 2] = [
 
 impl Backend {
     /// Every backend this build offers (good_lp once per enabled solver), in a fixed order.
+    // Backends are pushed under their features, so how many there are depends on the build.
+    #[allow(unused_mut, clippy::vec_init_then_push)]
     pub fn all() -> Vec<Backend> {
-        #[allow(unused_mut)] // backends are pushed under their features
         let mut out = Vec::new();
         #[cfg(feature = "clarabel")]
         out.push(Backend::Clarabel);
