@@ -8,9 +8,10 @@
 //!   [`SolveError::Unsupported`]`{ what: Capability::Duals }`.
 //! - [`GoodLpOracle::over`] gives a primal-only oracle for [`CombinatorialProblem`]s over a fixed polytope:
 //!   every solver works there, and LPGD's gradient with respect to the cost needs only x.
-//! - [`LpModel`] lets a user write an LP with good_lp variables and expressions, mark which cost
-//!   coefficients and right-hand sides are layer parameters, and get the canonical problem plus a
-//!   [`ParameterMap`] that turns LPGD gradients into gradients per named parameter.
+//! - [`Model`] lets a user write an LP or a QP with good_lp variables and expressions, mark which
+//!   costs, right-hand sides and constraint coefficients are layer parameters, and get the
+//!   canonical problem plus a [`ParameterMap`] that turns LPGD gradients into gradients per named
+//!   parameter.
 //!
 //! good_lp builds a fresh model on every solve (it has no in-place updates), so these oracles have
 //! no re-solve fast path; they are for reach, not speed. Every conic answer is checked against the
@@ -25,10 +26,10 @@ use good_lp::{
 };
 use lpgd_core::{
     Capability, CombinatorialProblem, ConicGradient, ConicProblem, ConicSolution, CscMatrix,
-    InvalidInput, Oracle, SolveError, SolveStatus,
+    InvalidInput, Oracle, Parameters, SolveError, SolveStatus,
 };
-use ndarray::Array1;
-use std::collections::HashMap;
+use ndarray::{Array1, Array2};
+use std::collections::{BTreeMap, HashMap};
 
 const NAME: &str = "good_lp";
 
@@ -327,22 +328,25 @@ impl Oracle<CombinatorialProblem> for GoodLpPolytopeOracle {
     }
 }
 
-/// An LP written with good_lp variables and expressions, with named layer parameters.
+/// An LP or QP written with good_lp variables and expressions, with named layer parameters on
+/// costs, right-hand sides and constraint coefficients (built on the canonical builder's
+/// [`Parameters`], so gradients come back by name in the user's terms, signs of `≥` rows included).
 ///
 /// ```
 /// use lpgd_core::{ConicCotangent, Lpgd, Side};
-/// use lpgd_solvers::good_lp::LpModel;
+/// use lpgd_solvers::good_lp::Model;
 /// use lpgd_solvers::ClarabelOracle;
 /// use ndarray::array;
 ///
 /// // A tiny production plan: make a and b, at most 4 units of capacity, a needs 2 units.
-/// let mut lp = LpModel::new();
+/// let mut lp = Model::new();
 /// let a = lp.add_variable(0.0, f64::INFINITY);
 /// let b = lp.add_variable(0.0, 3.0);
 /// lp.set_objective(-3.0 * a - 2.0 * b);              // profit, as a cost
 /// let capacity = lp.leq(2.0 * a + b, 4.0);
 /// lp.cost_parameter("price of a", a);                // the layer predicts these
 /// lp.rhs_parameter("capacity", capacity);
+/// lp.coefficient_parameter("use of a", capacity, a);
 /// let (problem, params) = lp.build()?;
 ///
 /// let lpgd = Lpgd::new(0.5)?.with_side(Side::Centered);
@@ -356,16 +360,19 @@ impl Oracle<CombinatorialProblem> for GoodLpPolytopeOracle {
 /// let g = lpgd.backward(&mut oracle, &problem, &z, &ConicCotangent::on_x(&problem, dx))?;
 /// let grads = params.gradients(&g.gradient);
 /// assert!((grads["capacity"] - (-0.5)).abs() < 1e-6); // more capacity, more a
+/// assert!(grads["use of a"] > 0.0);                    // using less capacity per a, more a
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct LpModel {
+pub struct Model {
     vars: ProblemVariables,
     columns: Vec<Variable>,
     bounds: Vec<(f64, f64)>,
     objective: Expression,
+    quadratic: Vec<(Variable, Variable, f64)>,
     rows: Vec<(Expression, f64, RowKind)>,
     cost_params: Vec<(String, Variable)>,
     rhs_params: Vec<(String, RowRef)>,
+    coefficient_params: Vec<(String, RowRef, Variable)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -375,17 +382,17 @@ enum RowKind {
     Eq,
 }
 
-/// A constraint of an [`LpModel`].
+/// A constraint of a [`Model`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RowRef(usize);
 
-impl Default for LpModel {
+impl Default for Model {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl LpModel {
+impl Model {
     /// An empty model.
     pub fn new() -> Self {
         Self {
@@ -393,9 +400,11 @@ impl LpModel {
             columns: Vec::new(),
             bounds: Vec::new(),
             objective: Expression::with_capacity(0),
+            quadratic: Vec::new(),
             rows: Vec::new(),
             cost_params: Vec::new(),
             rhs_params: Vec::new(),
+            coefficient_params: Vec::new(),
         }
     }
 
@@ -407,9 +416,15 @@ impl LpModel {
         v
     }
 
-    /// The cost to minimise (constants are dropped).
+    /// The linear part of the cost to minimise (constants are dropped).
     pub fn set_objective(&mut self, objective: impl IntoAffineExpression) {
         self.objective = objective.into_expression();
+    }
+
+    /// Adds `coefficient · a · b` to the cost (`coefficient · a²` when `a = b`). The quadratic
+    /// cost must be convex; [`Model::build`] checks it.
+    pub fn add_quadratic(&mut self, a: Variable, b: Variable, coefficient: f64) {
+        self.quadratic.push((a, b, coefficient));
     }
 
     fn row(&mut self, lhs: impl IntoAffineExpression, rhs: f64, kind: RowKind) -> RowRef {
@@ -442,7 +457,21 @@ impl LpModel {
         self.rhs_params.push((name.into(), row));
     }
 
-    /// The canonical problem and the map from its data to the named parameters.
+    /// Marks the coefficient of `variable` in `row` as a layer parameter named `name` (kept as a
+    /// parameter even where it is zero).
+    pub fn coefficient_parameter(
+        &mut self,
+        name: impl Into<String>,
+        row: RowRef,
+        variable: Variable,
+    ) {
+        self.coefficient_params.push((name.into(), row, variable));
+    }
+
+    /// The canonical problem and the map from its data to the named parameters. A variable this
+    /// model did not create (an index beyond its variables) is an error; good_lp's variables carry
+    /// only an index, so one of another model with an index this model also has cannot be told
+    /// apart.
     pub fn build(self) -> Result<(ConicProblem, ParameterMap), InvalidInput> {
         let n = self.columns.len();
         let column: HashMap<Variable, usize> = self
@@ -462,64 +491,60 @@ impl LpModel {
         for (v, coef) in self.objective.clone().linear_coefficients() {
             c[index_of(&v)?] += coef;
         }
-        // Equalities first (zero cone), then inequalities as `a x ≤ b` (nonnegative cone), then
-        // the variable bounds.
-        let mut eq_rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut in_rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut placed = vec![(false, 0usize, 1.0); self.rows.len()];
+        let mut builder = ConicProblem::builder(n).cost(c);
+        for (name, v) in &self.cost_params {
+            builder = builder.cost_parameter(name.clone(), index_of(v)?);
+        }
+        if !self.quadratic.is_empty() {
+            // ½xᵀPx with P's upper triangle: coefficient·a² is P_aa = 2·coefficient, and
+            // coefficient·a·b (a ≠ b) is P_ab = coefficient.
+            let (mut ri, mut ci, mut vi) = (Vec::new(), Vec::new(), Vec::new());
+            for (a, b, coef) in &self.quadratic {
+                let (i, j) = (index_of(a)?, index_of(b)?);
+                ri.push(i.min(j));
+                ci.push(i.max(j));
+                vi.push(if i == j { 2.0 * coef } else { *coef });
+            }
+            builder = builder.quadratic(CscMatrix::from_triplets(n, n, &ri, &ci, &vi)?);
+        }
+        // One block per row, in the order written (the builder puts equalities first); a `≥` row
+        // is stored as `−aᵀx ≤ −rhs`, so its parameters have scale −1.
         for (r, (expr, rhs, kind)) in self.rows.iter().enumerate() {
             let sign = if *kind == RowKind::Geq { -1.0 } else { 1.0 };
-            let target = if *kind == RowKind::Eq {
-                &mut eq_rows
-            } else {
-                &mut in_rows
-            };
-            let i = target.3.len();
+            let mut a = Array2::zeros((1, n));
             for (v, coef) in expr.clone().linear_coefficients() {
-                target.0.push(i);
-                target.1.push(index_of(&v)?);
-                target.2.push(sign * coef);
+                a[[0, index_of(&v)?]] += sign * coef;
             }
-            target.3.push(sign * (rhs - expr.constant()));
-            placed[r] = (*kind == RowKind::Eq, i, sign);
+            let b = [sign * (rhs - expr.constant())];
+            builder = match kind {
+                RowKind::Eq => builder.equalities(a, b),
+                _ => builder.inequalities(a, b),
+            };
+            for (name, row) in &self.rhs_params {
+                if row.0 == r {
+                    builder = builder.rhs_parameter(name.clone(), 0).parameter_scale(sign);
+                }
+            }
+            for (name, row, v) in &self.coefficient_params {
+                if row.0 == r {
+                    builder = builder
+                        .matrix_parameter(name.clone(), 0, index_of(v)?)
+                        .parameter_scale(sign);
+                }
+            }
         }
         let lo: Vec<f64> = self.bounds.iter().map(|b| b.0).collect();
         let hi: Vec<f64> = self.bounds.iter().map(|b| b.1).collect();
-        let a_eq =
-            CscMatrix::from_triplets(eq_rows.3.len(), n, &eq_rows.0, &eq_rows.1, &eq_rows.2)?;
-        let a_in =
-            CscMatrix::from_triplets(in_rows.3.len(), n, &in_rows.0, &in_rows.1, &in_rows.2)?;
-        let n_eq = eq_rows.3.len();
-        let problem = ConicProblem::builder(n)
-            .cost(c)
-            .equalities(a_eq, Array1::from(eq_rows.3))
-            .inequalities(a_in, Array1::from(in_rows.3))
-            .bounds(&lo, &hi)
-            .build()?;
-        let row_of = placed
-            .iter()
-            .map(|&(is_eq, i, sign)| (if is_eq { i } else { n_eq + i }, sign))
-            .collect::<Vec<_>>();
-        let costs = self
-            .cost_params
-            .into_iter()
-            .map(|(name, v)| Ok((name, index_of(&v)?)))
-            .collect::<Result<_, InvalidInput>>()?;
-        let rhs = self
-            .rhs_params
-            .into_iter()
-            .map(|(name, r)| (name, row_of[r.0]))
-            .collect();
-        Ok((problem, ParameterMap { column, costs, rhs }))
+        let (problem, parameters) = builder.bounds(lo, hi).build_with_parameters()?;
+        Ok((problem, ParameterMap { column, parameters }))
     }
 }
 
-/// Where the named parameters of an [`LpModel`] sit in the canonical problem.
+/// Where the variables and named parameters of a [`Model`] sit in the canonical problem.
 #[derive(Debug, Clone)]
 pub struct ParameterMap {
     column: HashMap<Variable, usize>,
-    costs: Vec<(String, usize)>,
-    rhs: Vec<(String, (usize, f64))>,
+    parameters: Parameters,
 }
 
 impl ParameterMap {
@@ -533,37 +558,22 @@ impl ParameterMap {
         x[self.column(variable)]
     }
 
-    /// The gradient with respect to each named parameter.
-    pub fn gradients(&self, g: &ConicGradient) -> HashMap<String, f64> {
-        let mut out = HashMap::new();
-        for (name, j) in &self.costs {
-            *out.entry(name.clone()).or_insert(0.0) += g.dc[*j];
-        }
-        for (name, (i, sign)) in &self.rhs {
-            // A `≥` row was stored negated: b_conic = −rhs.
-            *out.entry(name.clone()).or_insert(0.0) += sign * g.db[*i];
-        }
-        out
+    /// The named parameters (gradients, values and new values by name).
+    pub fn parameters(&self) -> &Parameters {
+        &self.parameters
+    }
+
+    /// The gradient with respect to each named parameter, as the user wrote it.
+    pub fn gradients(&self, g: &ConicGradient) -> BTreeMap<String, f64> {
+        self.parameters.gradients(g)
     }
 
     /// The canonical problem with new values of the named parameters (others unchanged).
     pub fn apply(
         &self,
         problem: &ConicProblem,
-        values: &HashMap<String, f64>,
+        values: &BTreeMap<String, f64>,
     ) -> Result<ConicProblem, InvalidInput> {
-        let mut c = problem.c().clone();
-        let mut b = problem.b().clone();
-        for (name, j) in &self.costs {
-            if let Some(&v) = values.get(name) {
-                c[*j] = v;
-            }
-        }
-        for (name, (i, sign)) in &self.rhs {
-            if let Some(&v) = values.get(name) {
-                b[*i] = sign * v;
-            }
-        }
-        problem.with_c(c)?.with_b(b)
+        self.parameters.apply(problem, values)
     }
 }

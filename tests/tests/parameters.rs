@@ -25,7 +25,7 @@ fn gradients_by_name_match_the_entries_of_the_lpgd_gradient() {
     let at: BTreeMap<&str, Location> = params
         .locations()
         .iter()
-        .map(|(n, l)| (n.as_str(), *l))
+        .map(|(n, l, _)| (n.as_str(), *l))
         .collect();
     assert_eq!(at["total"], Location::B(0));
     assert_eq!(at["cap0"], Location::B(1));
@@ -97,4 +97,50 @@ fn a_shared_name_sums_and_bad_references_are_errors() {
         .quadratic_parameter("x", 0, 0)
         .build()
         .is_err());
+}
+
+/// The good_lp bridge on a QP with a `≥` row: the gradient with respect to the row's right-hand
+/// side as written (not the negated conic one) matches central differences through `apply`.
+#[cfg(feature = "good_lp")]
+#[test]
+fn good_lp_model_qp_gradients_are_in_the_users_terms() {
+    use lpgd_solvers::good_lp::Model;
+    let mut m = Model::new();
+    let a = m.add_variable(f64::NEG_INFINITY, f64::INFINITY);
+    let b = m.add_variable(f64::NEG_INFINITY, f64::INFINITY);
+    m.set_objective(0.0 * a);
+    m.add_quadratic(a, a, 1.0); // a² + b² + a·b
+    m.add_quadratic(b, b, 1.0);
+    m.add_quadratic(a, b, 1.0);
+    let demand = m.geq(a + b, 1.0);
+    m.rhs_parameter("demand", demand);
+    m.coefficient_parameter("weight of b", demand, b);
+    let (problem, params) = m.build().unwrap();
+    let lpgd = Lpgd::new(1e-5).unwrap();
+    let mut oracle = ClarabelOracle::high_accuracy();
+    let z = lpgd.forward(&mut oracle, &problem).unwrap();
+    assert!((z.x[0] - 0.5).abs() < 1e-6 && (z.x[1] - 0.5).abs() < 1e-6);
+    // Loss: x_a. By symmetry x_a = d/2 for demand d, so ∂x_a/∂d = 1/2.
+    let g = ConicCotangent::on_x(&problem, array![1.0, 0.0]);
+    let back = lpgd.backward(&mut oracle, &problem, &z, &g).unwrap();
+    let named = params.gradients(&back.gradient);
+    assert!((named["demand"] - 0.5).abs() < 1e-4, "{named:?}");
+    // Central differences through the named values agree on both parameters.
+    for name in ["demand", "weight of b"] {
+        let at = |t: f64| {
+            let v = params.parameters().values(&problem)[name] + t;
+            let moved = params
+                .apply(&problem, &BTreeMap::from([(name.to_string(), v)]))
+                .unwrap();
+            lpgd.forward(&mut ClarabelOracle::high_accuracy(), &moved)
+                .unwrap()
+                .x[0]
+        };
+        let fd = (at(1e-5) - at(-1e-5)) / 2e-5;
+        assert!(
+            (fd - named[name]).abs() < 1e-4,
+            "{name}: fd {fd} vs {}",
+            named[name]
+        );
+    }
 }

@@ -107,7 +107,7 @@ pub struct ConicBuilder {
     p: Option<CscMatrix>,
     blocks: Vec<(Cone, CscMatrix, Array1<f64>)>,
     error: Option<InvalidInput>,
-    named: Vec<(String, Named)>,
+    named: Vec<(String, Named, f64)>,
 }
 
 /// A named data entry as the builder knows it: block-relative until the problem is assembled.
@@ -273,7 +273,7 @@ impl ConicBuilder {
                 reason: "no such variable",
             });
         }
-        self.named.push((name.into(), Named::Cost(j)));
+        self.named.push((name.into(), Named::Cost(j), 1.0));
         self
     }
 
@@ -281,7 +281,8 @@ impl ConicBuilder {
     pub fn rhs_parameter(mut self, name: impl Into<String>, row: usize) -> Self {
         match self.blocks.len().checked_sub(1) {
             Some(block) if row < self.blocks[block].2.len() => {
-                self.named.push((name.into(), Named::Rhs { block, row }));
+                self.named
+                    .push((name.into(), Named::Rhs { block, row }, 1.0));
                 self
             }
             _ => self.fail(InvalidInput::Value {
@@ -307,7 +308,7 @@ impl ConicBuilder {
             Ok(a) => {
                 self.blocks[block].1 = a;
                 self.named
-                    .push((name.into(), Named::Matrix { block, row, col }));
+                    .push((name.into(), Named::Matrix { block, row, col }, 1.0));
                 self
             }
             Err(e) => self.fail(e.naming_matrix("matrix parameter")),
@@ -329,10 +330,28 @@ impl ConicBuilder {
             Ok(p) => {
                 self.p = Some(p);
                 self.named
-                    .push((name.into(), Named::Quadratic { row, col }));
+                    .push((name.into(), Named::Quadratic { row, col }, 1.0));
                 self
             }
             Err(e) => self.fail(e.naming_matrix("P")),
+        }
+    }
+
+    /// Declares that the data entry of the parameter named last is `scale` times the parameter
+    /// (finite, nonzero): −1 for a `≥` row written in the conic form as `−aᵀx ≤ −b`, so that
+    /// gradients, values and [`Parameters::apply`] speak of the parameter as the user wrote it.
+    pub fn parameter_scale(mut self, scale: f64) -> Self {
+        let index = self.named.len();
+        match self.named.last_mut() {
+            Some(last) if scale.is_finite() && scale != 0.0 => {
+                last.2 = scale;
+                self
+            }
+            _ => self.fail(InvalidInput::Value {
+                field: "parameter scale",
+                index,
+                reason: "needs a named parameter and a finite, nonzero scale",
+            }),
         }
     }
 
@@ -380,7 +399,7 @@ impl ConicBuilder {
         };
         let entries = named
             .into_iter()
-            .map(|(name, at)| {
+            .map(|(name, at, scale)| {
                 let location = match at {
                     Named::Cost(j) => Location::C(j),
                     Named::Rhs { block, row } => Location::B(offset[block] + row),
@@ -393,7 +412,7 @@ impl ConicBuilder {
                         col,
                     )),
                 };
-                (name, location)
+                (name, location, scale)
             })
             .collect();
         Ok((problem, Parameters { entries }))
@@ -481,26 +500,28 @@ pub enum Location {
 /// (its gradient is the sum over them).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Parameters {
-    entries: Vec<(String, Location)>,
+    /// Name, where the data entry sits, and the scale (data entry = scale × parameter).
+    entries: Vec<(String, Location, f64)>,
 }
 
 impl Parameters {
-    /// Each named entry and where it sits, in the order they were named.
-    pub fn locations(&self) -> &[(String, Location)] {
+    /// Each named entry, where it sits and its scale (data entry = scale × parameter), in the
+    /// order they were named.
+    pub fn locations(&self) -> &[(String, Location, f64)] {
         &self.entries
     }
 
     /// The gradient with respect to each named parameter.
     pub fn gradients(&self, g: &ConicGradient) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
-        for (name, at) in &self.entries {
+        for (name, at, scale) in &self.entries {
             let v = match *at {
                 Location::C(j) => g.dc[j],
                 Location::B(i) => g.db[i],
                 Location::A(k) => g.da[k],
                 Location::P(k) => g.dp.as_ref().map_or(0.0, |dp| dp[k]),
             };
-            *out.entry(name.clone()).or_insert(0.0) += v;
+            *out.entry(name.clone()).or_insert(0.0) += scale * v;
         }
         out
     }
@@ -508,14 +529,14 @@ impl Parameters {
     /// Each named parameter's value in `problem` (the first of its entries).
     pub fn values(&self, problem: &ConicProblem) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
-        for (name, at) in &self.entries {
+        for (name, at, scale) in &self.entries {
             let v = match *at {
                 Location::C(j) => problem.c()[j],
                 Location::B(i) => problem.b()[i],
                 Location::A(k) => problem.a().values()[k],
                 Location::P(k) => problem.p().map_or(0.0, |p| p.values()[k]),
             };
-            out.entry(name.clone()).or_insert(v);
+            out.entry(name.clone()).or_insert(v / scale);
         }
         out
     }
@@ -530,7 +551,7 @@ impl Parameters {
         if let Some((k, _)) = values
             .keys()
             .enumerate()
-            .find(|(_, name)| !self.entries.iter().any(|(n, _)| n == *name))
+            .find(|(_, name)| !self.entries.iter().any(|(n, _, _)| n == *name))
         {
             return Err(InvalidInput::Value {
                 field: "parameter values",
@@ -541,8 +562,10 @@ impl Parameters {
         let (mut c, mut b) = (problem.c().clone(), problem.b().clone());
         let mut a = problem.a().values().to_vec();
         let mut p = problem.p().map(|p| p.values().to_vec());
-        for (name, at) in &self.entries {
-            let Some(&v) = values.get(name) else { continue };
+        for (name, at, scale) in &self.entries {
+            let Some(v) = values.get(name).map(|v| v * scale) else {
+                continue;
+            };
             match *at {
                 Location::C(j) => c[j] = v,
                 Location::B(i) => b[i] = v,
