@@ -7,6 +7,7 @@ use lpgd_core::{Capability, ConicProblem, Oracle, ProblemFile};
 use lpgd_solvers::{Backend, BackendOptions};
 use std::path::PathBuf;
 
+pub mod conformance;
 pub mod families;
 pub mod fd;
 pub mod random;
