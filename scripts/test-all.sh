@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every crate of the workspace with every feature, unit tests, the
-# cross-crate tests in tests/ and the doctests (crate docs and README).
+# cross-crate tests in tests/ and the doctests (crate docs and README), then the Python package's
+# pytest suite (lpgd-python, built with maturin in a virtualenv).
 #
 # Solver features that build C/C++ code need system packages; they are installed here, once, when
 # missing: cmake and a C compiler for OSQP and lp_solve, cmake, g++ and libclang (bindgen) for HiGHS.
@@ -20,14 +21,35 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Run the suite, then close with one summary line over every test binary and doctest run (cargo's
-# own last line is that of the last crate, which may legitimately hold no tests).
+# Run the Rust suite, then the Python package's (built with maturin into a virtualenv this script
+# creates once and reuses), then close with one summary line over every test binary, doctest run
+# and pytest run (cargo's own last line is that of the last crate, which may hold no tests).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --all-features "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+
+venv="${LPGD_VENV:-$HOME/.cache/lpgd-venv}"
+python_status=0
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+set +e
+(
+  set -e
+  "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.16,<2" numpy scipy pytest
+  cd lpgd-python
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q
+  "$venv/bin/python" -m pytest -q tests
+) 2>&1 | tee -a "$log"
+python_status=${PIPESTATUS[0]}
+set -e
+
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^[0-9]+ passed|^[0-9]+ failed|, [0-9]+ failed/ && !/^test result:/ {
+       for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+exit "$python_status"

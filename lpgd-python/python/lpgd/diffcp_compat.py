@@ -1,0 +1,310 @@
+"""diffcp's API for the LPGD modes, on lpgd's Rust core.
+
+``solve_and_derivative(_batch)``, ``solve_only(_batch)`` and ``solve_and_derivative_internal``
+with diffcp 1.1.9's signatures and semantics for ``mode="lpgd" | "lpgd_left" | "lpgd_right"``
+(``derivative_kwargs={"tau": τ, "rho": ρ}``). A batch is one Rust call on all cores with the GIL
+released (``n_jobs_forward`` / ``n_jobs_backward`` set the thread count); the caller's matrices
+are never modified, and unsorted or duplicate indices are handled (gradients come back on A's own
+stored entries, in its order, explicit zeros included).
+
+``install()`` makes ``import diffcp`` resolve to this module (for cvxpylayers and cvxpy). Modes
+other than LPGD (``"lsqr"``, ``"dense"``) are handed to the real diffcp when it is installed and
+are a clear error otherwise.
+
+Failures: by default a failed item raises :class:`SolverError` naming the item and its status;
+``on_failure="nan"`` returns NaN for the failed items instead (and keeps the others).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _lpgd
+
+__version__ = "1.1.9"  # the diffcp API this module implements (cvxpy parses three integers)
+
+# Cone constants, as diffcp (and SCS) name them.
+ZERO = "z"
+POS = "l"
+SOC = "q"
+PSD = "s"
+EXP = "ep"
+EXP_DUAL = "ed"
+POWER = "p"
+
+LPGD_MODES = {"lpgd": "centered", "lpgd_left": "left", "lpgd_right": "right"}
+
+
+class SolverError(Exception):
+    """A solve failed (infeasible, unbounded, iteration limit, …); the message names the item."""
+
+
+_real_diffcp = None
+
+
+def _real():
+    """The real diffcp package, for non-LPGD modes, or None."""
+    global _real_diffcp
+    if _real_diffcp is None:
+        saved = sys.modules.pop("diffcp", None)
+        try:
+            import diffcp as real  # noqa: PLC0415
+
+            _real_diffcp = real if real is not sys.modules[__name__] else False
+        except ImportError:
+            _real_diffcp = False
+        finally:
+            if saved is not None:
+                sys.modules["diffcp"] = saved
+    return _real_diffcp or None
+
+
+def install() -> None:
+    """Make ``import diffcp`` resolve to this module (call before importing cvxpylayers)."""
+    _real()  # remember the real diffcp, if any, before shadowing it
+    sys.modules["diffcp"] = sys.modules[__name__]
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions
+
+
+def _cones(cone_dict: dict) -> list[tuple[str, float]]:
+    """diffcp's cone dict as (kind, size or exponent) pairs in SCS order."""
+    out: list[tuple[str, float]] = []
+    if cone_dict.get(PSD):
+        raise SolverError("positive semidefinite cones are not supported yet")
+    if cone_dict.get(EXP_DUAL, 0):
+        raise SolverError("dual exponential cones are not supported")
+    if cone_dict.get(ZERO, 0):
+        out.append(("z", float(cone_dict[ZERO])))
+    if cone_dict.get(POS, 0):
+        out.append(("l", float(cone_dict[POS])))
+    for k in cone_dict.get(SOC, []) or []:
+        out.append(("q", float(k)))
+    for _ in range(int(cone_dict.get(EXP, 0) or 0)):
+        out.append(("ep", 1.0))
+    for a in cone_dict.get(POWER, []) or []:
+        if a < 0:
+            raise SolverError("dual power cones (negative exponents) are not supported")
+        out.append(("p", float(a)))
+    return out
+
+
+class _Csc:
+    """A sparse matrix in canonical CSC form (sorted, duplicates summed) and the map from the
+    caller's stored entries to the canonical ones, so gradients go back in the caller's order."""
+
+    def __init__(self, matrix, upper: bool = False):
+        a = sp.csc_matrix(matrix)  # a new object; the caller's matrix is not touched
+        if upper:
+            a = sp.csc_matrix(sp.triu(a))
+        m, n = a.shape
+        indptr = np.asarray(a.indptr, dtype=np.int64)
+        rows = np.asarray(a.indices, dtype=np.int64)
+        cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        key = cols * max(m, 1) + rows
+        unique, inverse = np.unique(key, return_inverse=True)
+        data = np.zeros(len(unique))
+        np.add.at(data, inverse, np.asarray(a.data, dtype=np.float64))
+        ucols = unique // max(m, 1)
+        self.shape = (m, n)
+        self.keys = unique  # (column, row) of each canonical entry, sorted
+        self.indptr = np.searchsorted(ucols, np.arange(n + 1)).astype(np.int64)
+        self.rows = (unique % max(m, 1)).astype(np.int64)
+        self.data = data
+        self.inverse = inverse
+        self.caller_indptr = indptr
+        self.caller_rows = rows
+
+    def raw(self):
+        return (self.shape[0], self.shape[1], self.indptr, self.rows, self.data)
+
+    def to_caller(self, values: np.ndarray) -> sp.csc_matrix:
+        """A matrix with the caller's pattern holding `values` (given on the canonical entries)."""
+        return sp.csc_matrix(
+            (np.asarray(values)[self.inverse], self.caller_rows, self.caller_indptr),
+            shape=self.shape,
+        )
+
+    def from_caller(self, matrix) -> np.ndarray:
+        """Values on the canonical entries of a direction given with the caller's pattern."""
+        d = sp.csc_matrix(matrix)
+        out = np.zeros(len(self.data))
+        if d.nnz:
+            dc = d.tocoo()
+            key = dc.col.astype(np.int64) * max(self.shape[0], 1) + dc.row.astype(np.int64)
+            pos = np.searchsorted(self.keys, key)
+            ok = (pos < len(self.keys)) & (self.keys[np.minimum(pos, len(self.keys) - 1)] == key)
+            if not ok.all():
+                raise ValueError("dA has an entry outside A's sparsity pattern")
+            np.add.at(out, pos, dc.data)
+        return out
+
+
+def _threads(n_jobs) -> int | None:
+    if n_jobs is None or n_jobs == -1 or n_jobs == 0:
+        return None
+    return int(n_jobs)
+
+
+def _solver_options(kwargs: dict) -> dict:
+    """Backend choice and accuracy from diffcp-, SCS- and Clarabel-style keyword arguments."""
+    backend = str(kwargs.get("backend", "clarabel")).lower()
+    method = kwargs.get("solve_method")
+    if method is not None and str(method).lower() not in ("clarabel", "ecos", "scs"):
+        backend = str(method).lower()
+    high = bool(kwargs.get("high_accuracy", False))
+    for key in ("eps", "eps_abs", "tol_gap_abs", "tol_feas"):
+        if key in kwargs and kwargs[key] is not None and float(kwargs[key]) < 1e-8:
+            high = True
+    return {"backend": backend, "cold": bool(kwargs.get("cold", False)), "high_accuracy": high}
+
+
+def _derivative_options(mode: str, kwargs: dict) -> dict:
+    dk = dict(kwargs.get("derivative_kwargs") or {})
+    return {
+        "tau": float(dk.get("tau", 1.0)),
+        "rho": float(dk.get("rho", 0.1)),
+        "side": LPGD_MODES[mode],
+        "fallback": str(dk.get("fallback", "none")),
+    }
+
+
+def _raise_failures(errors, what: str, on_failure: str) -> None:
+    if on_failure == "nan":
+        return
+    for i, e in enumerate(errors):
+        if e is not None:
+            raise SolverError(f"{what}, item {i}: {e}")
+
+
+# ---------------------------------------------------------------------------------------------
+# diffcp's functions
+
+
+def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs):
+    mats = [_Csc(A) for A in As]
+    pmats = [None if P is None else _Csc(P, upper=True) for P in Ps]
+    opts = _solver_options(kwargs)
+    session = _lpgd.solve(
+        [m.raw() for m in mats],
+        [np.ascontiguousarray(b, dtype=np.float64).ravel() for b in bs],
+        [np.ascontiguousarray(c, dtype=np.float64).ravel() for c in cs],
+        [_cones(k) for k in cone_dicts],
+        [None if p is None else p.raw() for p in pmats],
+        opts["backend"],
+        opts["cold"],
+        opts["high_accuracy"],
+        _threads(n_jobs),
+    )
+    return session, mats, pmats
+
+
+def solve_only_batch(As, bs, cs, cone_dicts, n_jobs_forward=-1, warm_starts=None, **kwargs):
+    """Solves every problem; returns (xs, ys, ss). ``mode`` and ``derivative_kwargs`` are
+    accepted and ignored (as cvxpylayers passes them at inference)."""
+    Ps = kwargs.pop("Ps", None) or [None] * len(As)
+    on_failure = kwargs.get("on_failure", "raise")
+    session, _, _ = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
+    xs, errors = session.primal()
+    _raise_failures(errors, "forward", on_failure)
+    return list(xs), list(session.dual()), list(session.slack())
+
+
+def solve_only(A, b, c, cone_dict, warm_start=None, **kwargs):
+    """Solves one problem; returns (x, y, s)."""
+    if "P" in kwargs:
+        kwargs["Ps"] = [kwargs.pop("P")]
+    xs, ys, ss = solve_only_batch([A], [b], [c], [cone_dict], n_jobs_forward=1, **kwargs)
+    return xs[0], ys[0], ss[0]
+
+
+def solve_and_derivative_batch(
+    As, bs, cs, cone_dicts, n_jobs_forward=-1, n_jobs_backward=-1, mode="lpgd", warm_starts=None, **kwargs
+):
+    """Solves every problem; returns (xs, ys, ss, D_batch, DT_batch) with LPGD's forward mode
+    ``D_batch(dAs, dbs, dcs) -> (dxs, dys, dss)`` and backward ``DT_batch(dxs, dys, dss) ->
+    (dAs, dbs, dcs)`` (and ``dPs`` when ``return_dP=True``)."""
+    if mode not in LPGD_MODES:
+        real = _real()
+        if real is None:
+            raise SolverError(
+                f"mode '{mode}' is not LPGD; install the real diffcp for it, or use "
+                "mode='lpgd' | 'lpgd_left' | 'lpgd_right'"
+            )
+        return real.solve_and_derivative_batch(
+            As, bs, cs, cone_dicts, n_jobs_forward, n_jobs_backward, mode, warm_starts, **kwargs
+        )
+    Ps = kwargs.pop("Ps", None) or [None] * len(As)
+    return_dP = bool(kwargs.pop("return_dP", False))
+    on_failure = kwargs.get("on_failure", "raise")
+    deriv = _derivative_options(mode, kwargs)
+    session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
+    xs, errors = session.primal()
+    _raise_failures(errors, "forward", on_failure)
+    ys, ss = session.dual(), session.slack()
+
+    def DT_batch(dxs, dys, dss, **_):
+        f64 = lambda v: np.ascontiguousarray(v, dtype=np.float64).ravel()  # noqa: E731
+        das, dbs, dcs, dps, errs = session.backward(
+            [f64(v) for v in dxs],
+            [f64(v) for v in dys],
+            [f64(v) for v in dss],
+            deriv["tau"],
+            deriv["rho"],
+            deriv["side"],
+            deriv["fallback"],
+            _threads(n_jobs_backward),
+        )
+        _raise_failures(errs, "backward", on_failure)
+        dAs = [m.to_caller(v) for m, v in zip(mats, das)]
+        if return_dP:
+            dPs = [None if p is None else p.to_caller(v) for p, v in zip(pmats, dps)]
+            return dAs, list(dbs), list(dcs), dPs
+        return dAs, list(dbs), list(dcs)
+
+    def D_batch(dAs, dbs, dcs, **_):
+        f64 = lambda v: np.ascontiguousarray(v, dtype=np.float64).ravel()  # noqa: E731
+        dxs, dys, dss, errs = session.jvp(
+            [m.from_caller(d) for m, d in zip(mats, dAs)],
+            [f64(v) for v in dbs],
+            [f64(v) for v in dcs],
+            deriv["tau"],
+            deriv["rho"],
+            deriv["side"],
+            deriv["fallback"],
+            _threads(n_jobs_backward),
+        )
+        _raise_failures(errs, "forward mode", on_failure)
+        return list(dxs), list(dys), list(dss)
+
+    return list(xs), list(ys), list(ss), D_batch, DT_batch
+
+
+def solve_and_derivative(A, b, c, cone_dict, warm_start=None, mode="lpgd", **kwargs):
+    """One problem: (x, y, s, D, DT) with D(dA, db, dc) and DT(dx, dy, ds)."""
+    if "P" in kwargs:
+        kwargs["Ps"] = [kwargs.pop("P")]
+    xs, ys, ss, D_batch, DT_batch = solve_and_derivative_batch(
+        [A], [b], [c], [cone_dict], n_jobs_forward=1, n_jobs_backward=1, mode=mode, **kwargs
+    )
+
+    def D(dA, db, dc, **kw):
+        dxs, dys, dss = D_batch([dA], [db], [dc], **kw)
+        return dxs[0], dys[0], dss[0]
+
+    def DT(dx, dy, ds, **kw):
+        out = DT_batch([dx], [dy], [ds], **kw)
+        return tuple(v[0] for v in out)
+
+    return xs[0], ys[0], ss[0], D, DT
+
+
+def solve_and_derivative_internal(A, b, c, cone_dict, warm_start=None, mode="lpgd", **kwargs) -> Any:
+    """As :func:`solve_and_derivative` (diffcp's internal entry point has the same result)."""
+    return solve_and_derivative(A, b, c, cone_dict, warm_start=warm_start, mode=mode, **kwargs)

@@ -1,0 +1,140 @@
+"""lpgd.diffcp_compat against diffcp's own numbers, finite differences and its semantics."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from conftest import load_problem_file, rel_err
+from lpgd import diffcp_compat as diffcp
+
+CONFIGS = {
+    "lpgd_tau1e-4": ("lpgd", 1e-4, 0.0),
+    "lpgd_tau0.1_rho0.1": ("lpgd", 0.1, 0.1),
+    "lpgdR_tau0.1_rho0.1": ("lpgd_right", 0.1, 0.1),
+}
+
+
+def test_bundled_fixtures_reproduce_diffcp(fixtures):
+    """Every fixture, forward and the three LPGD configurations, on the cold path (a new Clarabel
+    solver per solve, as diffcp): within 1e-5 of diffcp 1.1.9's numbers, as in the Rust test."""
+    checked = 0
+    for prob in fixtures["problems"]:
+        A, P, cone, instances = load_problem_file(f"{prob['family']}_{prob['size']}")
+        inst = instances[prob["index"]]
+        b, c = np.array(inst["b"]), np.array(inst["c"])
+        dx = np.array(inst["dx"])
+        dy = np.array(inst.get("dy") or np.zeros(len(b)))
+        ds = np.array(inst.get("ds") or np.zeros(len(b)))
+        kw = {"P": P} if P is not None else {}
+        for name, (mode, tau, rho) in CONFIGS.items():
+            x, y, s, _, DT = diffcp.solve_and_derivative(
+                A, b, c, cone, mode=mode, cold=True,
+                derivative_kwargs={"tau": tau, "rho": rho}, **kw,
+            )
+            for ours, theirs in [(x, prob["x"]), (y, prob["y"]), (s, prob["s"])]:
+                assert rel_err(ours, theirs, 1e-9) < 1e-8
+            dA, db, dc = DT(dx, dy, ds)
+            ref = prob["configs"][name]
+            floor = 1e-3 * max(np.linalg.norm(ref["dc"]), np.linalg.norm(ref["db"]),
+                               np.linalg.norm(ref["dA_vals"]))
+            for ours, theirs, block in [(dc, ref["dc"], "dc"), (db, ref["db"], "db"),
+                                        (dA.data, ref["dA_vals"], "dA")]:
+                e = rel_err(ours, theirs, floor)
+                assert e <= 1e-5, f"{prob['family']} {prob['size']} {name} {block}: {e:.2e}"
+            checked += 1
+    assert checked == 3 * len(fixtures["problems"])
+
+
+def strictly_convex_qp(seed, n=5, m=4):
+    rng = np.random.default_rng(seed)
+    L = rng.standard_normal((n, n))
+    P = sp.csc_matrix(L @ L.T / n + 0.5 * np.eye(n))
+    A = sp.csc_matrix(rng.standard_normal((m, n)))
+    x0 = rng.standard_normal(n)
+    b = A @ x0 + rng.uniform(0.1, 1.0, m) * (rng.random(m) < 0.5)
+    c = rng.standard_normal(n)
+    return A, b, c, {"l": m}, P
+
+
+def test_small_tau_matches_finite_differences_on_a_strictly_convex_qp():
+    A, b, c, cone, P = strictly_convex_qp(3)
+    g = np.random.default_rng(4).standard_normal(A.shape[1])
+    kw = dict(mode="lpgd", P=P, high_accuracy=True, derivative_kwargs={"tau": 1e-5, "rho": 0.0})
+    _, _, _, _, DT = diffcp.solve_and_derivative(A, b, c, cone, **kw)
+    dA, db, dc = DT(g, np.zeros(len(b)), np.zeros(len(b)))
+    loss = lambda cc, bb: g @ diffcp.solve_only(A, bb, cc, cone, P=P, high_accuracy=True)[0]  # noqa: E731
+    h = 1e-5
+    fd_c = [(loss(c + h * e, b) - loss(c - h * e, b)) / (2 * h) for e in np.eye(len(c))]
+    fd_b = [(loss(c, b + h * e) - loss(c, b - h * e)) / (2 * h) for e in np.eye(len(b))]
+    assert rel_err(dc, fd_c, 1e-6) < 1e-4
+    assert rel_err(db, fd_b, 1e-6) < 1e-4
+
+
+def test_batch_is_one_call_with_per_item_results_and_the_callers_matrix_untouched():
+    A, b, c, cone, _ = strictly_convex_qp(5, n=4, m=6)
+    # Unsorted indices with a duplicate and an explicit zero, as scipy allows.
+    A = sp.csc_matrix(A)
+    A.data[0] = 0.0
+    before = (A.data.copy(), A.indices.copy(), A.indptr.copy())
+    As, bs, cs = [A] * 4, [b] * 4, [c * (1 + 0.1 * k) for k in range(4)]
+    xs, ys, ss, D, DT = diffcp.solve_and_derivative_batch(
+        As, bs, cs, [cone] * 4, n_jobs_forward=2, n_jobs_backward=1, mode="lpgd",
+        derivative_kwargs={"tau": 0.1, "rho": 0.1},
+    )
+    dAs, dbs, dcs = DT([np.ones(4)] * 4, [np.zeros(6)] * 4, [np.zeros(6)] * 4)
+    assert all(d.shape == A.shape and d.nnz == A.nnz for d in dAs)
+    assert np.array_equal(dAs[0].indices, A.indices)  # A's own pattern, zero entry included
+    for arr, ref in zip((A.data, A.indices, A.indptr), before):
+        assert np.array_equal(arr, ref)
+    # The same numbers on one thread.
+    xs1, *_ = diffcp.solve_only_batch(As, bs, cs, [cone] * 4, n_jobs_forward=1, mode="lpgd")
+    for a, b1 in zip(xs, xs1):
+        assert np.array_equal(a, b1)
+    # Forward mode along dc: matches the backward pass's adjoint relation ⟨dx, g⟩ = ⟨dc, DTc⟩.
+    dxs, _, _ = D([sp.csc_matrix(A.shape)] * 4, [np.zeros(6)] * 4, [np.eye(4)[0]] * 4)
+    assert all(np.all(np.isfinite(v)) for v in dxs)
+
+
+def test_infeasible_and_unbounded_raise_solver_error_or_nan_as_asked():
+    A = sp.csc_matrix(np.array([[1.0], [-1.0]]))
+    infeasible = (A, np.array([0.0, -1.0]), np.array([1.0]), {"l": 2})  # x <= 0, x >= 1
+    with pytest.raises(diffcp.SolverError, match="item 0"):
+        diffcp.solve_and_derivative(*infeasible, mode="lpgd")
+    unbounded = (sp.csc_matrix(np.array([[-1.0]])), np.array([0.0]), np.array([-1.0]), {"l": 1})
+    with pytest.raises(diffcp.SolverError):
+        diffcp.solve_only(*unbounded)
+    ok = (A, np.array([1.0, 0.0]), np.array([1.0]), {"l": 2})
+    xs, ys, ss = diffcp.solve_only_batch(
+        [ok[0], infeasible[0]], [ok[1], infeasible[1]], [ok[2], infeasible[2]],
+        [ok[3], infeasible[3]], on_failure="nan",
+    )
+    assert np.all(np.isfinite(xs[0])) and np.all(np.isnan(xs[1]))
+
+
+def test_api_surface_of_diffcp_that_cvxpy_and_cvxpylayers_use():
+    assert tuple(int(v) for v in diffcp.__version__.split(".")) == (1, 1, 9)
+    assert issubclass(diffcp.SolverError, Exception)
+    A = sp.csc_matrix(np.array([[1.0], [-1.0]]))
+    args = (A, np.array([1.0, 0.0]), np.array([1.0]), {"z": 0, "l": 2, "q": [], "ep": 0, "s": [], "p": []})
+    # mode and derivative_kwargs are accepted and ignored by the solve-only functions.
+    x, _, _ = diffcp.solve_only(*args, mode="lpgd", derivative_kwargs={"tau": 0.1})
+    assert abs(x[0]) < 1e-6
+    with pytest.raises(diffcp.SolverError, match="semidefinite"):
+        diffcp.solve_only(A, np.ones(2), np.ones(1), {"l": 2, "s": [2]})
+    if diffcp._real() is None:
+        with pytest.raises(diffcp.SolverError, match="not LPGD"):
+            diffcp.solve_and_derivative(*args, mode="lsqr")
+    with pytest.raises(ValueError, match="not finite"):
+        diffcp.solve_only(A, np.array([np.nan, 0.0]), np.ones(1), {"l": 2})
+
+
+def test_readme_python_quick_start_runs():
+    """The README's Python example, executed as written."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "the README has a Python example"
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
