@@ -40,9 +40,10 @@ set +e
 (
   set -e
   # torch (about 3 GB with its CUDA wheels; pip's cache keeps it) and cvxpylayers for the drop-in
-  # tests; pip skips what the virtualenv already has.
+  # tests, the real diffcp (with Clarabel) for the delegation of non-LPGD modes; pip skips what the
+  # virtualenv already has.
   "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.16,<2" numpy scipy pytest \
-    "torch==2.15.0" "cvxpylayers==1.2.0"
+    "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1"
   cd lpgd-python
   VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q
   "$venv/bin/python" -m pytest -q -W ignore::DeprecationWarning tests

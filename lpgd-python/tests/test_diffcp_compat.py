@@ -138,3 +138,17 @@ def test_readme_python_quick_start_runs():
     assert blocks, "the README has a Python example"
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_non_lpgd_modes_go_to_the_real_diffcp():
+    real = diffcp._real()
+    if real is None:
+        pytest.skip("the real diffcp is not installed")
+    A = sp.csc_matrix(np.array([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]))
+    b, c = np.array([1.0, 0.0, 0.0]), np.array([1.0, 2.0])
+    x, _, _, _, DT = diffcp.solve_and_derivative(A, b, c, {"z": 1, "l": 2}, mode="lsqr",
+                                                 solve_method="Clarabel")
+    ours, *_ = diffcp.solve_and_derivative(A, b, c, {"z": 1, "l": 2}, mode="lpgd")
+    assert np.allclose(x, ours, atol=1e-6)
+    dA, db, dc = DT(np.array([1.0, 0.0]), np.zeros(3), np.zeros(3))
+    assert np.allclose(dc, 0.0, atol=1e-6)  # the true derivative of an LP's vertex: zero
