@@ -105,3 +105,18 @@ def test_infeasible_and_unbounded_layers_raise_solver_error():
                            parameters=[c], variables=[x], solver="DIFFCP")
     with pytest.raises(diffcp_compat.SolverError, match="unbounded"):
         unbounded(t([-1.0]), solver_args={"mode": "lpgd"})
+
+
+def test_lp_layer_example_converges_with_lpgd_where_the_exact_derivative_stalls():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "train_lp_layer.py"
+    spec = importlib.util.spec_from_file_location("train_lp_layer", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    lpgd = example.train("lpgd")
+    assert lpgd[0] > 1.0 and lpgd[-1] < 1e-6, lpgd[::10]
+    if diffcp_compat._real() is not None:
+        exact = example.train("lsqr")
+        assert min(exact) == pytest.approx(exact[0], abs=1e-6), "the exact derivative is zero"
