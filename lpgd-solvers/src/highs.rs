@@ -198,24 +198,6 @@ impl Model {
         Ok(())
     }
 
-    fn change_costs(&mut self, c: &[f64]) -> Result<(), SolveError> {
-        if self.n == 0 {
-            return Ok(());
-        }
-        // SAFETY: c has n entries for the column range 0..n.
-        check(
-            unsafe {
-                ffi::Highs_changeColsCostByRange(
-                    self.ptr.as_ptr(),
-                    0,
-                    to_int(self.n - 1)?,
-                    c.as_ptr(),
-                )
-            },
-            "changing costs",
-        )
-    }
-
     /// Starts the next run from scratch.
     fn clear_solver(&mut self) -> Result<(), SolveError> {
         // SAFETY: valid instance.
@@ -480,7 +462,8 @@ fn run_to_solution(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct HighsMilpOracle {
-    model: Model,
+    a: CscMatrix,
+    rows: RowBounds,
     integer: Vec<bool>,
     nodes: u64,
 }
@@ -497,20 +480,25 @@ impl HighsMilpOracle {
         }
         check_range(constraints, NAME, HIGHS_LIMIT)?;
         let rows = row_bounds(constraints, NAME, f64::INFINITY)?;
+        let oracle = Self {
+            a: constraints.a().clone(),
+            rows,
+            integer,
+            nodes: 0,
+        };
+        // Fail at construction, not at the first solve, if HiGHS refuses the model.
+        oracle.model(constraints.c().as_slice().expect("contiguous"))?;
+        Ok(oracle)
+    }
+
+    /// A fresh model minimising `cost` over the set (as for LPs, a kept model would carry state
+    /// from earlier solves that can change which of tied optima is returned).
+    fn model(&self, cost: &[f64]) -> Result<Model, SolveError> {
         let mut model = Model::new()?;
         model.set_double("mip_rel_gap", 0.0)?;
         model.set_double("mip_abs_gap", 0.0)?;
-        model.pass(
-            constraints.c().as_slice().expect("contiguous"),
-            constraints.a(),
-            &rows,
-            Some(&integer),
-        )?;
-        Ok(Self {
-            model,
-            integer,
-            nodes: 0,
-        })
+        model.pass(cost, &self.a, &self.rows, Some(&self.integer))?;
+        Ok(model)
     }
 
     /// Branch-and-bound nodes explored so far.
@@ -527,11 +515,10 @@ impl Oracle<CombinatorialProblem> for HighsMilpOracle {
     ) -> Result<Array1<f64>, SolveError> {
         problem.expect_dim(self.integer.len())?;
         check_values(problem.cost_slice(), "w", NAME, HIGHS_LIMIT)?;
-        self.model.change_costs(problem.cost_slice())?;
-        self.model.clear_solver()?;
-        model_status(self.model.run()?)?;
-        self.nodes += self.model.int64_info("mip_node_count").max(0) as u64;
-        let (x, _) = self.model.solution();
+        let mut model = self.model(problem.cost_slice())?;
+        model_status(model.run()?)?;
+        self.nodes += model.int64_info("mip_node_count").max(0) as u64;
+        let (x, _) = model.solution();
         // Integer columns come back within HiGHS's integrality tolerance: snap them.
         Ok(x.into_iter()
             .zip(&self.integer)

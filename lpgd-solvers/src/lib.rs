@@ -8,7 +8,7 @@
 //! |---|---|---|---|---|---|
 //! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
 //! | `osqp` | `OsqpOracle` | LP, QP | yes | factorization kept, ADMM warm-started | cmake, C compiler |
-//! | `highs` | `HighsOracle`, `HighsMilpOracle` | LP; MILP over a fixed set | yes (LP) | model kept, simplex from the forward basis | cmake, g++, libclang |
+//! | `highs` | `HighsOracle`, `HighsMilpOracle` | LP; MILP over a fixed set | yes (LP) | simplex from the forward basis (a fresh model per solve) | cmake, g++, libclang |
 //! | `good_lp` (+ `good_lp-highs`, `-clarabel`, `-lpsolve`) | `GoodLpOracle` | LP | with HiGHS, Clarabel | none | per solver |
 //!
 //! Every oracle counts what it did in an [`OracleStats`] (solves, set-ups, updates, iterations).
