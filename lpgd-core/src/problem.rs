@@ -9,7 +9,7 @@ use crate::error::{Field, InvalidInput, SolveError};
 ///
 /// Implemented by [`ConicProblem`](crate::ConicProblem) (LPs, QPs, SOCPs, exponential and power
 /// cone programs) and [`CombinatorialProblem`](crate::CombinatorialProblem) (`argmin ⟨w, x⟩` over a finite set).
-/// Backends implement [`Oracle`] for a family, never the other way round, so every backend of a
+/// Backends implement [`Oracle`](crate::Oracle) for a family, never the other way round, so every backend of a
 /// family is written once against one data model.
 pub trait Problem: Sized {
     /// A solution of an instance (for conic programs: primal, dual and slack variables).

@@ -19,7 +19,7 @@ pub enum Side {
 /// iteration limit, a numerical failure).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Fallback {
-    /// Report the failure as [`LpgdError::Perturbed`].
+    /// Report the failure as [`LpgdError::Perturbed`](crate::LpgdError::Perturbed).
     #[default]
     Fail,
     /// Use the other side instead: a centred pass falls back to the side that solved, a one-sided
