@@ -9,7 +9,7 @@
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{
     Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, CscMatrix, Fallback, Lpgd,
-    Side,
+    LpgdError, Side,
 };
 use lpgd_solvers::{Backend, BackendOptions};
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -137,27 +137,80 @@ impl Session {
         (idx, problems, sols)
     }
 
+    /// One array per item from its forward solution (NaN of length `len` where it failed).
     fn column(
         &self,
         pick: impl Fn(&ConicSolution) -> &Array1<f64>,
         len: impl Fn(&ConicProblem) -> usize,
     ) -> Columns {
-        let mut out = Vec::with_capacity(self.problems.len());
-        let mut errors = Vec::with_capacity(self.problems.len());
-        for (p, z) in self.problems.iter().zip(&self.solutions) {
-            match z {
-                Ok(z) => {
-                    out.push(pick(z).to_vec());
-                    errors.push(None);
+        let items = self.problems.iter().zip(&self.solutions).map(|(p, z)| {
+            let arrays = z
+                .as_ref()
+                .map(|z| vec![pick(z).to_vec()])
+                .map_err(Clone::clone);
+            (arrays, vec![len(p)])
+        });
+        let (mut columns, errors) = split_columns(items, 1);
+        (columns.remove(0), errors)
+    }
+
+    /// The results of a batch run on the solved items (`idx`) placed back among all items; an
+    /// item whose forward solve failed keeps that failure.
+    fn scatter<T>(
+        &self,
+        idx: Vec<usize>,
+        results: Vec<Result<T, LpgdError>>,
+    ) -> Vec<Result<T, String>> {
+        let mut out: Vec<Result<T, String>> = self
+            .solutions
+            .iter()
+            .map(|z| Err(z.as_ref().err().cloned().unwrap_or_default()))
+            .collect();
+        for (k, r) in idx.into_iter().zip(results) {
+            out[k] = r.map_err(|e| e.to_string());
+        }
+        out
+    }
+
+    /// Checks that every per-item list has one entry per item.
+    fn check_counts(&self, what: &str, counts: [usize; 3]) -> PyResult<()> {
+        let b = self.problems.len();
+        if counts.iter().all(|&k| k == b) {
+            Ok(())
+        } else {
+            Err(value_error(format!(
+                "{b} items but {} / {} / {} {what}",
+                counts[0], counts[1], counts[2]
+            )))
+        }
+    }
+}
+
+/// Splits per-item results of `k` arrays each into `k` columns (NaN arrays of the given lengths
+/// where an item failed) and the failures' messages.
+fn split_columns(
+    items: impl Iterator<Item = (Result<Vec<Vec<f64>>, String>, Vec<usize>)>,
+    k: usize,
+) -> (Vec<Vec<Vec<f64>>>, Vec<Option<String>>) {
+    let mut columns: Vec<Vec<Vec<f64>>> = vec![Vec::new(); k];
+    let mut errors = Vec::new();
+    for (result, nan_lens) in items {
+        match result {
+            Ok(arrays) => {
+                for (column, array) in columns.iter_mut().zip(arrays) {
+                    column.push(array);
                 }
-                Err(e) => {
-                    out.push(nan_vec(len(p)));
-                    errors.push(Some(e.clone()));
+                errors.push(None);
+            }
+            Err(e) => {
+                for (column, len) in columns.iter_mut().zip(nan_lens) {
+                    column.push(nan_vec(len));
                 }
+                errors.push(Some(e));
             }
         }
-        (out, errors)
     }
+    (columns, errors)
 }
 
 fn to_py<'py>(py: Python<'py>, rows: Vec<Vec<f64>>) -> Vec<Bound<'py, PyArray1<f64>>> {
@@ -222,15 +275,7 @@ impl Session {
         Vec<Bound<'py, PyArray1<f64>>>,
         Vec<Option<String>>,
     )> {
-        let b = self.problems.len();
-        if dxs.len() != b || dys.len() != b || dss.len() != b {
-            return Err(value_error(format!(
-                "{b} items but {} / {} / {} gradients",
-                dxs.len(),
-                dys.len(),
-                dss.len()
-            )));
-        }
+        self.check_counts("gradients", [dxs.len(), dys.len(), dss.len()])?;
         let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
         let (idx, problems, sols) = self.solved();
         let cotangents: Vec<ConicCotangent> = idx
@@ -247,41 +292,20 @@ impl Session {
                 lpgd.backward_batch(|| backend.oracle(options), &problems, &sols, &cotangents)
             })
             .map_err(value_error)?;
-        let mut grads: Vec<Result<ConicGradient, String>> = self
-            .solutions
-            .iter()
-            .map(|z| Err(z.as_ref().err().cloned().unwrap_or_default()))
-            .collect();
-        for (k, r) in idx.into_iter().zip(results) {
-            grads[k] = r.map(|b| b.gradient).map_err(|e| e.to_string());
-        }
-        let (mut da, mut db, mut dc, mut dp, mut errors) = (vec![], vec![], vec![], vec![], vec![]);
-        for (p, g) in self.problems.iter().zip(grads) {
+        let grads = self.scatter(idx, results);
+        let items = self.problems.iter().zip(grads).map(|(p, g)| {
+            let arrays = g.map(|b| {
+                let g = b.gradient;
+                let dp = g.dp.map_or_else(Vec::new, |v| v.to_vec());
+                vec![g.da.to_vec(), g.db.to_vec(), g.dc.to_vec(), dp]
+            });
             let p_nnz = p.p().map_or(0, |p| p.nnz());
-            match g {
-                Ok(g) => {
-                    da.push(g.da.to_vec());
-                    db.push(g.db.to_vec());
-                    dc.push(g.dc.to_vec());
-                    dp.push(g.dp.map_or_else(Vec::new, |v| v.to_vec()));
-                    errors.push(None);
-                }
-                Err(e) => {
-                    da.push(nan_vec(p.a().nnz()));
-                    db.push(nan_vec(p.m()));
-                    dc.push(nan_vec(p.n()));
-                    dp.push(nan_vec(p_nnz));
-                    errors.push(Some(e));
-                }
-            }
-        }
-        Ok((
-            to_py(py, da),
-            to_py(py, db),
-            to_py(py, dc),
-            to_py(py, dp),
-            errors,
-        ))
+            (arrays, vec![p.a().nnz(), p.m(), p.n(), p_nnz])
+        });
+        let (mut cols, errors) = split_columns(items, 4);
+        let (dp, dc, db, da) = (cols.pop(), cols.pop(), cols.pop(), cols.pop());
+        let py_col = |c: Option<Vec<Vec<f64>>>| to_py(py, c.unwrap_or_default());
+        Ok((py_col(da), py_col(db), py_col(dc), py_col(dp), errors))
     }
 
     /// Forward mode (LPGD) for every item along data directions (dA on A's stored values, db,
@@ -305,15 +329,7 @@ impl Session {
         Vec<Bound<'py, PyArray1<f64>>>,
         Vec<Option<String>>,
     )> {
-        let b = self.problems.len();
-        if das.len() != b || dbs.len() != b || dcs.len() != b {
-            return Err(value_error(format!(
-                "{b} items but {} / {} / {} directions",
-                das.len(),
-                dbs.len(),
-                dcs.len()
-            )));
-        }
+        self.check_counts("directions", [das.len(), dbs.len(), dcs.len()])?;
         let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
         let (idx, problems, sols) = self.solved();
         let tangents: Vec<ConicGradient> = idx
@@ -329,32 +345,18 @@ impl Session {
         let results = py
             .detach(|| lpgd.jvp_batch(|| backend.oracle(options), &problems, &sols, &tangents))
             .map_err(value_error)?;
-        let mut out: Vec<Result<ConicCotangent, String>> = self
-            .solutions
-            .iter()
-            .map(|z| Err(z.as_ref().err().cloned().unwrap_or_default()))
-            .collect();
-        for (k, r) in idx.into_iter().zip(results) {
-            out[k] = r.map(|j| j.tangent).map_err(|e| e.to_string());
-        }
-        let (mut dx, mut dy, mut ds, mut errors) = (vec![], vec![], vec![], vec![]);
-        for (p, t) in self.problems.iter().zip(out) {
-            match t {
-                Ok(t) => {
-                    dx.push(t.dx.to_vec());
-                    dy.push(t.dy.to_vec());
-                    ds.push(t.ds.to_vec());
-                    errors.push(None);
-                }
-                Err(e) => {
-                    dx.push(nan_vec(p.n()));
-                    dy.push(nan_vec(p.m()));
-                    ds.push(nan_vec(p.m()));
-                    errors.push(Some(e));
-                }
-            }
-        }
-        Ok((to_py(py, dx), to_py(py, dy), to_py(py, ds), errors))
+        let tangents = self.scatter(idx, results);
+        let items = self.problems.iter().zip(tangents).map(|(p, t)| {
+            let arrays = t.map(|j| {
+                let t = j.tangent;
+                vec![t.dx.to_vec(), t.dy.to_vec(), t.ds.to_vec()]
+            });
+            (arrays, vec![p.n(), p.m(), p.m()])
+        });
+        let (mut cols, errors) = split_columns(items, 3);
+        let (ds, dy, dx) = (cols.pop(), cols.pop(), cols.pop());
+        let py_col = |c: Option<Vec<Vec<f64>>>| to_py(py, c.unwrap_or_default());
+        Ok((py_col(dx), py_col(dy), py_col(ds), errors))
     }
 }
 

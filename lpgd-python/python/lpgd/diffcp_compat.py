@@ -146,6 +146,11 @@ class _Csc:
         return out
 
 
+def _f64(v) -> np.ndarray:
+    """A contiguous float64 vector (a copy only where needed)."""
+    return np.ascontiguousarray(v, dtype=np.float64).ravel()
+
+
 def _threads(n_jobs) -> int | None:
     if n_jobs is None or n_jobs == -1 or n_jobs == 0:
         return None
@@ -193,8 +198,8 @@ def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs):
     opts = _solver_options(kwargs)
     session = _lpgd.solve(
         [m.raw() for m in mats],
-        [np.ascontiguousarray(b, dtype=np.float64).ravel() for b in bs],
-        [np.ascontiguousarray(c, dtype=np.float64).ravel() for c in cs],
+        [_f64(b) for b in bs],
+        [_f64(c) for c in cs],
         [_cones(k) for k in cone_dicts],
         [None if p is None else p.raw() for p in pmats],
         opts["backend"],
@@ -250,11 +255,10 @@ def solve_and_derivative_batch(
     ys, ss = session.dual(), session.slack()
 
     def DT_batch(dxs, dys, dss, **_):
-        f64 = lambda v: np.ascontiguousarray(v, dtype=np.float64).ravel()  # noqa: E731
         das, dbs, dcs, dps, errs = session.backward(
-            [f64(v) for v in dxs],
-            [f64(v) for v in dys],
-            [f64(v) for v in dss],
+            [_f64(v) for v in dxs],
+            [_f64(v) for v in dys],
+            [_f64(v) for v in dss],
             deriv["tau"],
             deriv["rho"],
             deriv["side"],
@@ -269,11 +273,10 @@ def solve_and_derivative_batch(
         return dAs, list(dbs), list(dcs)
 
     def D_batch(dAs, dbs, dcs, **_):
-        f64 = lambda v: np.ascontiguousarray(v, dtype=np.float64).ravel()  # noqa: E731
         dxs, dys, dss, errs = session.jvp(
             [m.from_caller(d) for m, d in zip(mats, dAs)],
-            [f64(v) for v in dbs],
-            [f64(v) for v in dcs],
+            [_f64(v) for v in dbs],
+            [_f64(v) for v in dcs],
             deriv["tau"],
             deriv["rho"],
             deriv["side"],
