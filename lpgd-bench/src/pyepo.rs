@@ -121,11 +121,11 @@ pub fn run(args: &PyepoArgs) -> Result<(), BenchError> {
     let (mut oracle, features, costs): (Box<dyn Oracle<CombinatorialProblem>>, _, _) =
         match args.problem {
             PyepoProblem::ShortestPath => {
-                let d = shortest_path_data(total, 5, (5, 5), args.deg, args.noise, args.data_seed);
+                let d = shortest_path_data(total, 5, (5, 5), args.deg, args.noise, args.data_seed)?;
                 (Box::new(GridShortestPath::new(5, 5)?), d.features, d.costs)
             }
             PyepoProblem::Knapsack => {
-                let d = knapsack_data(total, 5, 32, 2, args.deg, args.noise, args.data_seed);
+                let d = knapsack_data(total, 5, 32, 2, args.deg, args.noise, args.data_seed)?;
                 let ks = Knapsack::new(d.weights.clone(), vec![20.0, 20.0])?;
                 // The oracle minimises: costs are the negated values.
                 (Box::new(ks), d.features, d.values.mapv(|v| -v))

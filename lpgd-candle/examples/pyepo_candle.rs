@@ -13,7 +13,7 @@ use std::time::Instant;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args().nth(1).map_or(Ok(20), |a| a.parse())?;
     let (n, n_test) = (1000, 1000);
-    let data = shortest_path_data(n + n_test, 5, (5, 5), 4, 0.5, 135);
+    let data = shortest_path_data(n + n_test, 5, (5, 5), 4, 0.5, 135)?;
     let mut sp = GridShortestPath::new(5, 5).unwrap();
     let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, n)?;
     let config = TrainConfig {

@@ -268,7 +268,10 @@ where
                 &mut RandomState::new(seed.wrapping_add(row as u32)),
             )
             .map_err(|e| err(format!("batch item {row}: {e}")))?;
-        Ok((samples.mean(), samples))
+        let mean = samples
+            .mean()
+            .map_err(|e| err(format!("batch item {row}: {e}")))?;
+        Ok((mean, samples))
     }
 }
 
@@ -339,12 +342,8 @@ where
                 .map(|i| {
                     let (_, samples) =
                         self.perturbed_mean(&w[i * d..(i + 1) * d], i, perturbation, seed)?;
-                    Ok(dpo_backward(
-                        &samples,
-                        &row(&g, i),
-                        perturbation.sigma,
-                        true,
-                    ))
+                    dpo_backward(&samples, &row(&g, i), perturbation.sigma, true)
+                        .map_err(|e| err(format!("batch item {i}: {e}")))
                 })
                 .collect::<Result<_>>()?,
             LayerRule::Lpgd(lpgd) => {
@@ -452,7 +451,8 @@ where
                         &mut RandomState::new(self.seed.wrapping_add(i as u32)),
                     )
                     .map_err(|e| err(format!("batch item {i}: {e}")))?;
-                Ok(pfyl(&samples, &t, self.perturbation.sigma, &ys))
+                pfyl(&samples, &t, self.perturbation.sigma, &ys)
+                    .map_err(|e| err(format!("batch item {i}: {e}")))
             })
             .collect()
     }

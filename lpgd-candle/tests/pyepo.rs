@@ -7,7 +7,7 @@ use lpgd_combinatorial::GridShortestPath;
 
 #[test]
 fn candle_spo_plus_matches_the_plain_loop() {
-    let data = shortest_path_data(300, 5, (5, 5), 4, 0.5, 135);
+    let data = shortest_path_data(300, 5, (5, 5), 4, 0.5, 135).unwrap();
     let mut sp = GridShortestPath::new(5, 5).unwrap();
     let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, 200).unwrap();
     let config = TrainConfig {

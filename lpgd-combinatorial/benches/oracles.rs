@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300));
     let mut rng = RandomState::new(7);
 
-    let sp = shortest_path_data(32, 5, (5, 5), 4, 0.5, 135);
+    let sp = shortest_path_data(32, 5, (5, 5), 4, 0.5, 135).unwrap();
     let sp_problems: Vec<_> = (0..32)
         .map(|i| CombinatorialProblem::new(sp.costs.row(i).to_owned()).unwrap())
         .collect();
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let ks = knapsack_data(32, 5, 32, 2, 4, 0.5, 135);
+    let ks = knapsack_data(32, 5, 32, 2, 4, 0.5, 135).unwrap();
     let ks_problems: Vec<_> = (0..32)
         .map(|i| CombinatorialProblem::new(ks.values.row(i).mapv(|v| -v)).unwrap())
         .collect();

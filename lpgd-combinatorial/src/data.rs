@@ -5,6 +5,7 @@
 //! numpy's legacy generator ([`RandomState`]), so tests can pin golden values.
 
 use crate::numpy_rng::RandomState;
+use lpgd_core::{checked_product, InvalidInput};
 use ndarray::{Array1, Array2};
 
 /// Shortest-path data on a `h × w` grid of nodes with east and south arcs.
@@ -33,9 +34,44 @@ pub struct KnapsackData {
     pub values: Array2<f64>,
 }
 
-/// Number of arcs of an `h × w` grid with east and south arcs.
+/// Number of arcs of an `h × w` grid with east and south arcs (saturating: a size beyond
+/// `usize` gives `usize::MAX`, an empty grid 0).
 pub fn grid_arcs(h: usize, w: usize) -> usize {
-    h * (w - 1) + (h - 1) * w
+    h.saturating_mul(w.saturating_sub(1))
+        .saturating_add(h.saturating_sub(1).saturating_mul(w))
+}
+
+/// Checks the common arguments of the generators: at least one feature, one output column and a
+/// positive degree, a finite nonnegative noise half-width below 1 (so the multiplicative noise
+/// stays positive), and table sizes that fit in memory.
+fn check_generator(
+    n: usize,
+    p: usize,
+    d: usize,
+    deg: i32,
+    noise_width: f64,
+) -> Result<(), InvalidInput> {
+    let bad = |field: &'static str, reason: &'static str| InvalidInput::Value {
+        field,
+        index: 0,
+        reason,
+    };
+    if p == 0 {
+        return Err(InvalidInput::Empty("the features"));
+    }
+    if d == 0 {
+        return Err(InvalidInput::Empty("the cost vector"));
+    }
+    if deg < 1 {
+        return Err(bad("deg", "the polynomial degree must be at least 1"));
+    }
+    if !(noise_width.is_finite() && (0.0..1.0).contains(&noise_width)) {
+        return Err(bad("noise_width", "must lie in [0, 1)"));
+    }
+    checked_product("data rows × features", n, p)?;
+    checked_product("data rows × costs", n, d)?;
+    checked_product("costs × features", d, p)?;
+    Ok(())
 }
 
 fn coins(rng: &mut RandomState, rows: usize, cols: usize) -> Array2<f64> {
@@ -53,7 +89,9 @@ fn polynomial(b: &Array2<f64>, x: ndarray::ArrayView1<'_, f64>, deg: i32) -> Arr
         .mapv(|v| ((v / p.sqrt() + 3.0).powi(deg) + 1.0) / 3.5f64.powi(deg))
 }
 
-/// PyEPO's `shortestpath.genData(num_data, num_feat, grid, deg, noise_width, seed)`.
+/// PyEPO's `shortestpath.genData(num_data, num_feat, grid, deg, noise_width, seed)`. Errors on
+/// a grid without arcs, no features, a degree below 1, a noise half-width outside `[0, 1)`, or
+/// sizes that overflow.
 pub fn shortest_path_data(
     n: usize,
     p: usize,
@@ -61,9 +99,11 @@ pub fn shortest_path_data(
     deg: i32,
     noise_width: f64,
     seed: u32,
-) -> ShortestPathData {
-    let mut rng = RandomState::new(seed);
+) -> Result<ShortestPathData, InvalidInput> {
+    checked_product("grid nodes", grid.0, grid.1)?;
     let d = grid_arcs(grid.0, grid.1);
+    check_generator(n, p, d, deg, noise_width)?;
+    let mut rng = RandomState::new(seed);
     let b = coins(&mut rng, d, p);
     let features = normals(&mut rng, n, p);
     let mut costs = Array2::zeros((n, d));
@@ -74,15 +114,16 @@ pub fn shortest_path_data(
             costs[[i, j]] = f64::from((base[j] * eps) as f32);
         }
     }
-    ShortestPathData {
+    Ok(ShortestPathData {
         grid,
         b,
         features,
         costs,
-    }
+    })
 }
 
-/// PyEPO's `knapsack.genData(num_data, num_feat, num_item, dim, deg, noise_width, seed)`.
+/// PyEPO's `knapsack.genData(num_data, num_feat, num_item, dim, deg, noise_width, seed)`. Errors
+/// as [`shortest_path_data`] does, and on no items or no capacity dimension.
 pub fn knapsack_data(
     n: usize,
     p: usize,
@@ -91,7 +132,12 @@ pub fn knapsack_data(
     deg: i32,
     noise_width: f64,
     seed: u32,
-) -> KnapsackData {
+) -> Result<KnapsackData, InvalidInput> {
+    check_generator(n, p, items, deg, noise_width)?;
+    if dim == 0 {
+        return Err(InvalidInput::Empty("the knapsack's capacity dimensions"));
+    }
+    checked_product("weights", dim, items)?;
     let mut rng = RandomState::new(seed);
     let weights =
         Array2::from_shape_simple_fn((dim, items), || rng.randint(300, 800) as f64 / 100.0);
@@ -105,12 +151,12 @@ pub fn knapsack_data(
             values[[i, j]] = (5.0 * base[j] * eps).ceil();
         }
     }
-    KnapsackData {
+    Ok(KnapsackData {
         weights,
         b,
         features,
         values,
-    }
+    })
 }
 
 /// Normalised regret, PyEPO's ratio of sums: `Σᵢ |cᵢᵀ ŷᵢ − zᵢ*| / Σᵢ |zᵢ*|`, where `ŷᵢ` is the
@@ -134,7 +180,7 @@ mod tests {
 
     #[test]
     fn shortest_path_golden_values() {
-        let data = shortest_path_data(3, 5, (5, 5), 1, 0.5, 135);
+        let data = shortest_path_data(3, 5, (5, 5), 1, 0.5, 135).unwrap();
         assert_eq!(data.costs.ncols(), 40);
         let b: Vec<Vec<f64>> = (0..3).map(|i| data.b.row(i).to_vec()).collect();
         assert_eq!(
@@ -175,7 +221,7 @@ mod tests {
 
     #[test]
     fn knapsack_golden_values() {
-        let data = knapsack_data(3, 5, 32, 2, 4, 0.5, 135);
+        let data = knapsack_data(3, 5, 32, 2, 4, 0.5, 135).unwrap();
         assert_eq!(
             data.weights
                 .row(0)

@@ -307,7 +307,7 @@ mod pyepo_size {
     /// The PyEPO setting (32 items, 2 constraints, capacity 20) solves exactly and quickly.
     #[test]
     fn pyepo_instances_solve() {
-        let data = knapsack_data(20, 5, 32, 2, 4, 0.5, 135);
+        let data = knapsack_data(20, 5, 32, 2, 4, 0.5, 135).unwrap();
         let mut ks = Knapsack::new(data.weights.clone(), vec![20.0, 20.0]).unwrap();
         for i in 0..20 {
             let cost = data.values.row(i).mapv(|v| -v);
@@ -330,7 +330,7 @@ mod against_highs {
 
     #[test]
     fn same_optimal_value_as_the_milp() {
-        let data = knapsack_data(10, 5, 32, 2, 4, 0.5, 7);
+        let data = knapsack_data(10, 5, 32, 2, 4, 0.5, 7).unwrap();
         let set = ConicProblem::builder(32)
             .inequalities(data.weights.clone(), ndarray::array![20.0, 20.0])
             .bounds([0.0; 32], [1.0; 32])

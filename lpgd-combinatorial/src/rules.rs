@@ -5,7 +5,7 @@
 //! is the minimising oracle of `−w`, and its gradients are the negated ones.
 
 use crate::numpy_rng::RandomState;
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{checked_solve, CombinatorialProblem, InvalidInput, Oracle, SolveError};
 use ndarray::Array1;
 
 /// NID, the negative identity: the backward pass returns `−g` (no extra oracle call).
@@ -42,13 +42,54 @@ pub struct PerturbedSolutions {
 }
 
 impl PerturbedSolutions {
+    /// Checks the samples against a cost dimension `d`: at least one sample, as many noise vectors
+    /// as solutions, every vector of length `d`. The rules below call it, so samples put together
+    /// by hand give an error rather than a panic.
+    pub fn check(&self, d: usize) -> Result<(), InvalidInput> {
+        if self.solutions.is_empty() {
+            return Err(InvalidInput::Empty("the perturbed samples"));
+        }
+        if self.noise.len() != self.solutions.len() {
+            return Err(InvalidInput::Length {
+                field: "perturbation noise",
+                expected: self.solutions.len(),
+                found: self.noise.len(),
+            });
+        }
+        for (field, vectors) in [("noise", &self.noise), ("perturbed solution", &self.solutions)] {
+            if let Some(v) = vectors.iter().find(|v| v.len() != d) {
+                return Err(InvalidInput::Length {
+                    field,
+                    expected: d,
+                    found: v.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The mean solution `ȳ` (DPO's forward output).
-    pub fn mean(&self) -> Array1<f64> {
+    pub fn mean(&self) -> Result<Array1<f64>, InvalidInput> {
+        let d = self.solutions.first().map_or(0, Array1::len);
+        self.check(d)?;
         let m = self.solutions.len() as f64;
-        self.solutions
+        Ok(self
+            .solutions
             .iter()
-            .fold(Array1::zeros(self.solutions[0].len()), |acc, y| acc + y)
-            / m
+            .fold(Array1::zeros(d), |acc, y| acc + y)
+            / m)
+    }
+}
+
+fn same_length(field: &'static str, v: &Array1<f64>, d: usize) -> Result<(), InvalidInput> {
+    if v.len() == d {
+        Ok(())
+    } else {
+        Err(InvalidInput::Length {
+            field,
+            expected: d,
+            found: v.len(),
+        })
     }
 }
 
@@ -70,35 +111,64 @@ impl Perturbation {
         Ok(())
     }
 
-    /// Solves `y(θ + σ Z_m)` for `M` standard normal draws from `rng`.
+    /// Draws the `M` standard normal noise vectors of one item of dimension `d` from `rng`, in
+    /// order (sample by sample, entry by entry). Batched callers draw every item's noise first, in
+    /// item order, and solve afterwards in parallel: the numbers are those of [`Perturbation::solve`]
+    /// item after item, whatever the number of threads.
+    pub fn draw(&self, d: usize, rng: &mut RandomState) -> Result<Vec<Array1<f64>>, InvalidInput> {
+        self.check()?;
+        lpgd_core::checked_product("perturbation noise", self.samples, d)?;
+        Ok((0..self.samples)
+            .map(|_| (0..d).map(|_| rng.standard_normal()).collect())
+            .collect())
+    }
+
+    /// The perturbed problems `θ + σ Z_m`, one per noise vector.
+    pub fn problems(
+        &self,
+        theta: &Array1<f64>,
+        noise: &[Array1<f64>],
+    ) -> Result<Vec<CombinatorialProblem>, InvalidInput> {
+        self.check()?;
+        noise
+            .iter()
+            .map(|z| {
+                same_length("noise", z, theta.len())?;
+                CombinatorialProblem::new(theta + &(self.sigma * z))
+            })
+            .collect()
+    }
+
+    /// Solves `y(θ + σ Z_m)` for `M` standard normal draws from `rng` (answers checked by
+    /// [`checked_solve`]).
     pub fn solve<O: Oracle<CombinatorialProblem> + ?Sized>(
         &self,
         oracle: &mut O,
         theta: &Array1<f64>,
         rng: &mut RandomState,
     ) -> Result<PerturbedSolutions, SolveError> {
-        self.check()?;
-        let mut noise = Vec::with_capacity(self.samples);
-        let mut solutions = Vec::with_capacity(self.samples);
-        for _ in 0..self.samples.max(1) {
-            let z: Array1<f64> = (0..theta.len()).map(|_| rng.standard_normal()).collect();
-            let w = theta + &(self.sigma * &z);
-            solutions.push(oracle.solve(&CombinatorialProblem::new(w)?, None)?);
-            noise.push(z);
-        }
+        let noise = self.draw(theta.len(), rng)?;
+        let solutions = self
+            .problems(theta, &noise)?
+            .iter()
+            .map(|p| checked_solve(oracle, p, None))
+            .collect::<Result<_, _>>()?;
         Ok(PerturbedSolutions { noise, solutions })
     }
 }
 
 /// DPO (differentiable perturbed optimizer): forward `ȳ`, backward
 /// `(1/(Mσ)) Σ_m (⟨g, y_m⟩ − b) Z_m`, with `b` the mean reward and the factor `M/(M−1)` when the
-/// baseline is on (PyEPO's variance reduction), `b = 0` without it.
+/// baseline is on (PyEPO's variance reduction), `b = 0` without it. Errors when the samples or `g`
+/// do not fit together ([`PerturbedSolutions::check`]) or σ is not a valid scale.
 pub fn dpo_backward(
     samples: &PerturbedSolutions,
     g: &Array1<f64>,
     sigma: f64,
     baseline: bool,
-) -> Array1<f64> {
+) -> Result<Array1<f64>, InvalidInput> {
+    samples.check(g.len())?;
+    Perturbation { samples: 1, sigma }.check()?;
     let m = samples.solutions.len();
     let rewards: Vec<f64> = samples.solutions.iter().map(|y| g.dot(y)).collect();
     let (b, factor) = if baseline && m > 1 {
@@ -113,17 +183,21 @@ pub fn dpo_backward(
     for (z, r) in samples.noise.iter().zip(&rewards) {
         out += &(z * (r - b));
     }
-    out * (factor / (m as f64 * sigma))
+    Ok(out * (factor / (m as f64 * sigma)))
 }
 
 /// PFYL, the perturbed Fenchel–Young loss of the prediction `θ` against the true solution `y*`:
-/// `loss = ⟨θ, y*⟩ − mean_m ⟨θ + σZ_m, y_m⟩ ≥ 0` (in expectation), gradient `y* − ȳ`.
+/// `loss = ⟨θ, y*⟩ − mean_m ⟨θ + σZ_m, y_m⟩ ≥ 0` (in expectation), gradient `y* − ȳ`. Errors
+/// when the lengths do not fit together or σ is not a valid scale.
 pub fn pfyl(
     samples: &PerturbedSolutions,
     theta: &Array1<f64>,
     sigma: f64,
     y_star: &Array1<f64>,
-) -> (f64, Array1<f64>) {
+) -> Result<(f64, Array1<f64>), InvalidInput> {
+    samples.check(theta.len())?;
+    same_length("true solution", y_star, theta.len())?;
+    Perturbation { samples: 1, sigma }.check()?;
     let m = samples.solutions.len() as f64;
     let perturbed_value: f64 = samples
         .noise
@@ -132,10 +206,10 @@ pub fn pfyl(
         .map(|(z, y)| (theta + &(sigma * z)).dot(y))
         .sum::<f64>()
         / m;
-    (
+    Ok((
         theta.dot(y_star) - perturbed_value,
-        y_star - &samples.mean(),
-    )
+        y_star - &samples.mean()?,
+    ))
 }
 
 /// SPO+ of the predicted cost `ĉ` against the true cost `c` with its solution `y*` and value
@@ -146,8 +220,10 @@ pub fn spo_plus<O: Oracle<CombinatorialProblem> + ?Sized>(
     c: &Array1<f64>,
     y_star: &Array1<f64>,
 ) -> Result<(f64, Array1<f64>), SolveError> {
+    same_length("true cost", c, c_hat.len())?;
+    same_length("true solution", y_star, c_hat.len())?;
     let w = 2.0 * c_hat - c;
-    let y = oracle.solve(&CombinatorialProblem::new(w.clone())?, None)?;
+    let y = checked_solve(oracle, &CombinatorialProblem::new(w.clone())?, None)?;
     let loss = -w.dot(&y) + 2.0 * c_hat.dot(y_star) - c.dot(y_star);
     Ok((loss, 2.0 * (y_star - &y)))
 }
@@ -201,19 +277,19 @@ mod tests {
         let g = array![1.0, 1.0, 3.0];
         // Rewards ⟨g, y_m⟩ = 1, 3. No baseline: (1·Z₀ + 3·Z₁)/(2σ) with σ = 0.5.
         assert_eq!(
-            dpo_backward(&samples, &g, 0.5, false),
+            dpo_backward(&samples, &g, 0.5, false).unwrap(),
             array![1.0, 6.0, -1.0]
         );
         // Baseline b = 2, factor 2: 2·((−1)·Z₀ + 1·Z₁)/(2·0.5).
         assert_eq!(
-            dpo_backward(&samples, &g, 0.5, true),
+            dpo_backward(&samples, &g, 0.5, true).unwrap(),
             array![-2.0, 4.0, 2.0]
         );
-        assert_eq!(samples.mean(), array![0.5, 0.0, 0.5]);
+        assert_eq!(samples.mean().unwrap(), array![0.5, 0.0, 0.5]);
         let theta = array![0.0, 1.0, 2.0];
         let y_star = array![0.0, 1.0, 0.0];
         // ⟨θ+σZ₀, y₀⟩ = 0.5, ⟨θ+σZ₁, y₁⟩ = 2; loss = 1 − 1.25.
-        let (loss, grad) = pfyl(&samples, &theta, 0.5, &y_star);
+        let (loss, grad) = pfyl(&samples, &theta, 0.5, &y_star).unwrap();
         assert_eq!(loss, -0.25);
         assert_eq!(grad, array![-0.5, 1.0, -0.5]);
     }
@@ -307,13 +383,13 @@ mod maximisation {
             noise: noise.iter().map(|z| -z).collect(),
             solutions: solutions.clone(),
         };
-        let (loss, grad_w) = pfyl(&samples, &-&theta, sigma, &y_star);
+        let (loss, grad_w) = pfyl(&samples, &-&theta, sigma, &y_star).unwrap();
         assert_eq!(loss, loss_by_hand);
         assert_eq!(-grad_w, &mean - &y_star);
         // Max-form DPO backward: (1/(Mσ)) Σ ⟨g, y_m⟩ Z_m (no baseline).
         let g = array![1.0, 0.0, 3.0];
         let by_hand =
             (&noise[0] * g.dot(&solutions[0]) + &noise[1] * g.dot(&solutions[1])) / (2.0 * sigma);
-        assert_eq!(-dpo_backward(&samples, &g, sigma, false), by_hand);
+        assert_eq!(-dpo_backward(&samples, &g, sigma, false).unwrap(), by_hand);
     }
 }

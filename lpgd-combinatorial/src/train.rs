@@ -4,7 +4,7 @@
 use crate::data::normalized_regret;
 use crate::numpy_rng::RandomState;
 use crate::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
-use lpgd_core::{CombinatorialProblem, Lpgd, LpgdError, Oracle, Side, SolveError};
+use lpgd_core::{checked_solve, CombinatorialProblem, Lpgd, LpgdError, Oracle, Side, SolveError};
 use ndarray::{Array1, Array2, Axis};
 use std::time::Instant;
 
@@ -131,7 +131,11 @@ impl Dataset {
         for (i, c) in costs.rows().into_iter().enumerate() {
             solutions
                 .row_mut(i)
-                .assign(&oracle.solve(&CombinatorialProblem::new(c.to_owned())?, None)?);
+                .assign(&checked_solve(
+                    oracle,
+                    &CombinatorialProblem::new(c.to_owned())?,
+                    None,
+                )?);
         }
         let values = (&costs * &solutions).sum_axis(Axis(1));
         Ok(Self {
@@ -306,8 +310,8 @@ fn cost_gradient<O: Oracle<CombinatorialProblem> + ?Sized>(
                 .gradient
         }
         Rule::Nid => crate::rules::nid(c),
-        Rule::Dpo(p) => dpo_backward(&p.solve(oracle, c_hat, rng)?, c, p.sigma, true),
-        Rule::Pfyl(p) => pfyl(&p.solve(oracle, c_hat, rng)?, c_hat, p.sigma, y_star).1,
+        Rule::Dpo(p) => dpo_backward(&p.solve(oracle, c_hat, rng)?, c, p.sigma, true)?,
+        Rule::Pfyl(p) => pfyl(&p.solve(oracle, c_hat, rng)?, c_hat, p.sigma, y_star)?.1,
         Rule::SpoPlus => spo_plus(oracle, c_hat, c, y_star)?.1,
     })
 }
@@ -323,7 +327,7 @@ pub fn regret<O: Oracle<CombinatorialProblem> + ?Sized>(
         let c_hat = model.predict(test.features.row(i));
         decisions
             .row_mut(i)
-            .assign(&oracle.solve(&CombinatorialProblem::new(c_hat)?, None)?);
+            .assign(&checked_solve(oracle, &CombinatorialProblem::new(c_hat)?, None)?);
     }
     Ok(normalized_regret(&test.costs, &decisions, &test.values))
 }
@@ -380,7 +384,7 @@ mod tests {
 
     fn sets(n: usize) -> (Dataset, Dataset) {
         let mut sp = GridShortestPath::new(5, 5).unwrap();
-        let all = shortest_path_data(n + 200, 5, (5, 5), 4, 0.5, 135);
+        let all = shortest_path_data(n + 200, 5, (5, 5), 4, 0.5, 135).unwrap();
         Dataset::split(&mut sp, &all.features, &all.costs, n).unwrap()
     }
 

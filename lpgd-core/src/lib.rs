@@ -75,7 +75,7 @@ pub use family::conic::{
 };
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
 pub use lpgd::{Backward, Jvp, Lpgd, Report};
-pub use oracle::{FnOracle, Oracle};
+pub use oracle::{checked_solve, FnOracle, Oracle};
 pub use problem::{Finite, Problem};
 #[cfg(feature = "json")]
 pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};

@@ -201,11 +201,7 @@ impl Lpgd {
         problem: &P,
         warm: Option<&P::Solution>,
     ) -> Result<P::Solution, SolveError> {
-        let solution = oracle.solve(problem, warm)?;
-        problem
-            .check_solution(&solution)
-            .map_err(SolveError::MalformedAnswer)?;
-        problem.verify(&solution)?;
+        let solution = crate::oracle::checked_solve(oracle, problem, warm)?;
         if !self.accept_almost_solved && P::is_almost_solved(&solution) {
             return Err(SolveError::AlmostSolved);
         }

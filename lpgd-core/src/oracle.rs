@@ -58,6 +58,33 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
     }
 }
 
+/// Solves `problem` with `oracle` and checks the answer the way every LPGD pass does: its shape
+/// and finiteness (else [`SolveError::MalformedAnswer`]) and its optimality where the family can
+/// tell ([`Problem::verify`]). Gradient rules that call an oracle outside [`Lpgd`](crate::Lpgd)
+/// (perturbed optimizers, SPO+) use it, so a user's oracle that answers with the wrong length is
+/// an error there too, never a panic in the arithmetic that follows.
+///
+/// ```
+/// use lpgd_core::{checked_solve, CombinatorialProblem, FnOracle, SolveError};
+/// use lpgd_core::ndarray::{array, Array1};
+/// let mut short = FnOracle::new(|_: &CombinatorialProblem| Ok(Array1::zeros(2)));
+/// let p = CombinatorialProblem::new(array![1.0, 2.0, 3.0])?;
+/// assert!(matches!(checked_solve(&mut short, &p, None), Err(SolveError::MalformedAnswer(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn checked_solve<P: Problem, O: Oracle<P> + ?Sized>(
+    oracle: &mut O,
+    problem: &P,
+    warm: Option<&P::Solution>,
+) -> Result<P::Solution, SolveError> {
+    let solution = oracle.solve(problem, warm)?;
+    problem
+        .check_solution(&solution)
+        .map_err(SolveError::MalformedAnswer)?;
+    problem.verify(&solution)?;
+    Ok(solution)
+}
+
 /// An oracle made from a closure `FnMut(&P) -> Result<P::Solution, SolveError>` (the warm-start
 /// hint is ignored).
 ///
