@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lpgd
+from ._errors import SolverError, raise_failures
 
 __version__ = "1.1.9"  # the diffcp API this module implements (cvxpy parses three integers)
 
@@ -37,10 +38,6 @@ EXP_DUAL = "ed"
 POWER = "p"
 
 LPGD_MODES = {"lpgd": "centered", "lpgd_left": "left", "lpgd_right": "right"}
-
-
-class SolverError(Exception):
-    """A solve failed (infeasible, unbounded, iteration limit, …); the message names the item."""
 
 
 _real_diffcp = None
@@ -180,14 +177,6 @@ def _derivative_options(mode: str, kwargs: dict) -> dict:
     }
 
 
-def _raise_failures(errors, what: str, on_failure: str) -> None:
-    if on_failure == "nan":
-        return
-    for i, e in enumerate(errors):
-        if e is not None:
-            raise SolverError(f"{what}, item {i}: {e}")
-
-
 # ---------------------------------------------------------------------------------------------
 # diffcp's functions
 
@@ -217,7 +206,7 @@ def solve_only_batch(As, bs, cs, cone_dicts, n_jobs_forward=-1, warm_starts=None
     on_failure = kwargs.get("on_failure", "raise")
     session, _, _ = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
     xs, errors = session.primal()
-    _raise_failures(errors, "forward", on_failure)
+    raise_failures(errors, "forward", on_failure)
     return list(xs), list(session.dual()), list(session.slack())
 
 
@@ -251,7 +240,7 @@ def solve_and_derivative_batch(
     deriv = _derivative_options(mode, kwargs)
     session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
     xs, errors = session.primal()
-    _raise_failures(errors, "forward", on_failure)
+    raise_failures(errors, "forward", on_failure)
     ys, ss = session.dual(), session.slack()
 
     def DT_batch(dxs, dys, dss, **_):
@@ -265,7 +254,7 @@ def solve_and_derivative_batch(
             deriv["fallback"],
             _threads(n_jobs_backward),
         )
-        _raise_failures(errs, "backward", on_failure)
+        raise_failures(errs, "backward", on_failure)
         dAs = [m.to_caller(v) for m, v in zip(mats, das)]
         if return_dP:
             dPs = [None if p is None else p.to_caller(v) for p, v in zip(pmats, dps)]
@@ -283,7 +272,7 @@ def solve_and_derivative_batch(
             deriv["fallback"],
             _threads(n_jobs_backward),
         )
-        _raise_failures(errs, "forward mode", on_failure)
+        raise_failures(errs, "forward mode", on_failure)
         return list(dxs), list(dys), list(dss)
 
     return list(xs), list(ys), list(ss), D_batch, DT_batch

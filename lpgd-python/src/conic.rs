@@ -1,0 +1,735 @@
+//! Conic programs: batches given item by item (diffcp's lists, [`solve`]) or as one fixed
+//! structure with stacked values (the torch layer, [`ConicStructure::solve`]), solved into a
+//! [`Session`] that is kept for the backward and forward-mode passes.
+
+use crate::value_error;
+use lpgd_core::ndarray::{Array1, Array2};
+use lpgd_core::{
+    Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, CscMatrix, Fallback, Lpgd,
+    LpgdError, Side,
+};
+use lpgd_solvers::{Backend, BackendOptions};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+
+/// A sparse matrix as Python hands it over: (rows, cols, indptr, indices, data).
+type RawCsc<'py> = (
+    usize,
+    usize,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+);
+
+fn indices(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>> {
+    a.as_array()
+        .iter()
+        .map(|&v| {
+            usize::try_from(v).map_err(|_| value_error(format!("{what}: negative index {v}")))
+        })
+        .collect()
+}
+
+fn csc(raw: &RawCsc<'_>, what: &str) -> PyResult<CscMatrix> {
+    let (m, n, indptr, rows, data) = raw;
+    CscMatrix::new(
+        *m,
+        *n,
+        indices(indptr, what)?,
+        indices(rows, what)?,
+        data.as_array().to_vec(),
+    )
+    .map_err(|e| value_error(format!("{what}: {e}")))
+}
+
+/// Cones in SCS order from `(kind, size or exponent)` pairs: `z`, `l`, `q`, `ep`, `p`.
+fn cones(spec: &[(String, f64)]) -> PyResult<Vec<Cone>> {
+    let count = |v: f64| {
+        if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+            Ok(v as usize)
+        } else {
+            Err(value_error(format!("cone size {v} is not a count")))
+        }
+    };
+    spec.iter()
+        .map(|(kind, v)| {
+            Ok(match kind.as_str() {
+                "z" => Cone::Zero(count(*v)?),
+                "l" => Cone::Nonnegative(count(*v)?),
+                "q" => Cone::SecondOrder(count(*v)?),
+                "ep" => Cone::Exponential,
+                "p" => Cone::Power(*v),
+                other => return Err(value_error(format!("unsupported cone '{other}'"))),
+            })
+        })
+        .collect()
+}
+
+/// The LPGD configuration the Python layers pass as plain values.
+pub(crate) fn lpgd_config(tau: f64, rho: f64, side: &str, fallback: &str) -> PyResult<Lpgd> {
+    let fallback = match fallback {
+        "none" => Fallback::Fail,
+        "other_side" => Fallback::OtherSide,
+        "shrink_tau" => Fallback::ShrinkTau {
+            factor: 0.5,
+            retries: 4,
+        },
+        other => return Err(value_error(format!("unknown fallback '{other}'"))),
+    };
+    let side = side_of(side).map_err(value_error)?;
+    Lpgd::new(tau)
+        .and_then(|l| l.with_rho(rho))
+        .and_then(|l| l.with_fallback(fallback))
+        .map(|l| l.with_side(side))
+        .map_err(value_error)
+}
+
+/// A side by its Python name (`right`, `left`, `centered`/`centred`).
+pub(crate) fn side_of(side: &str) -> Result<Side, lpgd_core::InvalidInput> {
+    match side {
+        "right" => Ok(Side::Right),
+        "left" => Ok(Side::Left),
+        "centered" | "centred" => Ok(Side::Centered),
+        _ => Err(lpgd_core::InvalidInput::Value {
+            field: "side",
+            index: 0,
+            reason: "must be 'right', 'left' or 'centered'",
+        }),
+    }
+}
+
+/// `config` on `threads` workers (None: rayon's pool, all cores).
+pub(crate) fn with_threads(config: Lpgd, threads: Option<usize>) -> PyResult<Lpgd> {
+    match threads {
+        Some(t) => config.with_threads(t).map_err(value_error),
+        None => Ok(config),
+    }
+}
+
+/// The array lengths of one item: n, m, stored entries of A and of P.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    n: usize,
+    m: usize,
+    a_nnz: usize,
+    p_nnz: usize,
+}
+
+impl Sizes {
+    fn of(p: &ConicProblem) -> Self {
+        Self {
+            n: p.n(),
+            m: p.m(),
+            a_nnz: p.a().nnz(),
+            p_nnz: p.p().map_or(0, CscMatrix::nnz),
+        }
+    }
+}
+
+/// A batch solved by one backend, kept for its backward and forward-mode passes. An item whose
+/// data was refused or whose solve failed keeps its message; its arrays are NaN.
+#[pyclass(module = "lpgd._lpgd")]
+pub struct Session {
+    problems: Vec<Option<ConicProblem>>,
+    sizes: Vec<Sizes>,
+    solutions: Vec<Result<ConicSolution, String>>,
+    backend: Backend,
+    options: BackendOptions,
+    threads: Option<usize>,
+}
+
+/// Per item: its arrays, or its failure's message.
+type Items = Vec<Result<Vec<Array1<f64>>, String>>;
+
+impl Session {
+    /// Solves the valid items of `problems` (the others keep their message) on `threads` workers
+    /// with the GIL released.
+    fn solve(
+        py: Python<'_>,
+        problems: Vec<Result<ConicProblem, String>>,
+        sizes: Vec<Sizes>,
+        backend: Backend,
+        options: BackendOptions,
+        threads: Option<usize>,
+    ) -> PyResult<Self> {
+        let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?;
+        let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
+        let mut solved = py
+            .detach(|| lpgd.forward_batch(|| backend.oracle(options), &valid))
+            .into_iter();
+        let solutions = problems
+            .iter()
+            .map(|p| match p {
+                Ok(_) => solved
+                    .next()
+                    .unwrap_or(Err(LpgdError::Forward(lpgd_core::SolveError::Numerical)))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        Ok(Self {
+            problems: problems.into_iter().map(Result::ok).collect(),
+            sizes,
+            solutions,
+            backend,
+            options,
+            threads,
+        })
+    }
+
+    /// The configuration on `threads` workers (None: the forward pass's setting).
+    fn lpgd(&self, base: Lpgd, threads: Option<usize>) -> PyResult<Lpgd> {
+        with_threads(base, threads.or(self.threads))
+    }
+
+    /// The items whose forward solve succeeded, with their problems and solutions.
+    fn solved(&self) -> (Vec<usize>, Vec<ConicProblem>, Vec<ConicSolution>) {
+        let mut idx = Vec::new();
+        let mut problems = Vec::new();
+        let mut sols = Vec::new();
+        for (i, (p, z)) in self.problems.iter().zip(&self.solutions).enumerate() {
+            if let (Some(p), Ok(z)) = (p, z) {
+                idx.push(i);
+                problems.push(p.clone());
+                sols.push(z.clone());
+            }
+        }
+        (idx, problems, sols)
+    }
+
+    /// The results of a batch run on the solved items (`idx`) placed back among all items; an
+    /// item whose forward solve failed keeps that failure.
+    fn scatter<T>(&self, idx: Vec<usize>, results: Vec<Result<T, LpgdError>>) -> Vec<Result<T, String>> {
+        let mut out: Vec<Result<T, String>> = self
+            .solutions
+            .iter()
+            .map(|z| Err(z.as_ref().err().cloned().unwrap_or_default()))
+            .collect();
+        for (k, r) in idx.into_iter().zip(results) {
+            out[k] = r.map_err(|e| e.to_string());
+        }
+        out
+    }
+
+    /// One array per item from its forward solution.
+    fn forward_items(&self) -> Items {
+        self.solutions
+            .iter()
+            .map(|z| {
+                z.as_ref()
+                    .map(|z| vec![z.x.clone(), z.y.clone(), z.s.clone()])
+                    .map_err(Clone::clone)
+            })
+            .collect()
+    }
+
+    /// The backward pass on every solved item; per item (dA values, db, dc, dP values).
+    fn backward_items(&self, py: Python<'_>, lpgd: &Lpgd, cotangent: impl Fn(usize) -> ConicCotangent) -> PyResult<Items> {
+        let (idx, problems, sols) = self.solved();
+        let cotangents: Vec<ConicCotangent> = idx.iter().map(|&i| cotangent(i)).collect();
+        let (backend, options) = (self.backend, self.options);
+        let results = py
+            .detach(|| {
+                lpgd.backward_batch(|| backend.oracle(options), &problems, &sols, &cotangents)
+            })
+            .map_err(value_error)?;
+        Ok(self
+            .scatter(idx, results)
+            .into_iter()
+            .map(|g| {
+                g.map(|b| {
+                    let g = b.gradient;
+                    vec![g.da, g.db, g.dc, g.dp.unwrap_or_else(|| Array1::zeros(0))]
+                })
+            })
+            .collect())
+    }
+
+    /// Forward mode on every solved item; per item (dx, dy, ds).
+    fn jvp_items(&self, py: Python<'_>, lpgd: &Lpgd, tangent: impl Fn(usize) -> ConicGradient) -> PyResult<Items> {
+        let (idx, problems, sols) = self.solved();
+        let tangents: Vec<ConicGradient> = idx.iter().map(|&i| tangent(i)).collect();
+        let (backend, options) = (self.backend, self.options);
+        let results = py
+            .detach(|| lpgd.jvp_batch(|| backend.oracle(options), &problems, &sols, &tangents))
+            .map_err(value_error)?;
+        Ok(self
+            .scatter(idx, results)
+            .into_iter()
+            .map(|t| {
+                t.map(|j| {
+                    let t = j.tangent;
+                    vec![t.dx, t.dy, t.ds]
+                })
+            })
+            .collect())
+    }
+
+    /// Checks that every per-item list has one entry per item.
+    fn check_counts(&self, what: &str, counts: [usize; 3]) -> PyResult<()> {
+        let b = self.problems.len();
+        if counts.iter().all(|&k| k == b) {
+            Ok(())
+        } else {
+            Err(value_error(format!(
+                "{b} items but {} / {} / {} {what}",
+                counts[0], counts[1], counts[2]
+            )))
+        }
+    }
+
+    /// Checks that a stacked array has one row per item and `cols` columns.
+    fn check_rows(&self, what: &str, a: &PyReadonlyArray2<'_, f64>, cols: usize) -> PyResult<()> {
+        let (rows, found) = a.as_array().dim();
+        if rows == self.problems.len() && found == cols {
+            Ok(())
+        } else {
+            Err(value_error(format!(
+                "{what}: expected shape ({}, {cols}), got ({rows}, {found})",
+                self.problems.len()
+            )))
+        }
+    }
+
+    /// The common size of the items (stacked arrays need one).
+    fn common(&self) -> PyResult<Sizes> {
+        let first = self.sizes.first().copied().ok_or_else(|| value_error("an empty batch"))?;
+        let same = self.sizes.iter().all(|s| {
+            (s.n, s.m, s.a_nnz, s.p_nnz) == (first.n, first.m, first.a_nnz, first.p_nnz)
+        });
+        if same {
+            Ok(first)
+        } else {
+            Err(value_error("stacked arrays need items of one structure"))
+        }
+    }
+}
+
+/// Splits per-item results into one list of arrays per column (NaN arrays of the item's lengths
+/// where it failed) and the failures' messages.
+fn columns<'py>(
+    py: Python<'py>,
+    items: Items,
+    lens: impl Fn(usize) -> Vec<usize>,
+) -> (Vec<Vec<Bound<'py, PyArray1<f64>>>>, Vec<Option<String>>) {
+    let k = lens(0).len();
+    let mut cols: Vec<Vec<Bound<'py, PyArray1<f64>>>> = (0..k).map(|_| Vec::new()).collect();
+    let mut errors = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(arrays) => {
+                for (col, a) in cols.iter_mut().zip(arrays) {
+                    col.push(PyArray1::from_owned_array(py, a));
+                }
+                errors.push(None);
+            }
+            Err(e) => {
+                for (col, len) in cols.iter_mut().zip(lens(i)) {
+                    col.push(PyArray1::from_owned_array(py, Array1::from_elem(len, f64::NAN)));
+                }
+                errors.push(Some(e));
+            }
+        }
+    }
+    (cols, errors)
+}
+
+/// Stacks per-item results into one `B × len` array per column (NaN rows where an item failed)
+/// and the failures' messages.
+fn stacked<'py>(
+    py: Python<'py>,
+    items: Items,
+    lens: &[usize],
+) -> (Vec<Bound<'py, PyArray2<f64>>>, Vec<Option<String>>) {
+    let b = items.len();
+    let mut cols: Vec<Array2<f64>> = lens.iter().map(|&l| Array2::from_elem((b, l), f64::NAN)).collect();
+    let mut errors = Vec::with_capacity(b);
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(arrays) => {
+                for (col, a) in cols.iter_mut().zip(arrays) {
+                    col.row_mut(i).assign(&a);
+                }
+                errors.push(None);
+            }
+            Err(e) => errors.push(Some(e)),
+        }
+    }
+    let cols = cols.into_iter().map(|c| PyArray2::from_owned_array(py, c)).collect();
+    (cols, errors)
+}
+
+type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
+type Stack<'py> = Bound<'py, PyArray2<f64>>;
+
+#[pymethods]
+impl Session {
+    /// The number of items.
+    fn __len__(&self) -> usize {
+        self.problems.len()
+    }
+
+    /// Primal solutions (NaN for failed items) and the failures' messages (None where solved).
+    fn primal<'py>(&self, py: Python<'py>) -> (Lists<'py>, Vec<Option<String>>) {
+        let (mut cols, errors) = columns(py, self.forward_items(), |i| {
+            let s = self.sizes[i];
+            vec![s.n, s.m, s.m]
+        });
+        (cols.swap_remove(0), errors)
+    }
+
+    /// Dual solutions y (NaN for failed items).
+    fn dual<'py>(&self, py: Python<'py>) -> Lists<'py> {
+        let (mut cols, _) = columns(py, self.forward_items(), |i| {
+            let s = self.sizes[i];
+            vec![s.n, s.m, s.m]
+        });
+        cols.swap_remove(1)
+    }
+
+    /// Slacks s (NaN for failed items).
+    fn slack<'py>(&self, py: Python<'py>) -> Lists<'py> {
+        let (mut cols, _) = columns(py, self.forward_items(), |i| {
+            let s = self.sizes[i];
+            vec![s.n, s.m, s.m]
+        });
+        cols.swap_remove(2)
+    }
+
+    /// x, y and s of every item stacked as `B × n`, `B × m`, `B × m` arrays (NaN rows for failed
+    /// items), and the failures' messages. Needs items of one structure.
+    fn stacked<'py>(&self, py: Python<'py>) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
+        let s = self.common()?;
+        let (mut cols, errors) = stacked(py, self.forward_items(), &[s.n, s.m, s.m]);
+        let (sl, y, x) = (cols.remove(2), cols.remove(1), cols.remove(0));
+        Ok((x, y, sl, errors))
+    }
+
+    /// Solver iterations per item (0 for failed items).
+    fn iterations(&self) -> Vec<u32> {
+        self.solutions
+            .iter()
+            .map(|z| z.as_ref().map_or(0, |z| z.iterations))
+            .collect()
+    }
+
+    /// The LPGD backward pass for every item: gradients with respect to A's stored values, b, c
+    /// and P's stored values (empty without P), NaN for failed items, and the failures' messages.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    #[pyo3(signature = (dxs, dys, dss, tau, rho, side, fallback, threads=None))]
+    fn backward<'py>(
+        &self,
+        py: Python<'py>,
+        dxs: Vec<PyReadonlyArray1<'py, f64>>,
+        dys: Vec<PyReadonlyArray1<'py, f64>>,
+        dss: Vec<PyReadonlyArray1<'py, f64>>,
+        tau: f64,
+        rho: f64,
+        side: &str,
+        fallback: &str,
+        threads: Option<usize>,
+    ) -> PyResult<(Lists<'py>, Lists<'py>, Lists<'py>, Lists<'py>, Vec<Option<String>>)> {
+        self.check_counts("gradients", [dxs.len(), dys.len(), dss.len()])?;
+        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let items = self.backward_items(py, &lpgd, |i| ConicCotangent {
+            dx: dxs[i].as_array().to_owned(),
+            dy: dys[i].as_array().to_owned(),
+            ds: dss[i].as_array().to_owned(),
+        })?;
+        let (mut cols, errors) = columns(py, items, |i| {
+            let s = self.sizes[i];
+            vec![s.a_nnz, s.m, s.n, s.p_nnz]
+        });
+        let (dp, dc, db, da) = (cols.remove(3), cols.remove(2), cols.remove(1), cols.remove(0));
+        Ok((da, db, dc, dp, errors))
+    }
+
+    /// The backward pass on stacked cotangents (`B × n`, `B × m`, `B × m`): stacked gradients
+    /// (`B × nnz(A)`, `B × m`, `B × n`, `B × nnz(P)`), NaN rows for failed items, and the messages.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    #[pyo3(signature = (dx, dy, ds, tau, rho, side, fallback, threads=None))]
+    fn backward_stacked<'py>(
+        &self,
+        py: Python<'py>,
+        dx: PyReadonlyArray2<'py, f64>,
+        dy: PyReadonlyArray2<'py, f64>,
+        ds: PyReadonlyArray2<'py, f64>,
+        tau: f64,
+        rho: f64,
+        side: &str,
+        fallback: &str,
+        threads: Option<usize>,
+    ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
+        let s = self.common()?;
+        self.check_rows("dx", &dx, s.n)?;
+        self.check_rows("dy", &dy, s.m)?;
+        self.check_rows("ds", &ds, s.m)?;
+        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let (dx, dy, ds) = (dx.as_array(), dy.as_array(), ds.as_array());
+        let items = self.backward_items(py, &lpgd, |i| ConicCotangent {
+            dx: dx.row(i).to_owned(),
+            dy: dy.row(i).to_owned(),
+            ds: ds.row(i).to_owned(),
+        })?;
+        let (mut cols, errors) = stacked(py, items, &[s.a_nnz, s.m, s.n, s.p_nnz]);
+        let (dp, dc, db, da) = (cols.remove(3), cols.remove(2), cols.remove(1), cols.remove(0));
+        Ok((da, db, dc, dp, errors))
+    }
+
+    /// Forward mode (LPGD) for every item along data directions (dA on A's stored values, db,
+    /// dc): the directional derivatives dx, dy, ds, NaN for failed items, and the messages.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    #[pyo3(signature = (das, dbs, dcs, tau, rho, side, fallback, threads=None))]
+    fn jvp<'py>(
+        &self,
+        py: Python<'py>,
+        das: Vec<PyReadonlyArray1<'py, f64>>,
+        dbs: Vec<PyReadonlyArray1<'py, f64>>,
+        dcs: Vec<PyReadonlyArray1<'py, f64>>,
+        tau: f64,
+        rho: f64,
+        side: &str,
+        fallback: &str,
+        threads: Option<usize>,
+    ) -> PyResult<(Lists<'py>, Lists<'py>, Lists<'py>, Vec<Option<String>>)> {
+        self.check_counts("directions", [das.len(), dbs.len(), dcs.len()])?;
+        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let items = self.jvp_items(py, &lpgd, |i| ConicGradient {
+            dp: self.problems[i]
+                .as_ref()
+                .and_then(ConicProblem::p)
+                .map(|p| Array1::zeros(p.nnz())),
+            da: das[i].as_array().to_owned(),
+            db: dbs[i].as_array().to_owned(),
+            dc: dcs[i].as_array().to_owned(),
+        })?;
+        let (mut cols, errors) = columns(py, items, |i| {
+            let s = self.sizes[i];
+            vec![s.n, s.m, s.m]
+        });
+        let (ds, dy, dx) = (cols.remove(2), cols.remove(1), cols.remove(0));
+        Ok((dx, dy, ds, errors))
+    }
+}
+
+/// Validates and solves a batch of conic programs `min ½xᵀPx + cᵀx s.t. Ax + s = b, s ∈ K` on
+/// `backend` (a name of the registry) with `threads` workers (None: all cores), the GIL released.
+/// Malformed data is a `ValueError` naming the item; a failed solve is recorded per item.
+#[pyfunction]
+#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn solve<'py>(
+    py: Python<'py>,
+    a_list: Vec<RawCsc<'py>>,
+    b_list: Vec<PyReadonlyArray1<'py, f64>>,
+    c_list: Vec<PyReadonlyArray1<'py, f64>>,
+    cone_list: Vec<Vec<(String, f64)>>,
+    p_list: Vec<Option<RawCsc<'py>>>,
+    backend: &str,
+    cold: bool,
+    high_accuracy: bool,
+    threads: Option<usize>,
+) -> PyResult<Session> {
+    let n = a_list.len();
+    if [b_list.len(), c_list.len(), cone_list.len(), p_list.len()]
+        .iter()
+        .any(|&k| k != n)
+    {
+        return Err(value_error("A, b, c, cones and P lists differ in length"));
+    }
+    let backend: Backend = backend.parse().map_err(value_error)?;
+    let mut problems = Vec::with_capacity(n);
+    let mut sizes = Vec::with_capacity(n);
+    for i in 0..n {
+        let item = |e: PyErr| value_error(format!("item {i}: {e}"));
+        let a = csc(&a_list[i], "A").map_err(item)?;
+        let p = match &p_list[i] {
+            Some(raw) => Some(csc(raw, "P").map_err(item)?),
+            None => None,
+        };
+        let problem = ConicProblem::new(
+            p,
+            a,
+            b_list[i].as_array().to_owned(),
+            c_list[i].as_array().to_owned(),
+            cones(&cone_list[i]).map_err(item)?,
+        )
+        .map_err(|e| value_error(format!("item {i}: {e}")))?;
+        sizes.push(Sizes::of(&problem));
+        problems.push(Ok(problem));
+    }
+    let options = BackendOptions {
+        cold,
+        high_accuracy,
+    };
+    Session::solve(py, problems, sizes, backend, options, threads)
+}
+
+/// The fixed part of a batch of conic layers: the sizes, the sparsity of A (and of P's upper
+/// triangle) and the cones. Each call gives the values: stacked A values, b, c (and P values).
+#[pyclass(module = "lpgd._lpgd", frozen)]
+pub struct ConicStructure {
+    m: usize,
+    n: usize,
+    a: (Vec<usize>, Vec<usize>),
+    p: Option<(Vec<usize>, Vec<usize>)>,
+    cones: Vec<Cone>,
+}
+
+fn pattern(
+    indptr: &PyReadonlyArray1<'_, i64>,
+    rows: &PyReadonlyArray1<'_, i64>,
+    what: &str,
+) -> PyResult<(Vec<usize>, Vec<usize>)> {
+    Ok((indices(indptr, what)?, indices(rows, what)?))
+}
+
+impl ConicStructure {
+    /// Item `i`'s problem from its values, or why it was refused.
+    fn problem(
+        &self,
+        a: Vec<f64>,
+        p: Option<Vec<f64>>,
+        b: Array1<f64>,
+        c: Array1<f64>,
+    ) -> Result<ConicProblem, lpgd_core::InvalidInput> {
+        let a = CscMatrix::new(self.m, self.n, self.a.0.clone(), self.a.1.clone(), a)?;
+        let p = match (&self.p, p) {
+            (Some((indptr, rows)), Some(v)) => {
+                Some(CscMatrix::new(self.n, self.n, indptr.clone(), rows.clone(), v)?)
+            }
+            _ => None,
+        };
+        ConicProblem::new(p, a, b, c, self.cones.clone())
+    }
+}
+
+#[pymethods]
+impl ConicStructure {
+    /// Checks the structure by building one problem with unit values of A and zero b, c, P.
+    #[new]
+    #[pyo3(signature = (m, n, a_indptr, a_indices, cones, p_indptr=None, p_indices=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        m: usize,
+        n: usize,
+        a_indptr: PyReadonlyArray1<'_, i64>,
+        a_indices: PyReadonlyArray1<'_, i64>,
+        cones: Vec<(String, f64)>,
+        p_indptr: Option<PyReadonlyArray1<'_, i64>>,
+        p_indices: Option<PyReadonlyArray1<'_, i64>>,
+    ) -> PyResult<Self> {
+        let p = match (p_indptr, p_indices) {
+            (Some(ptr), Some(rows)) => Some(pattern(&ptr, &rows, "P")?),
+            (None, None) => None,
+            _ => return Err(value_error("P needs both its indptr and its indices")),
+        };
+        let structure = Self {
+            m,
+            n,
+            a: pattern(&a_indptr, &a_indices, "A")?,
+            p,
+            cones: self::cones(&cones)?,
+        };
+        lpgd_core::check_dimension("m", m).map_err(value_error)?;
+        lpgd_core::check_dimension("n", n).map_err(value_error)?;
+        let ones = vec![1.0; structure.a.1.len()];
+        let p_zeros = structure.p.as_ref().map(|p| vec![0.0; p.1.len()]);
+        structure
+            .problem(ones, p_zeros, Array1::zeros(m), Array1::zeros(n), )
+            .map_err(value_error)?;
+        Ok(structure)
+    }
+
+    /// Rows of A (m).
+    #[getter]
+    fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Columns of A (n).
+    #[getter]
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Stored entries of A.
+    #[getter]
+    fn a_nnz(&self) -> usize {
+        self.a.1.len()
+    }
+
+    /// Stored entries of P's upper triangle (0 without P).
+    #[getter]
+    fn p_nnz(&self) -> usize {
+        self.p.as_ref().map_or(0, |p| p.1.len())
+    }
+
+    /// Solves one problem per row of the stacked values (`B × nnz(A)`, `B × m`, `B × n`, and
+    /// `B × nnz(P)` when the structure has P) on `backend` with `threads` workers, the GIL
+    /// released. Wrong shapes are a `ValueError`; an item whose values are refused (NaN, a P that
+    /// is not positive semidefinite, …) or whose solve fails is recorded in the session alone.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads))]
+    fn solve(
+        &self,
+        py: Python<'_>,
+        a_values: PyReadonlyArray2<'_, f64>,
+        b: PyReadonlyArray2<'_, f64>,
+        c: PyReadonlyArray2<'_, f64>,
+        p_values: Option<PyReadonlyArray2<'_, f64>>,
+        backend: &str,
+        cold: bool,
+        high_accuracy: bool,
+        threads: Option<usize>,
+    ) -> PyResult<Session> {
+        let backend: Backend = backend.parse().map_err(value_error)?;
+        let (a, b, c) = (a_values.as_array(), b.as_array(), c.as_array());
+        let items = a.nrows();
+        let shape = |what: &str, found: (usize, usize), cols: usize| {
+            if found == (items, cols) {
+                Ok(())
+            } else {
+                Err(value_error(format!(
+                    "{what}: expected shape ({items}, {cols}), got {found:?}"
+                )))
+            }
+        };
+        shape("A values", a.dim(), self.a.1.len())?;
+        shape("b", b.dim(), self.m)?;
+        shape("c", c.dim(), self.n)?;
+        let p = p_values.as_ref().map(|p| p.as_array());
+        match (&self.p, &p) {
+            (Some(pattern), Some(p)) => shape("P values", p.dim(), pattern.1.len())?,
+            (None, None) => {}
+            (Some(_), None) => return Err(value_error("the structure has P: give its values")),
+            (None, Some(_)) => return Err(value_error("the structure has no P")),
+        }
+        let mut problems = Vec::with_capacity(items);
+        for i in 0..items {
+            let problem = self
+                .problem(
+                    a.row(i).to_vec(),
+                    p.as_ref().map(|p| p.row(i).to_vec()),
+                    b.row(i).to_owned(),
+                    c.row(i).to_owned(),
+                )
+                .map_err(|e| e.to_string());
+            problems.push(problem);
+        }
+        let sizes = vec![
+            Sizes {
+                n: self.n,
+                m: self.m,
+                a_nnz: self.a.1.len(),
+                p_nnz: self.p_nnz(),
+            };
+            items
+        ];
+        let options = BackendOptions {
+            cold,
+            high_accuracy,
+        };
+        Session::solve(py, problems, sizes, backend, options, threads)
+    }
+}
