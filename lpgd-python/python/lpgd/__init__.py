@@ -2,13 +2,23 @@
 
 Modules by audience:
 
+- :mod:`lpgd.torch` — PyTorch layers without cvxpy: :class:`~lpgd.torch.ConicLayer` (batched
+  conic programs with a fixed structure), :class:`~lpgd.torch.CombinatorialLayer` (LPGD / blackbox
+  backpropagation, NID, DPO), and the losses :class:`~lpgd.torch.SPOPlus` and
+  :class:`~lpgd.torch.PFYLoss`.
+- :mod:`lpgd.combinatorial` — the oracles (shortest paths, knapsack, ranking, top-k, assignment,
+  TSP) and your own solver as a Python callable.
+- :mod:`lpgd.data` — PyEPO's data generators (same numbers for the same seed), Warcraft-like maps,
+  the regret, and the whole PyEPO training loop in Rust.
 - :mod:`lpgd.diffcp_compat` — diffcp's functions and semantics for the LPGD modes, so diffcp and
   cvxpylayers users switch with one line (``lpgd.diffcp_compat.install()``).
 
 Every batch is one call into Rust, solved on all cores with the GIL released; the forward pass's
-backend is kept for the backward pass.
+backend is kept for the backward pass. A failed item raises :class:`SolverError` naming it, or
+gives NaN with ``on_failure="nan"``.
 """
 
+from ._errors import SolverError
 from ._lpgd import __version__, backends
 
-__all__ = ["__version__", "backends"]
+__all__ = ["SolverError", "__version__", "backends"]
