@@ -12,7 +12,15 @@ import lpgd
 import lpgd.torch as lt
 from lpgd import combinatorial, data
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """float64 tensors by default in this module's tests, restored afterwards."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(saved)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ from lpgd import diffcp_compat
 
 from conftest import load_problem_file
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """float64 tensors by default in this module's tests, restored afterwards."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(saved)
 
 
 def random_qp(rng, n=6, m_ineq=8, m_eq=2):
