@@ -41,9 +41,9 @@ set +e
   set -e
   # torch (about 3 GB with its CUDA wheels; pip's cache keeps it) and cvxpylayers for the drop-in
   # tests, the real diffcp (with Clarabel) for the delegation of non-LPGD modes; pip skips what the
-  # virtualenv already has.
+  # virtualenv already has; PyEPO (no solver needed) to check the data generators against.
   "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.16,<2" numpy scipy pytest \
-    "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1"
+    "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1" "pyepo==2.2.7"
   cd lpgd-python
   VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q
   "$venv/bin/python" -m pytest -q -W ignore::DeprecationWarning tests

@@ -118,6 +118,8 @@ impl CombinatorialOracle {
     }
 
     /// Runs `f` on every item with a per-worker oracle, on `threads` workers, the GIL released.
+    /// One worker runs on the calling thread (no pool, no hand-off: combinatorial solves take
+    /// microseconds); more use a pool kept per thread count.
     fn map<T: Send>(
         &self,
         py: Python<'_>,
@@ -127,6 +129,11 @@ impl CombinatorialOracle {
             + Sync
             + Send,
     ) -> PerItem<T> {
+        let threads = self.threads(threads);
+        if threads == Some(1) || items <= 1 {
+            let mut oracle = self.kind.oracle();
+            return py.detach(|| (0..items).map(|i| f(&mut oracle, i)).collect());
+        }
         let run = || {
             (0..items)
                 .into_par_iter()
@@ -134,14 +141,9 @@ impl CombinatorialOracle {
                 .map_init(|| self.kind.oracle(), |oracle, i| f(oracle, i))
                 .collect()
         };
-        py.detach(|| {
-            match self
-                .threads(threads)
-                .map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build())
-            {
-                Some(Ok(pool)) => pool.install(run),
-                _ => run(),
-            }
+        py.detach(|| match threads.and_then(crate::pool) {
+            Some(pool) => pool.install(run),
+            None => run(),
         })
     }
 }
