@@ -95,8 +95,7 @@ fn dpo_op_uses_the_same_samples_forward_and_backward() {
             )
             .unwrap();
         assert_eq!(y[i], samples.mean().unwrap().to_vec());
-        let expected =
-            dpo_backward(&samples, &Array1::from(g[i].clone()), 0.5, true).unwrap();
+        let expected = dpo_backward(&samples, &Array1::from(g[i].clone()), 0.5, true).unwrap();
         assert_eq!(grad[i], expected.to_vec());
     }
 }

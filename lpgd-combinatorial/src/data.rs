@@ -179,6 +179,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bad_generator_arguments_are_errors() {
+        assert!(shortest_path_data(3, 0, (5, 5), 1, 0.5, 1).is_err()); // no features
+        assert!(shortest_path_data(3, 5, (1, 1), 1, 0.5, 1).is_err()); // no arcs
+        assert!(shortest_path_data(3, 5, (0, 0), 1, 0.5, 1).is_err());
+        assert!(shortest_path_data(3, 5, (5, 5), 0, 0.5, 1).is_err()); // degree
+        assert!(shortest_path_data(3, 5, (5, 5), 1, f64::NAN, 1).is_err());
+        assert!(shortest_path_data(3, 5, (5, 5), 1, 1.0, 1).is_err());
+        assert!(shortest_path_data(usize::MAX, 5, (5, 5), 1, 0.5, 1).is_err()); // overflow
+        assert!(shortest_path_data(3, 5, (usize::MAX, 3), 1, 0.5, 1).is_err());
+        assert!(knapsack_data(3, 5, 0, 2, 1, 0.5, 1).is_err()); // no items
+        assert!(knapsack_data(3, 5, 10, 0, 1, 0.5, 1).is_err()); // no capacity
+        assert_eq!(grid_arcs(0, 0), 0);
+        assert_eq!(grid_arcs(usize::MAX, usize::MAX), usize::MAX);
+        assert!(shortest_path_data(0, 5, (5, 5), 1, 0.5, 1).is_ok()); // an empty data set is fine
+    }
+
+    #[test]
     fn shortest_path_golden_values() {
         let data = shortest_path_data(3, 5, (5, 5), 1, 0.5, 135).unwrap();
         assert_eq!(data.costs.ncols(), 40);

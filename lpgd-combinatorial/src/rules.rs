@@ -56,7 +56,10 @@ impl PerturbedSolutions {
                 found: self.noise.len(),
             });
         }
-        for (field, vectors) in [("noise", &self.noise), ("perturbed solution", &self.solutions)] {
+        for (field, vectors) in [
+            ("noise", &self.noise),
+            ("perturbed solution", &self.solutions),
+        ] {
             if let Some(v) = vectors.iter().find(|v| v.len() != d) {
                 return Err(InvalidInput::Length {
                     field,
@@ -292,6 +295,43 @@ mod tests {
         let (loss, grad) = pfyl(&samples, &theta, 0.5, &y_star).unwrap();
         assert_eq!(loss, -0.25);
         assert_eq!(grad, array![-0.5, 1.0, -0.5]);
+    }
+
+    #[test]
+    fn mismatched_inputs_are_errors_not_panics() {
+        let samples = PerturbedSolutions {
+            noise: vec![array![1.0, 0.0, -1.0]],
+            solutions: vec![array![1.0, 0.0, 0.0]],
+        };
+        // g, θ or y* of the wrong length; σ that is no scale; no samples at all.
+        assert!(dpo_backward(&samples, &array![1.0, 2.0], 1.0, true).is_err());
+        assert!(dpo_backward(&samples, &array![1.0, 2.0, 3.0], 0.0, true).is_err());
+        assert!(pfyl(&samples, &array![0.0, 1.0, 2.0], 1.0, &array![1.0]).is_err());
+        let empty = PerturbedSolutions {
+            noise: vec![],
+            solutions: vec![],
+        };
+        assert!(empty.mean().is_err());
+        assert!(dpo_backward(&empty, &array![1.0], 1.0, false).is_err());
+        let ragged = PerturbedSolutions {
+            noise: vec![array![1.0, 0.0, -1.0], array![1.0]],
+            solutions: vec![array![1.0, 0.0, 0.0], array![0.0, 1.0, 0.0]],
+        };
+        assert!(ragged.mean().is_err()); // ragged noise makes the samples invalid
+        assert!(dpo_backward(&ragged, &array![1.0, 1.0, 1.0], 1.0, true).is_err());
+        // An oracle answering with the wrong length is a typed error in every rule.
+        let mut short = FnOracle::new(|_: &CombinatorialProblem| Ok(array![1.0]));
+        let theta = array![0.0, 0.1, 0.2];
+        let p = Perturbation::default();
+        assert!(matches!(
+            p.solve(&mut short, &theta, &mut RandomState::new(0)),
+            Err(SolveError::MalformedAnswer(_))
+        ));
+        assert!(matches!(
+            spo_plus(&mut short, &theta, &theta, &theta),
+            Err(SolveError::MalformedAnswer(_))
+        ));
+        assert!(spo_plus(&mut FnOracle::new(one_hot), &theta, &array![1.0], &theta).is_err());
     }
 
     #[test]

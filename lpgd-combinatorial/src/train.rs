@@ -129,13 +129,11 @@ impl Dataset {
     ) -> Result<Self, SolveError> {
         let mut solutions = Array2::zeros(costs.dim());
         for (i, c) in costs.rows().into_iter().enumerate() {
-            solutions
-                .row_mut(i)
-                .assign(&checked_solve(
-                    oracle,
-                    &CombinatorialProblem::new(c.to_owned())?,
-                    None,
-                )?);
+            solutions.row_mut(i).assign(&checked_solve(
+                oracle,
+                &CombinatorialProblem::new(c.to_owned())?,
+                None,
+            )?);
         }
         let values = (&costs * &solutions).sum_axis(Axis(1));
         Ok(Self {
@@ -325,9 +323,11 @@ pub fn regret<O: Oracle<CombinatorialProblem> + ?Sized>(
     let mut decisions = Array2::zeros(test.costs.dim());
     for i in 0..test.len() {
         let c_hat = model.predict(test.features.row(i));
-        decisions
-            .row_mut(i)
-            .assign(&checked_solve(oracle, &CombinatorialProblem::new(c_hat)?, None)?);
+        decisions.row_mut(i).assign(&checked_solve(
+            oracle,
+            &CombinatorialProblem::new(c_hat)?,
+            None,
+        )?);
     }
     Ok(normalized_regret(&test.costs, &decisions, &test.values))
 }

@@ -86,6 +86,9 @@ pub struct CombinatorialOracle {
     name: String,
 }
 
+/// Stacked per-item rows (NaN where an item failed) and the failures' messages.
+type Stacked<'py> = (Bound<'py, PyArray2<f64>>, Vec<Option<String>>);
+
 /// Per item: a result or its failure's message.
 type PerItem<T> = Vec<Result<T, String>>;
 
@@ -223,7 +226,11 @@ impl CombinatorialOracle {
     fn vertex_shortest_path(h: usize, w: usize) -> PyResult<Self> {
         let o = VertexGridShortestPath::new(h, w).map_err(value_error)?;
         let d = lpgd_core::checked_product("grid cells", h, w).map_err(value_error)?;
-        Self::new(Kind::Vertex(o), d, format!("vertex_shortest_path({h}, {w})"))
+        Self::new(
+            Kind::Vertex(o),
+            d,
+            format!("vertex_shortest_path({h}, {w})"),
+        )
     }
 
     /// 0/1 selections under `weights @ y <= capacity` (one row per constraint); the oracle
@@ -262,7 +269,11 @@ impl CombinatorialOracle {
     fn assignment(rows: usize, cols: usize) -> PyResult<Self> {
         let o = Assignment::new(rows, cols).map_err(value_error)?;
         let d = lpgd_core::checked_product("assignment costs", rows, cols).map_err(value_error)?;
-        Self::new(Kind::Assignment(o), d, format!("assignment({rows}, {cols})"))
+        Self::new(
+            Kind::Assignment(o),
+            d,
+            format!("assignment({rows}, {cols})"),
+        )
     }
 
     /// Tours through `n <= 16` nodes, costs per ordered pair (row-major `n × n`), the tour's arcs
@@ -300,7 +311,7 @@ impl CombinatorialOracle {
         py: Python<'py>,
         costs: PyReadonlyArray2<'py, f64>,
         threads: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Vec<Option<String>>)> {
+    ) -> PyResult<Stacked<'py>> {
         let w = costs.as_array();
         self.check("costs", &w, None)?;
         let items = self.map(py, threads, w.nrows(), |oracle, i| {
@@ -324,7 +335,7 @@ impl CombinatorialOracle {
         tau: f64,
         side: &str,
         threads: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Vec<Option<String>>)> {
+    ) -> PyResult<Stacked<'py>> {
         let (w, y, g) = (costs.as_array(), solutions.as_array(), grads.as_array());
         self.check("costs", &w, None)?;
         self.check("solutions", &y, Some(w.nrows()))?;
@@ -366,7 +377,12 @@ impl CombinatorialOracle {
             .map_err(value_error)?;
         let mut noise = Array3::zeros((b, samples, d));
         for i in 0..b {
-            for (m, z) in p.draw(d, &mut rng.inner).map_err(value_error)?.into_iter().enumerate() {
+            for (m, z) in p
+                .draw(d, &mut rng.inner)
+                .map_err(value_error)?
+                .into_iter()
+                .enumerate()
+            {
                 noise.slice_mut(lpgd_core::ndarray::s![i, m, ..]).assign(&z);
             }
         }
@@ -389,7 +405,9 @@ impl CombinatorialOracle {
             match item {
                 Ok(ys) => {
                     for (m, y) in ys.iter().enumerate() {
-                        solutions.slice_mut(lpgd_core::ndarray::s![i, m, ..]).assign(y);
+                        solutions
+                            .slice_mut(lpgd_core::ndarray::s![i, m, ..])
+                            .assign(y);
                     }
                     errors.push(None);
                 }
@@ -466,7 +484,9 @@ impl CombinatorialOracle {
         let (x, c) = (features.as_array().to_owned(), costs.as_array().to_owned());
         self.check("costs", &c.view(), Some(x.nrows()))?;
         if batch == 0 || !(lr.is_finite() && lr > 0.0) {
-            return Err(value_error("batch must be at least 1 and lr positive and finite"));
+            return Err(value_error(
+                "batch must be at least 1 and lr positive and finite",
+            ));
         }
         let rule = match rule {
             "spo+" => Rule::SpoPlus,
@@ -491,7 +511,14 @@ impl CombinatorialOracle {
         let mut oracle = self.kind.oracle();
         let mut run = move || -> Result<_, SolveError> {
             let (train_set, test_set) = Dataset::split(oracle.as_mut(), &x, &c, n_train)?;
-            train(rule, oracle.as_mut(), &train_set, &test_set, config, |_, _| {})
+            train(
+                rule,
+                oracle.as_mut(),
+                &train_set,
+                &test_set,
+                config,
+                |_, _| {},
+            )
         };
         let report = match self.kind {
             Kind::Python(_) => run(),
@@ -559,8 +586,8 @@ pub(crate) fn pfyl_stacked<'py>(
     let mut losses = Array1::zeros(b);
     let mut grads = Array2::zeros((b, d));
     for i in 0..b {
-        let (l, g) = pfyl(&samples_of(&z, &y, i), &row(&t, i), sigma, &row(&ys, i))
-            .map_err(value_error)?;
+        let (l, g) =
+            pfyl(&samples_of(&z, &y, i), &row(&t, i), sigma, &row(&ys, i)).map_err(value_error)?;
         losses[i] = l;
         grads.row_mut(i).assign(&g);
     }

@@ -138,6 +138,11 @@ pub struct Session {
     threads: Option<usize>,
 }
 
+/// One array per item.
+type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
+/// One `B × len` array for the batch.
+type Stack<'py> = Bound<'py, PyArray2<f64>>;
+
 /// Per item: its arrays, or its failure's message.
 type Items = Vec<Result<Vec<Array1<f64>>, String>>;
 
@@ -199,7 +204,11 @@ impl Session {
 
     /// The results of a batch run on the solved items (`idx`) placed back among all items; an
     /// item whose forward solve failed keeps that failure.
-    fn scatter<T>(&self, idx: Vec<usize>, results: Vec<Result<T, LpgdError>>) -> Vec<Result<T, String>> {
+    fn scatter<T>(
+        &self,
+        idx: Vec<usize>,
+        results: Vec<Result<T, LpgdError>>,
+    ) -> Vec<Result<T, String>> {
         let mut out: Vec<Result<T, String>> = self
             .solutions
             .iter()
@@ -224,7 +233,12 @@ impl Session {
     }
 
     /// The backward pass on every solved item; per item (dA values, db, dc, dP values).
-    fn backward_items(&self, py: Python<'_>, lpgd: &Lpgd, cotangent: impl Fn(usize) -> ConicCotangent) -> PyResult<Items> {
+    fn backward_items(
+        &self,
+        py: Python<'_>,
+        lpgd: &Lpgd,
+        cotangent: impl Fn(usize) -> ConicCotangent,
+    ) -> PyResult<Items> {
         let (idx, problems, sols) = self.solved();
         let cotangents: Vec<ConicCotangent> = idx.iter().map(|&i| cotangent(i)).collect();
         let (backend, options) = (self.backend, self.options);
@@ -246,7 +260,12 @@ impl Session {
     }
 
     /// Forward mode on every solved item; per item (dx, dy, ds).
-    fn jvp_items(&self, py: Python<'_>, lpgd: &Lpgd, tangent: impl Fn(usize) -> ConicGradient) -> PyResult<Items> {
+    fn jvp_items(
+        &self,
+        py: Python<'_>,
+        lpgd: &Lpgd,
+        tangent: impl Fn(usize) -> ConicGradient,
+    ) -> PyResult<Items> {
         let (idx, problems, sols) = self.solved();
         let tangents: Vec<ConicGradient> = idx.iter().map(|&i| tangent(i)).collect();
         let (backend, options) = (self.backend, self.options);
@@ -293,10 +312,15 @@ impl Session {
 
     /// The common size of the items (stacked arrays need one).
     fn common(&self) -> PyResult<Sizes> {
-        let first = self.sizes.first().copied().ok_or_else(|| value_error("an empty batch"))?;
-        let same = self.sizes.iter().all(|s| {
-            (s.n, s.m, s.a_nnz, s.p_nnz) == (first.n, first.m, first.a_nnz, first.p_nnz)
-        });
+        let first = self
+            .sizes
+            .first()
+            .copied()
+            .ok_or_else(|| value_error("an empty batch"))?;
+        let same = self
+            .sizes
+            .iter()
+            .all(|s| (s.n, s.m, s.a_nnz, s.p_nnz) == (first.n, first.m, first.a_nnz, first.p_nnz));
         if same {
             Ok(first)
         } else {
@@ -311,7 +335,7 @@ fn columns<'py>(
     py: Python<'py>,
     items: Items,
     lens: impl Fn(usize) -> Vec<usize>,
-) -> (Vec<Vec<Bound<'py, PyArray1<f64>>>>, Vec<Option<String>>) {
+) -> (Vec<Lists<'py>>, Vec<Option<String>>) {
     let k = lens(0).len();
     let mut cols: Vec<Vec<Bound<'py, PyArray1<f64>>>> = (0..k).map(|_| Vec::new()).collect();
     let mut errors = Vec::with_capacity(items.len());
@@ -325,7 +349,10 @@ fn columns<'py>(
             }
             Err(e) => {
                 for (col, len) in cols.iter_mut().zip(lens(i)) {
-                    col.push(PyArray1::from_owned_array(py, Array1::from_elem(len, f64::NAN)));
+                    col.push(PyArray1::from_owned_array(
+                        py,
+                        Array1::from_elem(len, f64::NAN),
+                    ));
                 }
                 errors.push(Some(e));
             }
@@ -342,7 +369,10 @@ fn stacked<'py>(
     lens: &[usize],
 ) -> (Vec<Bound<'py, PyArray2<f64>>>, Vec<Option<String>>) {
     let b = items.len();
-    let mut cols: Vec<Array2<f64>> = lens.iter().map(|&l| Array2::from_elem((b, l), f64::NAN)).collect();
+    let mut cols: Vec<Array2<f64>> = lens
+        .iter()
+        .map(|&l| Array2::from_elem((b, l), f64::NAN))
+        .collect();
     let mut errors = Vec::with_capacity(b);
     for (i, item) in items.into_iter().enumerate() {
         match item {
@@ -355,12 +385,12 @@ fn stacked<'py>(
             Err(e) => errors.push(Some(e)),
         }
     }
-    let cols = cols.into_iter().map(|c| PyArray2::from_owned_array(py, c)).collect();
+    let cols = cols
+        .into_iter()
+        .map(|c| PyArray2::from_owned_array(py, c))
+        .collect();
     (cols, errors)
 }
-
-type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
-type Stack<'py> = Bound<'py, PyArray2<f64>>;
 
 #[pymethods]
 impl Session {
@@ -398,7 +428,10 @@ impl Session {
 
     /// x, y and s of every item stacked as `B × n`, `B × m`, `B × m` arrays (NaN rows for failed
     /// items), and the failures' messages. Needs items of one structure.
-    fn stacked<'py>(&self, py: Python<'py>) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
+    fn stacked<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
         let s = self.common()?;
         let (mut cols, errors) = stacked(py, self.forward_items(), &[s.n, s.m, s.m]);
         let (sl, y, x) = (cols.remove(2), cols.remove(1), cols.remove(0));
@@ -428,7 +461,13 @@ impl Session {
         side: &str,
         fallback: &str,
         threads: Option<usize>,
-    ) -> PyResult<(Lists<'py>, Lists<'py>, Lists<'py>, Lists<'py>, Vec<Option<String>>)> {
+    ) -> PyResult<(
+        Lists<'py>,
+        Lists<'py>,
+        Lists<'py>,
+        Lists<'py>,
+        Vec<Option<String>>,
+    )> {
         self.check_counts("gradients", [dxs.len(), dys.len(), dss.len()])?;
         let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
         let items = self.backward_items(py, &lpgd, |i| ConicCotangent {
@@ -440,7 +479,12 @@ impl Session {
             let s = self.sizes[i];
             vec![s.a_nnz, s.m, s.n, s.p_nnz]
         });
-        let (dp, dc, db, da) = (cols.remove(3), cols.remove(2), cols.remove(1), cols.remove(0));
+        let (dp, dc, db, da) = (
+            cols.remove(3),
+            cols.remove(2),
+            cols.remove(1),
+            cols.remove(0),
+        );
         Ok((da, db, dc, dp, errors))
     }
 
@@ -459,7 +503,13 @@ impl Session {
         side: &str,
         fallback: &str,
         threads: Option<usize>,
-    ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
+    ) -> PyResult<(
+        Stack<'py>,
+        Stack<'py>,
+        Stack<'py>,
+        Stack<'py>,
+        Vec<Option<String>>,
+    )> {
         let s = self.common()?;
         self.check_rows("dx", &dx, s.n)?;
         self.check_rows("dy", &dy, s.m)?;
@@ -472,7 +522,12 @@ impl Session {
             ds: ds.row(i).to_owned(),
         })?;
         let (mut cols, errors) = stacked(py, items, &[s.a_nnz, s.m, s.n, s.p_nnz]);
-        let (dp, dc, db, da) = (cols.remove(3), cols.remove(2), cols.remove(1), cols.remove(0));
+        let (dp, dc, db, da) = (
+            cols.remove(3),
+            cols.remove(2),
+            cols.remove(1),
+            cols.remove(0),
+        );
         Ok((da, db, dc, dp, errors))
     }
 
@@ -595,9 +650,13 @@ impl ConicStructure {
     ) -> Result<ConicProblem, lpgd_core::InvalidInput> {
         let a = CscMatrix::new(self.m, self.n, self.a.0.clone(), self.a.1.clone(), a)?;
         let p = match (&self.p, p) {
-            (Some((indptr, rows)), Some(v)) => {
-                Some(CscMatrix::new(self.n, self.n, indptr.clone(), rows.clone(), v)?)
-            }
+            (Some((indptr, rows)), Some(v)) => Some(CscMatrix::new(
+                self.n,
+                self.n,
+                indptr.clone(),
+                rows.clone(),
+                v,
+            )?),
             _ => None,
         };
         ConicProblem::new(p, a, b, c, self.cones.clone())
@@ -636,7 +695,7 @@ impl ConicStructure {
         let ones = vec![1.0; structure.a.1.len()];
         let p_zeros = structure.p.as_ref().map(|p| vec![0.0; p.1.len()]);
         structure
-            .problem(ones, p_zeros, Array1::zeros(m), Array1::zeros(n), )
+            .problem(ones, p_zeros, Array1::zeros(m), Array1::zeros(n))
             .map_err(value_error)?;
         Ok(structure)
     }

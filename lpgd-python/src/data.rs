@@ -33,7 +33,11 @@ impl PyRandomState {
     }
 
     /// `size` standard normal draws.
-    fn standard_normal<'py>(&mut self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    fn standard_normal<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let size = count(size)?;
         let v: Array1<f64> = (0..size).map(|_| self.inner.standard_normal()).collect();
         Ok(PyArray1::from_owned_array(py, v))
@@ -139,7 +143,8 @@ pub(crate) fn terrain_maps_py<'py>(
     };
     let px = lpgd_core::checked_product("pixels per side", grid, tile).map_err(value_error)?;
     let per_map = lpgd_core::checked_product("pixels", px, px).map_err(value_error)?;
-    lpgd_core::checked_product("image entries", n, per_map.saturating_mul(3)).map_err(value_error)?;
+    lpgd_core::checked_product("image entries", n, per_map.saturating_mul(3))
+        .map_err(value_error)?;
     let maps = py
         .detach(|| terrain_maps(n, &config, seed))
         .map_err(value_error)?;

@@ -11,9 +11,9 @@ mod conic;
 mod data;
 
 use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use pyo3::prelude::*;
 
 /// The thread pool of `threads` workers, built once per count and kept (building a pool per call
 /// would cost more than a batch of combinatorial solves). None when it cannot be built: the
