@@ -1,10 +1,17 @@
 //! Python bindings of lpgd: the `lpgd._lpgd` extension module behind the `lpgd` Python package.
 //!
-//! One Rust call per batch: problems arrive once as arrays (CSC structure and values of A, b, c,
-//! cones in SCS order, optionally P's upper triangle), are validated by the core, solved on all
-//! cores with the GIL released, and kept — with the backend that solved them — in a [`Session`],
-//! whose `backward` and `jvp` re-solve the perturbed problems (LPGD) in one more call. Failures are
-//! per item: a message for each item that failed, NaN in its arrays; the Python layer raises or not.
+//! One Rust call per batch, on all cores with the GIL released:
+//!
+//! - conic programs (module `conic`): given item by item (diffcp's lists) or as one structure with
+//!   stacked values (the torch layer), validated by the core, solved and kept — with the backend
+//!   that solved them — in a `Session`, whose `backward` and `jvp` re-solve the perturbed
+//!   problems (LPGD) in one more call;
+//! - combinatorial oracles (module `combinatorial`): the oracles of lpgd-combinatorial or a Python
+//!   callable, with LPGD, DPO, PFYL and SPO+ computed by the Rust functions themselves;
+//! - data (module `data`): PyEPO's generators, terrain maps, numpy's legacy generator.
+//!
+//! Failures are per item: a message for each item that failed, NaN in its arrays; the Python
+//! layer raises or not.
 
 mod combinatorial;
 mod conic;
