@@ -1,14 +1,15 @@
 //! `lpgd-bench paper sudoku|markowitz`: LPGD against gradient descent through the true derivative,
 //! over a small learning-rate grid; JSON curves and SVG plots.
 
+use super::historical::{self, HistoricalData, Protocol, Solver};
 use super::markowitz::{train_markowitz, Market, MarkowitzSetup};
 use super::sudoku::{sudoku_data, train_sudoku, Method, SudokuSetup};
 use super::CurvePoint;
-use crate::args::epoch_count;
+use crate::args::{epoch_count, instance_count, thread_count, SideArg};
 use crate::error::{write_file, BenchError};
 use crate::plot::line_plot;
 use crate::progress;
-use lpgd_core::Lpgd;
+use lpgd_core::{Lpgd, Side};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -29,6 +30,15 @@ impl Experiment {
             Experiment::Markowitz => "markowitz",
         }
     }
+}
+
+/// The market of the Markowitz experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MarketData {
+    /// Historical statistics of 12 ETFs and the reference protocol (`data/markowitz/`).
+    Historical,
+    /// A synthetic, seeded market (see `paper::markowitz`).
+    Synthetic,
 }
 
 /// The options of `paper`.
@@ -58,6 +68,25 @@ pub struct PaperArgs {
     /// JSON output; SVG plots are written beside it.
     #[arg(long)]
     pub out: PathBuf,
+    /// Markowitz: the market.
+    #[arg(long, value_enum, default_value_t = MarketData::Historical)]
+    pub data: MarketData,
+    /// Markowitz on historical data: LPGD's τ values.
+    #[arg(long, value_delimiter = ',', default_values_t = [1e-3, 1e-2, 1e-1, 1.0])]
+    pub taus: Vec<f64>,
+    /// Markowitz on historical data: LPGD's sides.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SideArg::Right, SideArg::Left])]
+    pub sides: Vec<SideArg>,
+    /// Markowitz on historical data: training seeds of the exact-derivative baseline (its curve
+    /// is reported as mean ± spread over them).
+    #[arg(long, default_value_t = 3, value_parser = instance_count)]
+    pub baseline_seeds: usize,
+    /// Markowitz on historical data: held-out test rollouts (default 100; 10 with --quick).
+    #[arg(long, value_parser = instance_count)]
+    pub test_rollouts: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = thread_count)]
+    pub threads: Option<usize>,
 }
 
 /// One trained configuration.
@@ -96,6 +125,15 @@ fn steps_to(curve: &[CurvePoint], target: f64, higher_is_better: bool) -> Option
 
 /// Runs the experiment and writes `out` (JSON) with three SVG plots beside it.
 pub fn run(options: &PaperArgs) -> Result<(), BenchError> {
+    if options.experiment == Experiment::Markowitz && options.data == MarketData::Historical {
+        return match options.threads {
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()?
+                .install(|| markowitz_historical(options)),
+            None => markowitz_historical(options),
+        };
+    }
     let out = &options.out;
     let (runs, unit, metric, higher) = match options.experiment {
         Experiment::Sudoku => (
@@ -353,4 +391,238 @@ fn markowitz(options: &PaperArgs) -> Result<Vec<Run>, BenchError> {
         }
     }
     Ok(runs)
+}
+
+/// The reference notebook's test utility after steps 0, 25, …, 375 and 399 (exact derivative,
+/// SCS, 10 test rollouts on one seed), from `data/markowitz/`'s protocol.
+pub const REFERENCE_CURVE: [(usize, f64); 17] = [
+    (0, 0.00420),
+    (25, 0.00454),
+    (50, 0.00498),
+    (75, 0.00473),
+    (100, 0.00501),
+    (125, 0.00516),
+    (150, 0.00519),
+    (175, 0.00511),
+    (200, 0.00515),
+    (225, 0.00522),
+    (250, 0.00529),
+    (275, 0.00535),
+    (300, 0.00532),
+    (325, 0.00533),
+    (350, 0.00531),
+    (375, 0.00532),
+    (399, 0.00534),
+];
+
+/// One training run of the historical experiment.
+struct HistoricalRun {
+    method: String,
+    seed: u32,
+    curve: Vec<CurvePoint>,
+}
+
+fn evaluated(curve: &[CurvePoint]) -> impl Iterator<Item = &CurvePoint> {
+    curve.iter().filter(|p| p.test.is_finite())
+}
+
+/// Mean and half the range of the values.
+fn mean_spread(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    (mean, (hi - lo) / 2.0)
+}
+
+/// The paper's Markowitz experiment on historical data: the exact-derivative baseline (LPGD with
+/// τ = 1e-5 on high-accuracy Clarabel, centred) over several training seeds, and LPGD at each τ
+/// and side; a table, JSON curves and plots (test utility per step and per second).
+fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
+    let data = HistoricalData::bundled()?;
+    let protocol = Protocol {
+        steps: options
+            .steps
+            .unwrap_or(if options.quick { 20 } else { 400 }),
+        eval_every: if options.quick { 5 } else { 25 },
+        seed: options.seed,
+        ..Protocol::default()
+    };
+    let n_test = options
+        .test_rollouts
+        .unwrap_or(if options.quick { 10 } else { 100 });
+    let test = data
+        .market()
+        .paths(n_test, options.seed.wrapping_add(1_000_003));
+    println!(
+        "Markowitz policy on historical ETF statistics: {} steps of SGD (lr 1e-3, halved every \
+         100), 10 rollouts per step, {n_test} test rollouts, seed {}",
+        protocol.steps, options.seed
+    );
+    let mut runs = Vec::new();
+    let exact = Lpgd::new(1e-5)?.with_side(Side::Centered);
+    let baseline_seeds = if options.quick {
+        1
+    } else {
+        options.baseline_seeds
+    };
+    for k in 0..baseline_seeds as u32 {
+        let seed = options.seed.wrapping_add(k);
+        let label = format!("exact s{seed}");
+        let (curve, _) = historical::train(
+            &data,
+            &test,
+            &exact,
+            Solver {
+                high_accuracy: true,
+            },
+            &Protocol { seed, ..protocol },
+            label_progress(&label, protocol.steps, "step", "utility"),
+        )?;
+        runs.push(HistoricalRun {
+            method: "exact derivative (τ=1e-5, high accuracy)".into(),
+            seed,
+            curve,
+        });
+    }
+    for &side in &options.sides {
+        for &tau in &options.taus {
+            let name = format!("lpgd {} τ={tau}", format!("{side:?}").to_lowercase());
+            let side = Side::from(side);
+            let lpgd = Lpgd::new(tau)?.with_side(side);
+            let (curve, _) = historical::train(
+                &data,
+                &test,
+                &lpgd,
+                Solver {
+                    high_accuracy: false,
+                },
+                &protocol,
+                label_progress(&name, protocol.steps, "step", "utility"),
+            )?;
+            runs.push(HistoricalRun {
+                method: name,
+                seed: options.seed,
+                curve,
+            });
+        }
+    }
+    report_historical(options, &protocol, n_test, &runs)
+}
+
+fn report_historical(
+    options: &PaperArgs,
+    protocol: &Protocol,
+    n_test: usize,
+    runs: &[HistoricalRun],
+) -> Result<(), BenchError> {
+    let baseline: Vec<&HistoricalRun> = runs
+        .iter()
+        .filter(|r| r.method.starts_with("exact"))
+        .collect();
+    let last = |r: &HistoricalRun| evaluated(&r.curve).last().map_or(f64::NAN, |p| p.test);
+    let first = |r: &HistoricalRun| r.curve.first().map_or(f64::NAN, |p| p.test);
+    let (base_start, _) = mean_spread(&baseline.iter().map(|r| first(r)).collect::<Vec<_>>());
+    let (base_final, base_spread) =
+        mean_spread(&baseline.iter().map(|r| last(r)).collect::<Vec<_>>());
+    println!(
+        "\nexact-derivative baseline over {} seed(s): test utility {base_start:.5} -> {base_final:.5} ± {base_spread:.5} (reference notebook: 0.00420 -> 0.00534)",
+        baseline.len()
+    );
+    println!("\n| method | seed | start | final | steps to baseline's final | s to it | s/step |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for r in runs {
+        let reach = evaluated(&r.curve).find(|p| p.step > 0 && p.test >= base_final);
+        let secs = r.curve.last().map_or(0.0, |p| p.seconds);
+        let per_step = secs / protocol.steps.max(1) as f64;
+        println!(
+            "| {} | {} | {:.5} | {:.5} | {} | {} | {:.3} |",
+            r.method,
+            r.seed,
+            first(r),
+            last(r),
+            reach.map_or("–".into(), |p| p.step.to_string()),
+            reach.map_or("–".into(), |p| format!("{:.1}", p.seconds)),
+            per_step
+        );
+        rows.push(json!({
+            "method": r.method,
+            "seed": r.seed,
+            "start_utility": first(r),
+            "final_utility": last(r),
+            "steps_to_baseline_final": reach.map(|p| p.step),
+            "seconds_to_baseline_final": reach.map(|p| p.seconds),
+            "seconds_per_step": per_step,
+            "curve": r.curve,
+        }));
+    }
+    let doc = json!({
+        "experiment": "markowitz",
+        "data": "historical",
+        "quick": options.quick,
+        "seed": options.seed,
+        "protocol": {
+            "steps": protocol.steps,
+            "rollouts": protocol.rollouts,
+            "learning_rate": protocol.learning_rate,
+            "halve_every": protocol.halve_every,
+            "test_rollouts": n_test,
+        },
+        "metric": "test utility (−cost)",
+        "baseline": {"start": base_start, "final": base_final, "final_spread": base_spread},
+        "reference_curve": REFERENCE_CURVE.iter().map(|(s, u)| json!([s, u])).collect::<Vec<_>>(),
+        "runs": rows,
+    });
+    write_file(&options.out, serde_json::to_string_pretty(&doc)?)?;
+    let series = |x: fn(&CurvePoint) -> f64| -> Vec<(String, Vec<(f64, f64)>)> {
+        runs.iter()
+            .map(|r| {
+                let label = if r.method.starts_with("exact") {
+                    format!("exact s{}", r.seed)
+                } else {
+                    r.method.clone()
+                };
+                (label, evaluated(&r.curve).map(|p| (x(p), p.test)).collect())
+            })
+            .collect()
+    };
+    let mut per_step = series(|p| p.step as f64);
+    per_step.push((
+        "reference notebook".into(),
+        REFERENCE_CURVE
+            .iter()
+            .map(|&(s, u)| (s as f64, u))
+            .collect(),
+    ));
+    let plots = [
+        (
+            "svg",
+            line_plot(
+                "markowitz (historical): test utility per step",
+                "step",
+                "test utility",
+                &per_step,
+            ),
+        ),
+        (
+            "time.svg",
+            line_plot(
+                "markowitz (historical): test utility per second",
+                "training seconds",
+                "test utility",
+                &series(|p| p.seconds),
+            ),
+        ),
+    ];
+    for (ext, svg) in plots {
+        let path = options.out.with_extension(ext);
+        write_file(&path, svg)?;
+        eprintln!("wrote {}", path.display());
+    }
+    eprintln!("wrote {}", options.out.display());
+    Ok(())
 }

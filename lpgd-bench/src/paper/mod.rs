@@ -3,6 +3,7 @@
 //! Markowitz portfolio policy ([`markowitz`]).
 
 pub mod cli;
+pub mod historical;
 pub mod markowitz;
 pub mod sudoku;
 
