@@ -81,6 +81,10 @@ pub struct PaperArgs {
     /// is reported as mean ± spread over them).
     #[arg(long, default_value_t = 3, value_parser = instance_count)]
     pub baseline_seeds: usize,
+    /// Markowitz on historical data: τ of the exact-derivative baseline (centred LPGD on
+    /// high-accuracy Clarabel, which tends to the true derivative as τ → 0).
+    #[arg(long, default_value_t = 1e-4)]
+    pub exact_tau: f64,
     /// Markowitz on historical data: held-out test rollouts (default 100; 10 with --quick).
     #[arg(long, value_parser = instance_count)]
     pub test_rollouts: Option<usize>,
@@ -269,12 +273,12 @@ pub fn run(options: &PaperArgs) -> Result<(), BenchError> {
 fn label_progress(label: &str, total: usize, unit: &str, metric: &str) -> impl FnMut(&CurvePoint) {
     let (label, unit, metric) = (label.to_string(), unit.to_string(), metric.to_string());
     move |p: &CurvePoint| {
-        progress::bar(
-            &label,
-            p.step,
-            total,
-            &format!("{unit} {:>3}  {metric} {:.4}", p.step, p.test),
-        );
+        let status = if p.test.is_finite() {
+            format!("{unit} {:>3}  {metric} {:.4}", p.step, p.test)
+        } else {
+            format!("{unit} {:>3}", p.step)
+        };
+        progress::bar(&label, p.step, total, &status);
     }
 }
 
@@ -420,6 +424,26 @@ struct HistoricalRun {
     method: String,
     seed: u32,
     curve: Vec<CurvePoint>,
+    failure: Option<String>,
+    /// Test utility per group of 10 test rollouts (the reference's test-set size), before and
+    /// after training: how far a 10-rollout figure like the reference's can scatter.
+    groups: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// Mean utility of each consecutive group of 10 rollouts.
+fn ten_rollout_utilities(costs: &[f64]) -> Vec<f64> {
+    costs
+        .chunks_exact(10)
+        .map(|c| -c.iter().sum::<f64>() / 10.0)
+        .collect()
+}
+
+/// Mean and standard deviation.
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
 }
 
 fn evaluated(curve: &[CurvePoint]) -> impl Iterator<Item = &CurvePoint> {
@@ -438,8 +462,8 @@ fn mean_spread(values: &[f64]) -> (f64, f64) {
     (mean, (hi - lo) / 2.0)
 }
 
-/// The paper's Markowitz experiment on historical data: the exact-derivative baseline (LPGD with
-/// τ = 1e-5 on high-accuracy Clarabel, centred) over several training seeds, and LPGD at each τ
+/// The paper's Markowitz experiment on historical data: the exact-derivative baseline (centred
+/// LPGD with small τ, `--exact-tau`, on high-accuracy Clarabel) over several training seeds, and LPGD at each τ
 /// and side; a table, JSON curves and plots (test utility per step and per second).
 fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
     let data = HistoricalData::bundled()?;
@@ -463,7 +487,7 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
         protocol.steps, options.seed
     );
     let mut runs = Vec::new();
-    let exact = Lpgd::new(1e-5)?.with_side(Side::Centered);
+    let exact = Lpgd::new(options.exact_tau)?.with_side(Side::Centered);
     let baseline_seeds = if options.quick {
         1
     } else {
@@ -472,7 +496,7 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
     for k in 0..baseline_seeds as u32 {
         let seed = options.seed.wrapping_add(k);
         let label = format!("exact s{seed}");
-        let (curve, _) = historical::train(
+        let trained = historical::train(
             &data,
             &test,
             &exact,
@@ -482,10 +506,20 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
             &Protocol { seed, ..protocol },
             label_progress(&label, protocol.steps, "step", "utility"),
         )?;
+        let solver = Solver {
+            high_accuracy: true,
+        };
+        let before = historical::rollout_costs(&data.initial_params(), &test, solver)?;
+        let after = historical::rollout_costs(&trained.params, &test, solver)?;
         runs.push(HistoricalRun {
-            method: "exact derivative (τ=1e-5, high accuracy)".into(),
+            method: format!("exact derivative (τ={}, high accuracy)", options.exact_tau),
             seed,
-            curve,
+            curve: trained.curve,
+            failure: trained.failure,
+            groups: Some((
+                ten_rollout_utilities(&before),
+                ten_rollout_utilities(&after),
+            )),
         });
     }
     for &side in &options.sides {
@@ -493,7 +527,7 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
             let name = format!("lpgd {} τ={tau}", format!("{side:?}").to_lowercase());
             let side = Side::from(side);
             let lpgd = Lpgd::new(tau)?.with_side(side);
-            let (curve, _) = historical::train(
+            let trained = historical::train(
                 &data,
                 &test,
                 &lpgd,
@@ -503,10 +537,15 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
                 &protocol,
                 label_progress(&name, protocol.steps, "step", "utility"),
             )?;
+            if let Some(why) = &trained.failure {
+                eprintln!("\n{name} stopped at {why}");
+            }
             runs.push(HistoricalRun {
                 method: name,
                 seed: options.seed,
-                curve,
+                curve: trained.curve,
+                failure: trained.failure,
+                groups: None,
             });
         }
     }
@@ -532,22 +571,46 @@ fn report_historical(
         "\nexact-derivative baseline over {} seed(s): test utility {base_start:.5} -> {base_final:.5} ± {base_spread:.5} (reference notebook: 0.00420 -> 0.00534)",
         baseline.len()
     );
-    println!("\n| method | seed | start | final | steps to baseline's final | s to it | s/step |");
-    println!("|---|---|---|---|---|---|---|");
+    let mut groups_doc = Vec::new();
+    for r in &baseline {
+        if let Some((before, after)) = &r.groups {
+            let (b, bsd) = mean_sd(before);
+            let (a, asd) = mean_sd(after);
+            let gains: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+            let (g, gsd) = mean_sd(&gains);
+            println!(
+                "seed {}: on {} groups of 10 test rollouts, utility {b:.5} (sd {bsd:.5}) -> {a:.5} (sd {asd:.5}); paired gain {g:.5} (sd {gsd:.5})",
+                r.seed,
+                before.len()
+            );
+            groups_doc.push(json!({
+                "seed": r.seed,
+                "before": before,
+                "after": after,
+                "paired_gain_mean": g,
+                "paired_gain_sd": gsd,
+            }));
+        }
+    }
+    println!(
+        "\n| method | seed | start | final | steps to baseline's final | s to it | s/step | stopped |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for r in runs {
         let reach = evaluated(&r.curve).find(|p| p.step > 0 && p.test >= base_final);
         let secs = r.curve.last().map_or(0.0, |p| p.seconds);
-        let per_step = secs / protocol.steps.max(1) as f64;
+        let per_step = secs / r.curve.last().map_or(1, |p| p.step.max(1)) as f64;
         println!(
-            "| {} | {} | {:.5} | {:.5} | {} | {} | {:.3} |",
+            "| {} | {} | {:.5} | {:.5} | {} | {} | {:.3} | {} |",
             r.method,
             r.seed,
             first(r),
             last(r),
             reach.map_or("–".into(), |p| p.step.to_string()),
             reach.map_or("–".into(), |p| format!("{:.1}", p.seconds)),
-            per_step
+            per_step,
+            r.failure.as_deref().unwrap_or("–")
         );
         rows.push(json!({
             "method": r.method,
@@ -557,6 +620,7 @@ fn report_historical(
             "steps_to_baseline_final": reach.map(|p| p.step),
             "seconds_to_baseline_final": reach.map(|p| p.seconds),
             "seconds_per_step": per_step,
+            "stopped": r.failure,
             "curve": r.curve,
         }));
     }
@@ -573,7 +637,12 @@ fn report_historical(
             "test_rollouts": n_test,
         },
         "metric": "test utility (−cost)",
-        "baseline": {"start": base_start, "final": base_final, "final_spread": base_spread},
+        "baseline": {
+            "start": base_start,
+            "final": base_final,
+            "final_spread": base_spread,
+            "ten_rollout_groups": groups_doc,
+        },
         "reference_curve": REFERENCE_CURVE.iter().map(|(s, u)| json!([s, u])).collect::<Vec<_>>(),
         "runs": rows,
     });

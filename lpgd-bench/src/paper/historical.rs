@@ -493,17 +493,26 @@ fn solve(
         })
 }
 
+/// The cost of every rollout of `paths` from the policy's own initial holdings (in parallel).
+pub fn rollout_costs(
+    params: &Params,
+    paths: &[Vec<Array1<f64>>],
+    solver: Solver,
+) -> Result<Vec<f64>, BenchError> {
+    let h0 = params.initial_holdings()?;
+    paths
+        .par_iter()
+        .map(|p| rollout(params, &h0, p, solver, None).map(|r| r.0))
+        .collect()
+}
+
 /// Mean cost of the policy over `paths` from its own initial holdings (rollouts in parallel).
 pub fn mean_cost(
     params: &Params,
     paths: &[Vec<Array1<f64>>],
     solver: Solver,
 ) -> Result<f64, BenchError> {
-    let h0 = params.initial_holdings()?;
-    let costs: Vec<f64> = paths
-        .par_iter()
-        .map(|p| rollout(params, &h0, p, solver, None).map(|r| r.0))
-        .collect::<Result<_, _>>()?;
+    let costs = rollout_costs(params, paths, solver)?;
     Ok(costs.iter().sum::<f64>() / costs.len().max(1) as f64)
 }
 
@@ -537,9 +546,22 @@ impl Default for Protocol {
     }
 }
 
+/// The outcome of a training run.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// Test utility (every `eval_every` steps, NaN between) and training cost per step.
+    pub curve: Vec<CurvePoint>,
+    /// The parameters at the end (or where training stopped).
+    pub params: Params,
+    /// Why training stopped early, if it did (e.g. a step drove √γ to 0 and the policy problem
+    /// became unbounded): the run's curve up to there is kept.
+    pub failure: Option<String>,
+}
+
 /// Trains from the reference initial parameters with LPGD `lpgd` (its side and τ) on `solver`;
 /// the curve's `test` is the mean test *utility* (−cost) over `test` paths, `train_loss` the mean
-/// training cost of the step. Returns the curve and the final parameters.
+/// training cost of the step. A step that fails ends the run with its reason in
+/// [`Trained::failure`]; only a failure before the first step is an error.
 pub fn train(
     data: &HistoricalData,
     test: &[Vec<Array1<f64>>],
@@ -547,7 +569,7 @@ pub fn train(
     solver: Solver,
     protocol: &Protocol,
     mut progress: impl FnMut(&CurvePoint),
-) -> Result<(Vec<CurvePoint>, Params), BenchError> {
+) -> Result<Trained, BenchError> {
     let market = data.market();
     let mut params = data.initial_params();
     let first = CurvePoint {
@@ -565,35 +587,52 @@ pub fn train(
         let paths: Vec<Vec<Array1<f64>>> = (0..protocol.rollouts)
             .map(|_| (0..HORIZON).map(|_| market.returns(&mut rng)).collect())
             .collect();
-        let h0 = params.initial_holdings()?;
-        let results: Vec<(f64, Option<ParamGrad>)> = paths
-            .par_iter()
-            .map(|p| rollout(&params, &h0, p, solver, Some(lpgd)))
-            .collect::<Result<_, _>>()?;
-        let k = results.len() as f64;
-        let loss = results.iter().map(|r| r.0).sum::<f64>() / k;
-        let mut grad = ParamGrad::zeros();
-        for g in results.iter().filter_map(|r| r.1.as_ref()) {
-            grad.add_scaled(g, 1.0 / k);
-        }
-        let halvings = ((step - 1) / protocol.halve_every.max(1)).min(60) as i32;
-        params.sgd(&grad, protocol.learning_rate * 0.5f64.powi(halvings));
-        seconds += started.elapsed().as_secs_f64();
-        let evaluate = step % protocol.eval_every.max(1) == 0 || step == protocol.steps;
-        let point = CurvePoint {
-            step,
-            train_loss: loss,
-            test: if evaluate {
-                -mean_cost(&params, test, solver)?
-            } else {
-                f64::NAN
-            },
-            seconds,
+        let mut one_step = || -> Result<CurvePoint, BenchError> {
+            let h0 = params.initial_holdings()?;
+            let results: Vec<(f64, Option<ParamGrad>)> = paths
+                .par_iter()
+                .map(|p| rollout(&params, &h0, p, solver, Some(lpgd)))
+                .collect::<Result<_, _>>()?;
+            let k = results.len() as f64;
+            let loss = results.iter().map(|r| r.0).sum::<f64>() / k;
+            let mut grad = ParamGrad::zeros();
+            for g in results.iter().filter_map(|r| r.1.as_ref()) {
+                grad.add_scaled(g, 1.0 / k);
+            }
+            let halvings = ((step - 1) / protocol.halve_every.max(1)).min(60) as i32;
+            params.sgd(&grad, protocol.learning_rate * 0.5f64.powi(halvings));
+            seconds += started.elapsed().as_secs_f64();
+            let evaluate = step % protocol.eval_every.max(1) == 0 || step == protocol.steps;
+            Ok(CurvePoint {
+                step,
+                train_loss: loss,
+                test: if evaluate {
+                    -mean_cost(&params, test, solver)?
+                } else {
+                    f64::NAN
+                },
+                seconds,
+            })
         };
-        progress(&point);
-        curve.push(point);
+        match one_step() {
+            Ok(point) => {
+                progress(&point);
+                curve.push(point);
+            }
+            Err(e) => {
+                return Ok(Trained {
+                    curve,
+                    params,
+                    failure: Some(format!("step {step}: {e}")),
+                })
+            }
+        }
     }
-    Ok((curve, params))
+    Ok(Trained {
+        curve,
+        params,
+        failure: None,
+    })
 }
 
 #[cfg(test)]
@@ -808,8 +847,13 @@ mod tests {
         let solver = Solver {
             high_accuracy: false,
         };
-        let (a, pa) = train(&data, &test, &lpgd, solver, &protocol, |_| {}).unwrap();
-        let (b, pb) = train(&data, &test, &lpgd, solver, &protocol, |_| {}).unwrap();
+        let run = |p: &Protocol| {
+            let t = train(&data, &test, &lpgd, solver, p, |_| {}).unwrap();
+            assert!(t.failure.is_none(), "{:?}", t.failure);
+            (t.curve, t.params)
+        };
+        let (a, pa) = run(&protocol);
+        let (b, pb) = run(&protocol);
         let tests = |c: &[CurvePoint]| {
             c.iter()
                 .map(|p| (p.test.to_bits(), p.train_loss.to_bits()))
@@ -822,7 +866,7 @@ mod tests {
             seed: 1,
             ..protocol
         };
-        let (c, _) = train(&data, &test, &lpgd, solver, &other, |_| {}).unwrap();
+        let (c, _) = run(&other);
         assert_ne!(tests(&a), tests(&c));
     }
 
