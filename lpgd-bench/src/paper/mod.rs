@@ -1,6 +1,7 @@
 //! The LPGD paper's experiments where LPGD is compared with gradient descent through the true
 //! derivative of a differentiable layer: learning the rules of Sudoku ([`sudoku`]) and tuning a
-//! Markowitz portfolio policy ([`markowitz`]).
+//! Markowitz portfolio policy, on historical ETF statistics with the reference protocol
+//! ([`historical`], the default) or on a synthetic market ([`markowitz`]).
 
 pub mod cli;
 pub mod historical;
