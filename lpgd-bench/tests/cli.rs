@@ -414,6 +414,8 @@ fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
         .args([
             "paper",
             "markowitz",
+            "--data",
+            "synthetic",
             "--quick",
             "--steps",
             "2",
@@ -440,6 +442,50 @@ fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
         let svg = std::fs::read_to_string(out.with_extension(ext)).unwrap();
         assert!(svg.starts_with("<svg"), "{ext}");
     }
+    // The historical experiment (the default market): one baseline seed and one LPGD run.
+    let out = out_path("paper_markowitz_historical");
+    let status = bin()
+        .args([
+            "paper",
+            "markowitz",
+            "--quick",
+            "--steps",
+            "2",
+            "--sides",
+            "left",
+            "--taus",
+            "0.1",
+            "--test-rollouts",
+            "10",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(doc["data"], "historical");
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        assert_eq!(r["curve"].as_array().unwrap().len(), 3);
+        assert!(r["final_utility"].as_f64().unwrap().is_finite());
+    }
+    assert_eq!(doc["reference_curve"].as_array().unwrap().len(), 17);
+    for ext in ["svg", "time.svg"] {
+        let svg = std::fs::read_to_string(out.with_extension(ext)).unwrap();
+        assert!(svg.starts_with("<svg"), "{ext}");
+    }
+    let bad_tau = bin()
+        .args(["paper", "markowitz", "--taus", "0", "--out"])
+        .arg(out_path("paper_bad_tau"))
+        .output()
+        .unwrap();
+    assert!(!bad_tau.status.success());
     let bad = bin()
         .args(["paper", "chess", "--out"])
         .arg(out_path("paper_bad"))

@@ -140,6 +140,13 @@ pub struct Session {
 
 /// One array per item.
 type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
+
+/// The `K` columns of a per-item result, by value.
+fn take<T, const K: usize>(cols: Vec<T>) -> PyResult<[T; K]> {
+    let found = cols.len();
+    cols.try_into()
+        .map_err(|_| value_error(format!("expected {K} result columns, got {found}")))
+}
 /// One `B × len` array for the batch.
 type Stack<'py> = Bound<'py, PyArray2<f64>>;
 
@@ -433,8 +440,8 @@ impl Session {
         py: Python<'py>,
     ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
         let s = self.common()?;
-        let (mut cols, errors) = stacked(py, self.forward_items(), &[s.n, s.m, s.m]);
-        let (sl, y, x) = (cols.remove(2), cols.remove(1), cols.remove(0));
+        let (cols, errors) = stacked(py, self.forward_items(), &[s.n, s.m, s.m]);
+        let [x, y, sl] = take(cols)?;
         Ok((x, y, sl, errors))
     }
 
@@ -475,16 +482,11 @@ impl Session {
             dy: dys[i].as_array().to_owned(),
             ds: dss[i].as_array().to_owned(),
         })?;
-        let (mut cols, errors) = columns(py, items, |i| {
+        let (cols, errors) = columns(py, items, |i| {
             let s = self.sizes[i];
             vec![s.a_nnz, s.m, s.n, s.p_nnz]
         });
-        let (dp, dc, db, da) = (
-            cols.remove(3),
-            cols.remove(2),
-            cols.remove(1),
-            cols.remove(0),
-        );
+        let [da, db, dc, dp] = take(cols)?;
         Ok((da, db, dc, dp, errors))
     }
 
@@ -521,13 +523,8 @@ impl Session {
             dy: dy.row(i).to_owned(),
             ds: ds.row(i).to_owned(),
         })?;
-        let (mut cols, errors) = stacked(py, items, &[s.a_nnz, s.m, s.n, s.p_nnz]);
-        let (dp, dc, db, da) = (
-            cols.remove(3),
-            cols.remove(2),
-            cols.remove(1),
-            cols.remove(0),
-        );
+        let (cols, errors) = stacked(py, items, &[s.a_nnz, s.m, s.n, s.p_nnz]);
+        let [da, db, dc, dp] = take(cols)?;
         Ok((da, db, dc, dp, errors))
     }
 
@@ -558,11 +555,11 @@ impl Session {
             db: dbs[i].as_array().to_owned(),
             dc: dcs[i].as_array().to_owned(),
         })?;
-        let (mut cols, errors) = columns(py, items, |i| {
+        let (cols, errors) = columns(py, items, |i| {
             let s = self.sizes[i];
             vec![s.n, s.m, s.m]
         });
-        let (ds, dy, dx) = (cols.remove(2), cols.remove(1), cols.remove(0));
+        let [dx, dy, ds] = take(cols)?;
         Ok((dx, dy, ds, errors))
     }
 }

@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "data" / "diffcp"
 
@@ -31,3 +32,12 @@ def fixtures():
 def rel_err(a, b, floor):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return np.linalg.norm(a - b) / max(np.linalg.norm(b), floor)
+
+
+@pytest.fixture
+def float64_by_default():
+    """float64 tensors by default in a test, restored afterwards."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(saved)

@@ -13,14 +13,7 @@ import lpgd.torch as lt
 from lpgd import combinatorial, data
 
 
-
-@pytest.fixture(autouse=True)
-def float64_by_default():
-    """float64 tensors by default in this module's tests, restored afterwards."""
-    saved = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(saved)
+pytestmark = pytest.mark.usefixtures("float64_by_default")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,14 +13,7 @@ from lpgd import diffcp_compat
 from conftest import load_problem_file
 
 
-
-@pytest.fixture(autouse=True)
-def float64_by_default():
-    """float64 tensors by default in this module's tests, restored afterwards."""
-    saved = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(saved)
+pytestmark = pytest.mark.usefixtures("float64_by_default")
 
 
 def random_qp(rng, n=6, m_ineq=8, m_eq=2):

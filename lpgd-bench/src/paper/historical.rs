@@ -21,11 +21,11 @@
 //! every 100 steps, 400 steps. The gradient runs back through all 24 layer calls of a rollout
 //! (the holdings enter the next month's problem through b), each layer's by LPGD.
 
-use super::CurvePoint;
+use super::{month_backward, month_forward, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{s, Array1, Array2};
-use lpgd_core::{Cone, ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Oracle};
+use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd};
 use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -437,7 +437,7 @@ pub fn rollout(
     let months = returns.len() as f64;
     for (t, r) in returns.iter().enumerate() {
         let problem = params.policy_problem(&h)?;
-        let sol = solve(&forward, &mut oracle, &problem, t)?;
+        let sol = month_forward(&forward, &mut oracle, &problem, t)?;
         let hp = sol.x.slice(s![..ASSETS]);
         let big_r = r.dot(&hp);
         let (l, dl) = stage_cost(big_r);
@@ -460,37 +460,10 @@ pub fn rollout(
         for j in 0..ASSETS {
             dx[j] = r[j] * (dl + (dh_next[j] - carried) / big_r);
         }
-        let g = lpgd
-            .backward(
-                &mut oracle,
-                problem,
-                sol,
-                &ConicCotangent::on_x(problem, dx),
-            )
-            .map_err(|source| BenchError::Item {
-                what: "month",
-                index: t,
-                source,
-            })?
-            .gradient;
+        let g = month_backward(lpgd, &mut oracle, problem, sol, dx, t)?;
         dh_next = params.chain(problem, &g, &mut grad);
     }
     Ok((cost, Some(grad)))
-}
-
-fn solve(
-    forward: &Lpgd,
-    oracle: &mut impl Oracle<ConicProblem>,
-    problem: &ConicProblem,
-    month: usize,
-) -> Result<ConicSolution, BenchError> {
-    forward
-        .forward(oracle, problem)
-        .map_err(|source| BenchError::Item {
-            what: "month",
-            index: month,
-            source,
-        })
 }
 
 /// The cost of every rollout of `paths` from the policy's own initial holdings (in parallel).
@@ -638,7 +611,7 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpgd_core::Side;
+    use lpgd_core::{ConicCotangent, Side};
 
     fn setup() -> (HistoricalData, Params, Vec<Vec<Array1<f64>>>) {
         let data = HistoricalData::bundled().unwrap();

@@ -19,11 +19,11 @@
 //! from μ = 0.005·1, S = 0.05·I, γ = 1. The gradient runs back through all 24 layer calls of a
 //! rollout (the holdings enter the next month's problem through b).
 
-use super::{Adam, CurvePoint};
+use super::{month_backward, month_forward, Adam, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
-use lpgd_core::{Cone, ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
+use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
 use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -256,13 +256,7 @@ pub fn rollout(
     let mut cost = 0.0;
     for (t, r) in scenario.returns.iter().enumerate() {
         let problem = policy.problem(&h)?;
-        let sol = forward
-            .forward(&mut oracle, &problem)
-            .map_err(|source| BenchError::Item {
-                what: "month",
-                index: t,
-                source,
-            })?;
+        let sol = month_forward(&forward, &mut oracle, &problem, t)?;
         let h_next = r * &sol.x.slice(lpgd_core::ndarray::s![..ASSETS]);
         let z = h_next.sum() - h.sum();
         let (l, dl) = stage(z);
@@ -282,19 +276,7 @@ pub fn rollout(
         for i in 0..ASSETS {
             dx[i] = dl * r[i] + r[i] * dh_next[i];
         }
-        let g = lpgd
-            .backward(
-                &mut oracle,
-                problem,
-                sol,
-                &ConicCotangent::on_x(problem, dx),
-            )
-            .map_err(|source| BenchError::Item {
-                what: "month",
-                index: t,
-                source,
-            })?
-            .gradient;
+        let g = month_backward(lpgd, &mut oracle, problem, sol, dx, t)?;
         let dh = policy.chain(problem, &g.dc, &g.da, &g.db, &mut grad);
         dh_next = dh - *dl;
     }
@@ -376,6 +358,7 @@ pub fn train_markowitz(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::ConicCotangent;
 
     fn perturbed_policy() -> Policy {
         // Off the initial point, so that S has off-diagonal entries.

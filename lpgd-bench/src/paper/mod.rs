@@ -23,3 +23,42 @@ pub struct CurvePoint {
     /// Wall-clock seconds of training since the start (evaluation excluded).
     pub seconds: f64,
 }
+
+/// One month's layer solved, a failure naming the month (the Markowitz rollouts).
+pub(crate) fn month_forward(
+    forward: &lpgd_core::Lpgd,
+    oracle: &mut impl lpgd_core::Oracle<lpgd_core::ConicProblem>,
+    problem: &lpgd_core::ConicProblem,
+    month: usize,
+) -> Result<lpgd_core::ConicSolution, crate::error::BenchError> {
+    forward
+        .forward(oracle, problem)
+        .map_err(|source| crate::error::BenchError::Item {
+            what: "month",
+            index: month,
+            source,
+        })
+}
+
+/// LPGD's backward pass of one month's layer for a loss on its x, a failure naming the month.
+pub(crate) fn month_backward(
+    lpgd: &lpgd_core::Lpgd,
+    oracle: &mut impl lpgd_core::Oracle<lpgd_core::ConicProblem>,
+    problem: &lpgd_core::ConicProblem,
+    solution: &lpgd_core::ConicSolution,
+    dx: ndarray::Array1<f64>,
+    month: usize,
+) -> Result<lpgd_core::ConicGradient, crate::error::BenchError> {
+    lpgd.backward(
+        oracle,
+        problem,
+        solution,
+        &lpgd_core::ConicCotangent::on_x(problem, dx),
+    )
+    .map(|b| b.gradient)
+    .map_err(|source| crate::error::BenchError::Item {
+        what: "month",
+        index: month,
+        source,
+    })
+}
