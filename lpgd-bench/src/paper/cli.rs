@@ -486,8 +486,17 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
          100), 10 rollouts per step, {n_test} test rollouts, seed {}",
         protocol.steps, options.seed
     );
-    let mut runs = Vec::new();
+    // Every configuration is checked before any work (a bad τ is an error now, not after an
+    // hour of training).
     let exact = Lpgd::new(options.exact_tau)?.with_side(Side::Centered);
+    let mut configs = Vec::new();
+    for &side in &options.sides {
+        for &tau in &options.taus {
+            let name = format!("lpgd {} τ={tau}", format!("{side:?}").to_lowercase());
+            configs.push((name, Lpgd::new(tau)?.with_side(Side::from(side))));
+        }
+    }
+    let mut runs = Vec::new();
     let baseline_seeds = if options.quick {
         1
     } else {
@@ -522,32 +531,27 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
             )),
         });
     }
-    for &side in &options.sides {
-        for &tau in &options.taus {
-            let name = format!("lpgd {} τ={tau}", format!("{side:?}").to_lowercase());
-            let side = Side::from(side);
-            let lpgd = Lpgd::new(tau)?.with_side(side);
-            let trained = historical::train(
-                &data,
-                &test,
-                &lpgd,
-                Solver {
-                    high_accuracy: false,
-                },
-                &protocol,
-                label_progress(&name, protocol.steps, "step", "utility"),
-            )?;
-            if let Some(why) = &trained.failure {
-                eprintln!("\n{name} stopped at {why}");
-            }
-            runs.push(HistoricalRun {
-                method: name,
-                seed: options.seed,
-                curve: trained.curve,
-                failure: trained.failure,
-                groups: None,
-            });
+    for (name, lpgd) in configs {
+        let trained = historical::train(
+            &data,
+            &test,
+            &lpgd,
+            Solver {
+                high_accuracy: false,
+            },
+            &protocol,
+            label_progress(&name, protocol.steps, "step", "utility"),
+        )?;
+        if let Some(why) = &trained.failure {
+            eprintln!("\n{name} stopped at {why}");
         }
+        runs.push(HistoricalRun {
+            method: name,
+            seed: options.seed,
+            curve: trained.curve,
+            failure: trained.failure,
+            groups: None,
+        });
     }
     report_historical(options, &protocol, n_test, &runs)
 }
