@@ -483,10 +483,16 @@ impl CombinatorialOracle {
     ) -> PyResult<Bound<'py, PyDict>> {
         let (x, c) = (features.as_array().to_owned(), costs.as_array().to_owned());
         self.check("costs", &c.view(), Some(x.nrows()))?;
-        if batch == 0 || !(lr.is_finite() && lr > 0.0) {
+        if epochs == 0 || batch == 0 || !(lr.is_finite() && lr > 0.0) {
             return Err(value_error(
-                "batch must be at least 1 and lr positive and finite",
+                "epochs and batch must be at least 1 and lr positive and finite",
             ));
+        }
+        if n_train == 0 || n_train >= x.nrows() {
+            return Err(value_error(format!(
+                "n_train must leave rows for both sets (1 to {}), not {n_train}",
+                x.nrows().saturating_sub(1)
+            )));
         }
         let rule = match rule {
             "spo+" => Rule::SpoPlus,

@@ -178,5 +178,15 @@ pub(crate) fn normalized_regret_py(
             z.len()
         )));
     }
-    Ok(normalized_regret(&c, &y, &z))
+    let total: f64 = z.iter().map(|v| v.abs()).sum();
+    if !(total.is_finite() && total > 0.0) {
+        return Err(value_error(
+            "the regret is normalised by Σ|z*|, which must be positive and finite",
+        ));
+    }
+    let regret = normalized_regret(&c, &y, &z);
+    if !regret.is_finite() {
+        return Err(value_error("costs and decisions must be finite"));
+    }
+    Ok(regret)
 }

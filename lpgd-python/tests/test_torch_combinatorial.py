@@ -317,6 +317,13 @@ def test_bad_layer_configuration(kwargs):
     lambda: data.knapsack_data(5, 5, 10, 0),
     lambda: data.shortest_path_data(5, 5, (5, 5), noise_width=float("nan")),
     lambda: data.terrain_maps(2, grid=0),
+    lambda: data.normalized_regret(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(2)),
+    lambda: data.train_linear(combinatorial.ranking(3), "pfyl", np.zeros((5, 2)), np.ones((5, 3)),
+                              3, epochs=0),
+    lambda: data.train_linear(combinatorial.ranking(3), "nid", np.zeros((5, 2)), np.ones((5, 3)),
+                              5),
+    lambda: combinatorial.ranking(4).perturbed(np.zeros((1, 4)), 10 ** 9, 1.0,
+                                               data.RandomState(0)),
 ])
 def test_bad_sizes_are_value_errors(make):
     with pytest.raises((ValueError, OverflowError)):
