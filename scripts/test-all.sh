@@ -4,11 +4,12 @@
 # pytest suite (lpgd-python, built with maturin in a virtualenv).
 #
 # Solver features that build C/C++ code need system packages; they are installed here, once, when
-# missing: cmake and a C compiler for OSQP and lp_solve, cmake, g++ and libclang (bindgen) for HiGHS.
+# missing: cmake and a C compiler for OSQP and lp_solve, cmake, g++ and libclang (bindgen) for HiGHS,
+# OpenBLAS and libgfortran (from gfortran) for Clarabel's semidefinite cones (`clarabel-sdp`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make libclang-dev)   # Debian packages the solver features need to build
+packages=(cmake g++ make libclang-dev libopenblas-dev gfortran)   # Debian packages the features need
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -45,7 +46,7 @@ set +e
   "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.16,<2" numpy scipy pytest \
     "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1" "pyepo==2.2.7"
   cd lpgd-python
-  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q --features clarabel-sdp
   "$venv/bin/python" -m pytest -q -W ignore::DeprecationWarning tests
 ) 2>&1 | tee -a "$log"
 python_status=${PIPESTATUS[0]}

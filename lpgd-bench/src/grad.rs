@@ -196,13 +196,14 @@ pub fn demo(args: &DemoArgs) -> Result<(), BenchError> {
 fn describe_cones(cones: &[lpgd_core::Cone]) -> String {
     use lpgd_core::Cone;
     let mut parts = Vec::new();
-    let (mut z, mut l, mut q) = (0, 0, Vec::new());
+    let (mut z, mut l, mut q, mut psd) = (0, 0, Vec::new(), Vec::new());
     let (mut ep, mut p) = (0, 0);
     for c in cones {
         match *c {
             Cone::Zero(k) => z += k,
             Cone::Nonnegative(k) => l += k,
             Cone::SecondOrder(k) => q.push(k),
+            Cone::Psd(k) => psd.push(k),
             Cone::Exponential => ep += 1,
             Cone::Power(_) => p += 1,
         }
@@ -215,6 +216,9 @@ fn describe_cones(cones: &[lpgd_core::Cone]) -> String {
     }
     if !q.is_empty() {
         parts.push(format!("q{q:?}"));
+    }
+    if !psd.is_empty() {
+        parts.push(format!("s{psd:?}"));
     }
     if ep > 0 {
         parts.push(format!("ep{ep}"));

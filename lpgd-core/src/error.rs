@@ -191,6 +191,9 @@ pub enum ConeIssue {
     /// A second-order cone needs at least one row.
     #[error("a second-order cone needs dimension >= 1")]
     EmptySecondOrder,
+    /// A positive semidefinite cone needs a matrix of side at least 1.
+    #[error("a positive semidefinite cone needs k ≥ 1")]
+    EmptyPsd,
     /// A power cone exponent must lie strictly between 0 and 1.
     #[error("power cone exponent {0} is not in (0, 1)")]
     PowerExponent(f64),

@@ -55,6 +55,7 @@ mod csc;
 mod error;
 mod family;
 mod limits;
+mod linalg;
 mod lpgd;
 mod oracle;
 mod problem;
@@ -62,7 +63,7 @@ mod problem;
 mod problem_file;
 mod side;
 
-pub use cone::{Cone, ConeKind};
+pub use cone::{psd_matrix, psd_rows, Cone, ConeKind};
 pub use csc::{CscMatrix, PSD_TOLERANCE};
 pub use error::{
     Capability, ConeIssue, FailedAttempt, Field, InvalidInput, LpgdError, SolveError, SparseIssue,
@@ -74,6 +75,7 @@ pub use family::conic::{
     VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST,
 };
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
+pub use linalg::symmetric_eigen;
 pub use lpgd::{Backward, Jvp, Lpgd, Report};
 pub use oracle::{checked_solve, FnOracle, Oracle};
 pub use problem::{Finite, Problem};

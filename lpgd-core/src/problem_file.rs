@@ -1,7 +1,7 @@
 //! Problem files in the diffcp/SCS JSON layout, so the same instances run in diffcp and here.
 //!
 //! ```text
-//! { "n": 10, "m": 27, "cone": {"z": 2, "l": 25, "q": [..], "ep": 0, "p": [..]},
+//! { "n": 10, "m": 27, "cone": {"z": 2, "l": 25, "q": [..], "s": [..], "ep": 0, "p": [..]},
 //!   "A": {"shape": [m, n], "nnz": k, "indptr": [..], "rows": [..], "cols": [..], "vals": [..]},
 //!   "P": null | {same layout, upper triangle},
 //!   "instances": [{"b": [..], "c": [..], "dx": [..], "dy": [..]?, "ds": [..]?}, ..], ... }
@@ -46,7 +46,7 @@ pub enum ProblemFileError {
         /// What is wrong.
         source: InvalidInput,
     },
-    /// The file uses a cone this library does not support (PSD `s`, dual power cones).
+    /// The file uses a cone this library does not support (dual exponential, dual power cones).
     #[error("unsupported cone in file: {0}")]
     UnsupportedCone(&'static str),
     /// The file is larger than the bound it was read with.
@@ -205,6 +205,12 @@ fn cones_from_raw(raw: &RawCones, m: usize) -> Result<Vec<Cone>, ProblemFileErro
         Ok(raw.z),
         Ok(raw.l),
         checked_sum("second-order cone rows", raw.q.iter().copied()),
+        checked_sum(
+            "positive semidefinite cone rows",
+            raw.s
+                .iter()
+                .map(|&k| crate::cone::psd_rows(k).unwrap_or(usize::MAX)),
+        ),
         checked_product("exponential cone rows", raw.ep, 3),
         checked_product("power cone rows", raw.p.len(), 3),
     ]
@@ -213,11 +219,6 @@ fn cones_from_raw(raw: &RawCones, m: usize) -> Result<Vec<Cone>, ProblemFileErro
     let cone_rows = checked_sum("cone rows", declared)?;
     if cone_rows != m {
         return Err(InvalidInput::ConeRows { cone_rows, rows: m }.into());
-    }
-    if !raw.s.is_empty() {
-        return Err(ProblemFileError::UnsupportedCone(
-            "positive semidefinite (s)",
-        ));
     }
     if raw.ed > 0 {
         return Err(ProblemFileError::UnsupportedCone("dual exponential (ed)"));
@@ -233,6 +234,7 @@ fn cones_from_raw(raw: &RawCones, m: usize) -> Result<Vec<Cone>, ProblemFileErro
         cones.push(Cone::Nonnegative(raw.l));
     }
     cones.extend(raw.q.iter().map(|&k| Cone::SecondOrder(k)));
+    cones.extend(raw.s.iter().map(|&k| Cone::Psd(k)));
     cones.extend(std::iter::repeat_n(Cone::Exponential, raw.ep));
     cones.extend(raw.p.iter().map(|&a| Cone::Power(a)));
     Ok(cones)
@@ -244,7 +246,7 @@ fn cones_to_raw(cones: &[Cone]) -> Result<RawCones, ProblemFileError> {
     for cone in cones {
         if cone.kind() < last {
             return Err(ProblemFileError::NotWritable(
-                "cones are not in SCS order (z, l, q, ep, p)",
+                "cones are not in SCS order (z, l, q, s, ep, p)",
             ));
         }
         last = cone.kind();
@@ -252,6 +254,7 @@ fn cones_to_raw(cones: &[Cone]) -> Result<RawCones, ProblemFileError> {
             Cone::Zero(k) => raw.z += k,
             Cone::Nonnegative(k) => raw.l += k,
             Cone::SecondOrder(k) => raw.q.push(k),
+            Cone::Psd(k) => raw.s.push(k),
             Cone::Exponential => raw.ep += 1,
             Cone::Power(a) => raw.p.push(a),
         }

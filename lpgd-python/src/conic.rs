@@ -42,7 +42,7 @@ fn csc(raw: &RawCsc<'_>, what: &str) -> PyResult<CscMatrix> {
     .map_err(|e| value_error(format!("{what}: {e}")))
 }
 
-/// Cones in SCS order from `(kind, size or exponent)` pairs: `z`, `l`, `q`, `ep`, `p`.
+/// Cones in SCS order from `(kind, size or exponent)` pairs: `z`, `l`, `q`, `s`, `ep`, `p`.
 fn cones(spec: &[(String, f64)]) -> PyResult<Vec<Cone>> {
     let count = |v: f64| {
         if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
@@ -57,6 +57,7 @@ fn cones(spec: &[(String, f64)]) -> PyResult<Vec<Cone>> {
                 "z" => Cone::Zero(count(*v)?),
                 "l" => Cone::Nonnegative(count(*v)?),
                 "q" => Cone::SecondOrder(count(*v)?),
+                "s" => Cone::Psd(count(*v)?),
                 "ep" => Cone::Exponential,
                 "p" => Cone::Power(*v),
                 other => return Err(value_error(format!("unsupported cone '{other}'"))),

@@ -1,8 +1,14 @@
 //! The Clarabel interior-point solver as an oracle for [`ConicProblem`]s (feature `clarabel`).
 //!
 //! Supports every cone of the canonical form: zero, nonnegative, second-order, exponential and
-//! power (PSD needs Clarabel's `sdp` feature, which links a system BLAS/LAPACK, and is not
-//! offered). The dual `y` is Clarabel's `z`, which follows the same sign convention.
+//! power, and — with the feature `clarabel-sdp`, which links the system OpenBLAS — positive
+//! semidefinite cones (without it, a PSD cone is [`SolveError::Unsupported`]). The dual `y` is
+//! Clarabel's `z`, which follows the same sign convention.
+//!
+//! **PSD layout.** The canonical form keeps a PSD block as diffcp and SCS do (lower triangle,
+//! column by column, off-diagonals scaled by √2); Clarabel wants the upper triangle column by
+//! column with the same scaling. [`ClarabelRows`] is the one place that converts: it permutes A's
+//! and b's rows on the way in and s's and z's on the way out.
 //!
 //! **Fast re-solve.** Building a Clarabel solver (equilibration, KKT symbolic factorization) costs
 //! about as much as a few interior-point iterations. LPGD re-solves differ from the forward problem
@@ -130,22 +136,117 @@ fn to_clarabel(m: &CscMatrix) -> ClCsc<f64> {
     )
 }
 
-fn cones_to_clarabel(cones: &[Cone]) -> Vec<SupportedConeT<f64>> {
+/// The row order Clarabel sees: ours except inside PSD blocks, where diffcp's lower-triangle
+/// `svec` becomes Clarabel's upper-triangle `svec` (entry (i, j) of the upper triangle is entry
+/// (j, i) of the lower one; the √2 scaling is the same). Identity without PSD cones.
+pub struct ClarabelRows {
+    /// `ours[r]`: our row of Clarabel's row `r` (None: the identity).
+    ours: Option<Vec<usize>>,
+}
+
+impl ClarabelRows {
+    /// The order for a problem's cones.
+    pub fn new(cones: &[Cone]) -> Self {
+        if !cones.iter().any(|c| matches!(c, Cone::Psd(_))) {
+            return Self { ours: None };
+        }
+        let mut ours = Vec::new();
+        let mut start = 0;
+        for cone in cones {
+            match *cone {
+                Cone::Psd(k) => {
+                    // Our index of lower entry (r, c), r ≥ c: the columns before c hold
+                    // k + (k − 1) + … entries, then r − c down column c.
+                    let lower = |r: usize, c: usize| c * k - c * c.saturating_sub(1) / 2 + (r - c);
+                    for j in 0..k {
+                        for i in 0..=j {
+                            ours.push(start + lower(j, i));
+                        }
+                    }
+                }
+                _ => ours.extend(start..start + cone.dim()),
+            }
+            start += cone.dim();
+        }
+        Self { ours: Some(ours) }
+    }
+
+    /// A vector in Clarabel's row order (b).
+    pub fn to_clarabel(&self, v: &[f64]) -> Vec<f64> {
+        match &self.ours {
+            None => v.to_vec(),
+            Some(ours) => ours.iter().map(|&r| v[r]).collect(),
+        }
+    }
+
+    /// A vector of Clarabel's (s, z) back in our row order.
+    pub fn to_ours(&self, v: &[f64]) -> Array1<f64> {
+        match &self.ours {
+            None => Array1::from(v.to_vec()),
+            Some(ours) => {
+                let mut out = Array1::zeros(v.len());
+                for (r, &o) in ours.iter().enumerate() {
+                    out[o] = v[r];
+                }
+                out
+            }
+        }
+    }
+
+    /// A in Clarabel's row order (rows re-sorted within each column).
+    fn matrix(&self, a: &CscMatrix) -> ClCsc<f64> {
+        let Some(ours) = &self.ours else {
+            return to_clarabel(a);
+        };
+        let mut theirs = vec![0; ours.len()];
+        for (r, &o) in ours.iter().enumerate() {
+            theirs[o] = r;
+        }
+        let mut rowval = Vec::with_capacity(a.nnz());
+        let mut values = Vec::with_capacity(a.nnz());
+        for j in 0..a.ncols() {
+            let (lo, hi) = (a.colptr()[j], a.colptr()[j + 1]);
+            let mut column: Vec<(usize, f64)> = (lo..hi)
+                .map(|k| (theirs[a.rowval()[k]], a.values()[k]))
+                .collect();
+            column.sort_by_key(|e| e.0);
+            for (r, v) in column {
+                rowval.push(r);
+                values.push(v);
+            }
+        }
+        ClCsc::new(a.nrows(), a.ncols(), a.colptr().to_vec(), rowval, values)
+    }
+}
+
+fn cones_to_clarabel(cones: &[Cone]) -> Result<Vec<SupportedConeT<f64>>, SolveError> {
     cones
         .iter()
         .filter(|c| c.dim() > 0)
-        .map(|c| match *c {
-            Cone::Zero(k) => SupportedConeT::ZeroConeT(k),
-            Cone::Nonnegative(k) => SupportedConeT::NonnegativeConeT(k),
-            Cone::SecondOrder(k) => SupportedConeT::SecondOrderConeT(k),
-            Cone::Exponential => SupportedConeT::ExponentialConeT(),
-            Cone::Power(a) => SupportedConeT::PowerConeT(a),
+        .map(|c| {
+            Ok(match *c {
+                Cone::Zero(k) => SupportedConeT::ZeroConeT(k),
+                Cone::Nonnegative(k) => SupportedConeT::NonnegativeConeT(k),
+                Cone::SecondOrder(k) => SupportedConeT::SecondOrderConeT(k),
+                Cone::Exponential => SupportedConeT::ExponentialConeT(),
+                Cone::Power(a) => SupportedConeT::PowerConeT(a),
+                #[cfg(feature = "clarabel-sdp")]
+                Cone::Psd(k) => SupportedConeT::PSDTriangleConeT(k),
+                #[cfg(not(feature = "clarabel-sdp"))]
+                Cone::Psd(_) => {
+                    return Err(SolveError::Unsupported {
+                        backend: NAME,
+                        what: lpgd_core::Capability::Cone(lpgd_core::ConeKind::Psd),
+                    })
+                }
+            })
         })
         .collect()
 }
 
 fn build_solver(
     problem: &ConicProblem,
+    rows: &ClarabelRows,
     q: Option<&[f64]>,
     settings: &DefaultSettings<f64>,
 ) -> Result<DefaultSolver<f64>, SolveError> {
@@ -154,12 +255,13 @@ fn build_solver(
         Some(p) => to_clarabel(p),
         None => ClCsc::zeros((problem.n(), problem.n())),
     };
+    let cones = cones_to_clarabel(problem.cones())?;
     DefaultSolver::new(
         &p,
         q.unwrap_or(&zeros),
-        &to_clarabel(problem.a()),
-        problem.b().as_slice().expect("contiguous"),
-        &cones_to_clarabel(problem.cones()),
+        &rows.matrix(problem.a()),
+        &rows.to_clarabel(problem.b().as_slice().expect("contiguous")),
+        &cones,
         settings.clone(),
     )
     .map_err(|e| backend(NAME, e))
@@ -170,19 +272,20 @@ fn build_solver(
 fn status_to_result(
     status: SolverStatus,
     problem: &ConicProblem,
+    rows: &ClarabelRows,
     sol: &clarabel::solver::DefaultSolution<f64>,
 ) -> Result<SolveStatus, SolveError> {
     match status {
         SolverStatus::Solved => Ok(SolveStatus::Solved),
         SolverStatus::AlmostSolved => Ok(SolveStatus::AlmostSolved),
         SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
-            problem.verify_infeasible(&Array1::from(sol.z.clone()), CERTIFICATE_TOLERANCE)?;
+            problem.verify_infeasible(&rows.to_ours(&sol.z), CERTIFICATE_TOLERANCE)?;
             Err(SolveError::Infeasible)
         }
         SolverStatus::DualInfeasible | SolverStatus::AlmostDualInfeasible => {
             problem.verify_unbounded(
                 &Array1::from(sol.x.clone()),
-                &Array1::from(sol.s.clone()),
+                &rows.to_ours(&sol.s),
                 CERTIFICATE_TOLERANCE,
             )?;
             Err(SolveError::Unbounded)
@@ -206,6 +309,8 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
         check_range(problem, NAME, CLARABEL_LIMIT)?;
+        cones_to_clarabel(problem.cones())?;
+        let rows = ClarabelRows::new(problem.cones());
         let reuse = self.cache.reuse();
         let settings = &self.settings;
         let (solver, stats, _) = self.cache.get_or_build(problem, || {
@@ -213,25 +318,63 @@ impl Oracle<ConicProblem> for ClarabelOracle {
             // answer) depends on (P, A) alone; the cold path sets up each solver for its own
             // problem, exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
             let q = (!reuse).then(|| problem.c().as_slice().expect("contiguous"));
-            build_solver(problem, q, settings)
+            build_solver(problem, &rows, q, settings)
         })?;
         let q = problem.c().as_slice().expect("contiguous");
-        let b = problem.b().as_slice().expect("contiguous");
+        let b = rows.to_clarabel(problem.b().as_slice().expect("contiguous"));
         solver
             .update_q(&q.to_vec())
-            .and_then(|()| solver.update_b(&b.to_vec()))
+            .and_then(|()| solver.update_b(&b))
             .map_err(|e| backend(NAME, e))?;
         solver.solve();
         let sol = &solver.solution;
         stats.iterations += u64::from(sol.iterations);
-        let status = status_to_result(sol.status, problem, sol)?;
+        let status = status_to_result(sol.status, problem, &rows, sol)?;
         let solution = ConicSolution {
             x: Array1::from(sol.x.clone()),
-            y: Array1::from(sol.z.clone()),
-            s: Array1::from(sol.s.clone()),
+            y: rows.to_ours(&sol.z),
+            s: rows.to_ours(&sol.s),
             status,
             iterations: sol.iterations,
         };
         Ok(solution)
+    }
+}
+
+#[cfg(test)]
+mod psd_layout {
+    use super::*;
+
+    #[test]
+    fn lower_svec_becomes_clarabels_upper_svec_and_back() {
+        // k = 3, ours (lower, by columns): (0,0) (1,0) (2,0) (1,1) (2,1) (2,2) at rows 0..6;
+        // Clarabel's (upper, by columns): (0,0) (0,1) (1,1) (0,2) (1,2) (2,2), i.e. our rows
+        // 0 1 3 2 4 5. A leading zero-cone row stays where it is.
+        let rows = ClarabelRows::new(&[Cone::Zero(1), Cone::Psd(3)]);
+        let ours = [9.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let theirs = rows.to_clarabel(&ours);
+        assert_eq!(theirs, vec![9.0, 0.0, 1.0, 3.0, 2.0, 4.0, 5.0]);
+        assert_eq!(rows.to_ours(&theirs).to_vec(), ours.to_vec());
+        // Without PSD cones the order is untouched.
+        let plain = ClarabelRows::new(&[Cone::Nonnegative(2)]);
+        assert_eq!(plain.to_clarabel(&[1.0, 2.0]), vec![1.0, 2.0]);
+    }
+
+    #[cfg(not(feature = "clarabel-sdp"))]
+    #[test]
+    fn without_the_feature_a_psd_cone_is_unsupported() {
+        let a = CscMatrix::from_triplets(3, 3, &[0, 1, 2], &[0, 1, 2], &[-1.0; 3]).unwrap();
+        let p = ConicProblem::new(
+            None,
+            a,
+            Array1::zeros(3),
+            Array1::ones(3),
+            vec![Cone::Psd(2)],
+        )
+        .unwrap();
+        assert!(matches!(
+            ClarabelOracle::new().solve(&p, None),
+            Err(SolveError::Unsupported { .. })
+        ));
     }
 }

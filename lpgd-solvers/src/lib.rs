@@ -7,6 +7,7 @@
 //! | feature | backend | problems | duals | re-solve fast path | needs |
 //! |---|---|---|---|---|---|
 //! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
+//! | `clarabel-sdp` | [`ClarabelOracle`] | and PSD cones | yes | as `clarabel` | system OpenBLAS, libgfortran |
 //! | `osqp` | `OsqpOracle` | LP, QP | yes | factorization kept, ADMM warm-started | cmake, C compiler |
 //! | `highs` | `HighsOracle`, `HighsMilpOracle` | LP; MILP over a fixed set | yes (LP) | simplex from the forward basis (a fresh model per solve) | cmake, g++, libclang |
 //! | `good_lp` (+ `good_lp-highs`, `-clarabel`, `-lpsolve`) | `GoodLpOracle` | LP | with HiGHS, Clarabel | none | per solver |

@@ -93,13 +93,18 @@ impl Backend {
         let mut caps = LP_CONES.to_vec();
         match *self {
             #[cfg(feature = "clarabel")]
-            Backend::Clarabel => caps.extend([
-                Capability::Cone(ConeKind::SecondOrder),
-                Capability::Cone(ConeKind::Exponential),
-                Capability::Cone(ConeKind::Power),
-                Capability::QuadraticObjective,
-                Capability::Duals,
-            ]),
+            Backend::Clarabel => {
+                caps.extend([
+                    Capability::Cone(ConeKind::SecondOrder),
+                    Capability::Cone(ConeKind::Exponential),
+                    Capability::Cone(ConeKind::Power),
+                    Capability::QuadraticObjective,
+                    Capability::Duals,
+                ]);
+                if cfg!(feature = "clarabel-sdp") {
+                    caps.push(Capability::Cone(ConeKind::Psd));
+                }
+            }
             #[cfg(feature = "osqp")]
             Backend::Osqp => caps.extend([Capability::QuadraticObjective, Capability::Duals]),
             #[cfg(feature = "highs")]

@@ -128,55 +128,13 @@ fn cholesky(a: &Array2<f64>) -> Array2<f64> {
     l
 }
 
-/// Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.
-fn symmetric_eigen(a: &Array2<f64>) -> (Array1<f64>, Array2<f64>) {
-    let n = a.nrows();
-    let mut m = a.clone();
-    let mut v = Array2::<f64>::eye(n);
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[[i, j]] * m[[i, j]])
-            .sum();
-        if off <= 1e-30 * m.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if m[[p, q]] == 0.0 {
-                    continue;
-                }
-                let theta = (m[[q, q]] - m[[p, p]]) / (2.0 * m[[p, q]]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (mkp, mkq) = (m[[k, p]], m[[k, q]]);
-                    m[[k, p]] = c * mkp - s * mkq;
-                    m[[k, q]] = s * mkp + c * mkq;
-                }
-                for k in 0..n {
-                    let (mpk, mqk) = (m[[p, k]], m[[q, k]]);
-                    m[[p, k]] = c * mpk - s * mqk;
-                    m[[q, k]] = s * mpk + c * mqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[[k, p]], v[[k, q]]);
-                    v[[k, p]] = c * vkp - s * vkq;
-                    v[[k, q]] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    (m.diag().to_owned(), v)
-}
-
 /// The symmetric square root of a symmetric positive semidefinite matrix (negative eigenvalues
 /// from rounding are clipped to zero).
 pub fn symmetric_sqrt(a: &Array2<f64>) -> Array2<f64> {
-    let (w, v) = symmetric_eigen(a);
-    let root = Array2::from_diag(&w.mapv(|x| x.max(0.0).sqrt()));
+    let k = a.nrows();
+    let (w, v) = lpgd_core::symmetric_eigen(&a.iter().copied().collect::<Vec<_>>(), k);
+    let v = Array2::from_shape_vec((k, k), v).expect("k × k eigenvectors");
+    let root = Array2::from_diag(&Array1::from(w).mapv(|x| x.max(0.0).sqrt()));
     v.dot(&root).dot(&v.t())
 }
 

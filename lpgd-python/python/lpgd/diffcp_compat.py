@@ -73,8 +73,6 @@ def install() -> None:
 def _cones(cone_dict: dict) -> list[tuple[str, float]]:
     """diffcp's cone dict as (kind, size or exponent) pairs in SCS order."""
     out: list[tuple[str, float]] = []
-    if cone_dict.get(PSD):
-        raise SolverError("positive semidefinite cones are not supported yet")
     if cone_dict.get(EXP_DUAL, 0):
         raise SolverError("dual exponential cones are not supported")
     if cone_dict.get(ZERO, 0):
@@ -83,6 +81,9 @@ def _cones(cone_dict: dict) -> list[tuple[str, float]]:
         out.append(("l", float(cone_dict[POS])))
     for k in cone_dict.get(SOC, []) or []:
         out.append(("q", float(k)))
+    psd = cone_dict.get(PSD, []) or []
+    for k in [psd] if isinstance(psd, (int, np.integer)) else psd:
+        out.append(("s", float(k)))  # solved where the backend has PSD cones (clarabel-sdp)
     for _ in range(int(cone_dict.get(EXP, 0) or 0)):
         out.append(("ep", 1.0))
     for a in cone_dict.get(POWER, []) or []:

@@ -246,6 +246,15 @@ fn check_cone(cone: &Cone, index: usize) -> Result<(), InvalidInput> {
             index,
             issue: ConeIssue::EmptySecondOrder,
         }),
+        Cone::Psd(0) => Err(InvalidInput::Cone {
+            index,
+            issue: ConeIssue::EmptyPsd,
+        }),
+        Cone::Psd(k) => crate::limits::check_dimension(
+            "positive semidefinite cone rows",
+            crate::cone::psd_rows(k).unwrap_or(usize::MAX),
+        )
+        .map(|_| ()),
         Cone::Power(a) if !(a > 0.0 && a < 1.0) => Err(InvalidInput::Cone {
             index,
             issue: ConeIssue::PowerExponent(a),

@@ -62,6 +62,11 @@ fn cone_violation(cone: &Cone, v: &[f64], dual: bool) -> f64 {
                 closure.max(pos(u))
             }
         }
+        (Cone::Psd(k), _) => {
+            // Self-dual: how far the smallest eigenvalue is below zero.
+            let (values, _) = crate::linalg::symmetric_eigen(&crate::cone::psd_matrix(v, k), k);
+            pos(-values.into_iter().fold(f64::INFINITY, f64::min))
+        }
         (Cone::Power(alpha), dual) => {
             let (x, y, z) = (v[0], v[1], v[2]);
             let (x, y) = if dual {
