@@ -119,8 +119,11 @@ def test_api_surface_of_diffcp_that_cvxpy_and_cvxpylayers_use():
     # mode and derivative_kwargs are accepted and ignored by the solve-only functions.
     x, _, _ = diffcp.solve_only(*args, mode="lpgd", derivative_kwargs={"tau": 0.1})
     assert abs(x[0]) < 1e-6
-    with pytest.raises(diffcp.SolverError, match="semidefinite"):
+    # PSD cones pass through (test_psd.py solves them); ones that do not cover A's rows are refused.
+    with pytest.raises(ValueError, match="cover 5 rows"):
         diffcp.solve_only(A, np.ones(2), np.ones(1), {"l": 2, "s": [2]})
+    with pytest.raises(diffcp.SolverError, match="dual exponential"):
+        diffcp.solve_only(A, np.ones(2), np.ones(1), {"l": 2, "ed": 1})
     if diffcp._real() is None:
         with pytest.raises(diffcp.SolverError, match="not LPGD"):
             diffcp.solve_and_derivative(*args, mode="lsqr")
