@@ -465,9 +465,22 @@ fn malformed_problem_files_are_typed_errors() {
             "{what} was accepted"
         );
     }
+    // A PSD cone must cover its k(k + 1)/2 rows like any other; a dual exponential cone is
+    // refused as unsupported.
     assert!(matches!(
         ProblemFile::from_json_str(
             &base.replace(r#""cone": {"l": 2}"#, r#""cone": {"l": 2, "s": [2]}"#)
+        ),
+        Err(ProblemFileError::Invalid(_))
+    ));
+    // One row of l traded for a 1 × 1 PSD block: accepted.
+    assert!(ProblemFile::from_json_str(
+        &base.replace(r#""cone": {"l": 2}"#, r#""cone": {"l": 1, "s": [1]}"#)
+    )
+    .is_ok());
+    assert!(matches!(
+        ProblemFile::from_json_str(
+            &base.replace(r#""cone": {"l": 2}"#, r#""cone": {"l": 2, "ed": 1}"#)
         ),
         Err(ProblemFileError::UnsupportedCone(_))
     ));
