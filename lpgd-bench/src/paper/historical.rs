@@ -31,10 +31,8 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use std::time::Instant;
 
-/// Assets.
-pub const ASSETS: usize = 12;
-/// Months per rollout.
-pub const HORIZON: usize = 24;
+use super::markowitz::cholesky;
+pub use super::markowitz::{Market, ASSETS, HORIZON};
 /// Transaction and shorting cost per asset.
 pub const KAPPA: f64 = 0.001;
 /// γ at the start.
@@ -94,7 +92,7 @@ impl HistoricalData {
     /// The market of log-normal returns.
     pub fn market(&self) -> Market {
         Market {
-            mu_log: Array1::from(self.mu_log.clone()),
+            mu: Array1::from(self.mu_log.clone()),
             chol: cholesky(&Self::matrix(&self.cov_log)),
         }
     }
@@ -109,25 +107,6 @@ impl HistoricalData {
     }
 }
 
-/// The lower Cholesky factor of a symmetric positive semidefinite matrix.
-fn cholesky(a: &Array2<f64>) -> Array2<f64> {
-    let n = a.nrows();
-    let mut l = Array2::<f64>::zeros((n, n));
-    for i in 0..n {
-        for j in 0..=i {
-            let s: f64 = (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum();
-            l[[i, j]] = if i == j {
-                (a[[i, i]] - s).max(0.0).sqrt()
-            } else if l[[j, j]] > 0.0 {
-                (a[[i, j]] - s) / l[[j, j]]
-            } else {
-                0.0
-            };
-        }
-    }
-    l
-}
-
 /// The symmetric square root of a symmetric positive semidefinite matrix (negative eigenvalues
 /// from rounding are clipped to zero).
 pub fn symmetric_sqrt(a: &Array2<f64>) -> Array2<f64> {
@@ -136,31 +115,6 @@ pub fn symmetric_sqrt(a: &Array2<f64>) -> Array2<f64> {
     let v = Array2::from_shape_vec((k, k), v).expect("k × k eigenvectors");
     let root = Array2::from_diag(&Array1::from(w).mapv(|x| x.max(0.0).sqrt()));
     v.dot(&root).dot(&v.t())
-}
-
-/// The log-normal market.
-#[derive(Debug, Clone)]
-pub struct Market {
-    /// Mean monthly log gross return.
-    pub mu_log: Array1<f64>,
-    /// Cholesky factor of the log-return covariance.
-    pub chol: Array2<f64>,
-}
-
-impl Market {
-    /// One month's gross returns.
-    pub fn returns(&self, rng: &mut RandomState) -> Array1<f64> {
-        let eps = Array1::from_shape_simple_fn(ASSETS, || rng.standard_normal());
-        (&self.mu_log + &self.chol.dot(&eps)).mapv(f64::exp)
-    }
-
-    /// `count` return sequences of 24 months from `seed`.
-    pub fn paths(&self, count: usize, seed: u32) -> Vec<Vec<Array1<f64>>> {
-        let mut rng = RandomState::new(seed);
-        (0..count)
-            .map(|_| (0..HORIZON).map(|_| self.returns(&mut rng)).collect())
-            .collect()
-    }
 }
 
 /// The policy's parameters.

@@ -37,7 +37,8 @@ const KAPPA_SH: f64 = 0.005;
 /// Variables of the policy SOCP: h⁺, a, v (12 each) and s.
 const N: usize = 3 * ASSETS + 1;
 
-/// The synthetic market.
+/// A log-normal monthly market: gross returns `exp(μ + L ε)`, ε ~ N(0, I). [`Market::new`] draws
+/// the synthetic one; the historical experiment builds one from the ETF statistics.
 #[derive(Debug, Clone)]
 pub struct Market {
     /// Mean monthly log return.
@@ -69,6 +70,14 @@ impl Market {
         (&self.mu + &self.chol.dot(&eps)).mapv(f64::exp)
     }
 
+    /// `count` return sequences of 24 months from `seed`.
+    pub fn paths(&self, count: usize, seed: u32) -> Vec<Vec<Array1<f64>>> {
+        let mut rng = RandomState::new(seed);
+        (0..count)
+            .map(|_| (0..HORIZON).map(|_| self.returns(&mut rng)).collect())
+            .collect()
+    }
+
     /// `count` scenarios (initial holdings and 24 months of returns) from `seed`.
     pub fn scenarios(&self, count: usize, seed: u32) -> Vec<Scenario> {
         let mut rng = RandomState::new(seed);
@@ -83,7 +92,9 @@ impl Market {
     }
 }
 
-fn cholesky(a: &Array2<f64>) -> Array2<f64> {
+/// The lower Cholesky factor of a symmetric positive semidefinite matrix (a zero pivot gives a
+/// zero column below it).
+pub(crate) fn cholesky(a: &Array2<f64>) -> Array2<f64> {
     let n = a.nrows();
     let mut l = Array2::<f64>::zeros((n, n));
     for i in 0..n {
@@ -91,8 +102,10 @@ fn cholesky(a: &Array2<f64>) -> Array2<f64> {
             let s: f64 = (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum();
             l[[i, j]] = if i == j {
                 (a[[i, i]] - s).max(0.0).sqrt()
-            } else {
+            } else if l[[j, j]] > 0.0 {
                 (a[[i, j]] - s) / l[[j, j]]
+            } else {
+                0.0
             };
         }
     }
