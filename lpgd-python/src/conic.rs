@@ -240,6 +240,27 @@ impl Session {
             .collect()
     }
 
+    /// One array of the forward solution per item (`pick`), NaN of the item's `len` where it
+    /// failed, and the failures' messages.
+    fn forward_column<'py>(
+        &self,
+        py: Python<'py>,
+        pick: fn(&ConicSolution) -> &Array1<f64>,
+        len: fn(Sizes) -> usize,
+    ) -> (Lists<'py>, Vec<Option<String>>) {
+        let items = self
+            .solutions
+            .iter()
+            .map(|z| {
+                z.as_ref()
+                    .map(|z| vec![pick(z).clone()])
+                    .map_err(Clone::clone)
+            })
+            .collect();
+        let (cols, errors) = columns(py, items, |i| vec![len(self.sizes[i])]);
+        (cols.into_iter().next().unwrap_or_default(), errors)
+    }
+
     /// The backward pass on every solved item; per item (dA values, db, dc, dP values).
     fn backward_items(
         &self,
@@ -409,29 +430,17 @@ impl Session {
 
     /// Primal solutions (NaN for failed items) and the failures' messages (None where solved).
     fn primal<'py>(&self, py: Python<'py>) -> (Lists<'py>, Vec<Option<String>>) {
-        let (mut cols, errors) = columns(py, self.forward_items(), |i| {
-            let s = self.sizes[i];
-            vec![s.n, s.m, s.m]
-        });
-        (cols.swap_remove(0), errors)
+        self.forward_column(py, |z| &z.x, |s| s.n)
     }
 
     /// Dual solutions y (NaN for failed items).
     fn dual<'py>(&self, py: Python<'py>) -> Lists<'py> {
-        let (mut cols, _) = columns(py, self.forward_items(), |i| {
-            let s = self.sizes[i];
-            vec![s.n, s.m, s.m]
-        });
-        cols.swap_remove(1)
+        self.forward_column(py, |z| &z.y, |s| s.m).0
     }
 
     /// Slacks s (NaN for failed items).
     fn slack<'py>(&self, py: Python<'py>) -> Lists<'py> {
-        let (mut cols, _) = columns(py, self.forward_items(), |i| {
-            let s = self.sizes[i];
-            vec![s.n, s.m, s.m]
-        });
-        cols.swap_remove(2)
+        self.forward_column(py, |z| &z.s, |s| s.m).0
     }
 
     /// x, y and s of every item stacked as `B × n`, `B × m`, `B × m` arrays (NaN rows for failed
