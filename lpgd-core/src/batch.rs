@@ -12,9 +12,44 @@ use crate::problem::Problem;
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
-/// Runs `f` on every item with a per-worker oracle, on `threads` workers (`None`: the current
-/// rayon pool).
-fn map_items<T, R, O, F, G>(threads: Option<usize>, make_oracle: F, items: Vec<T>, f: G) -> Vec<R>
+/// The thread pool of `n` workers, built once per count and kept: building a pool per batch costs
+/// more than a batch of microsecond solves (combinatorial oracles). None when it cannot be built.
+#[cfg(feature = "rayon")]
+fn pool(n: usize) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().ok()?;
+    if let Some(p) = pools.get(&n) {
+        return Some(Arc::clone(p));
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .ok()?,
+    );
+    pools.insert(n, Arc::clone(&p));
+    Some(p)
+}
+
+/// Runs `f` on every item with a per-worker oracle made by `make_oracle`, on `threads` workers
+/// (`None`: the current rayon pool; one worker: the calling thread, no hand-off), and returns one
+/// result per item, in order. The batch methods of [`Lpgd`] run on it; it is public for batches of
+/// other work per item (perturbed solves, SPO+) that want the same threading. Answers must not
+/// depend on which worker ran an item — oracles whose answers do not depend on what they solved
+/// before give the same results on any number of threads.
+///
+/// ```
+/// let squares = lpgd_core::map_batch(Some(2), || (), (1..=4).collect(), |_, i: u32| i * i);
+/// assert_eq!(squares, vec![1, 4, 9, 16]);
+/// ```
+pub fn map_batch<T, R, O, F, G>(
+    threads: Option<usize>,
+    make_oracle: F,
+    items: Vec<T>,
+    f: G,
+) -> Vec<R>
 where
     T: Send,
     R: Send,
@@ -23,6 +58,10 @@ where
 {
     #[cfg(feature = "rayon")]
     {
+        if threads == Some(1) || items.len() <= 1 {
+            let mut oracle = make_oracle();
+            return items.into_iter().map(|item| f(&mut oracle, item)).collect();
+        }
         let run = || {
             items
                 .into_par_iter()
@@ -32,9 +71,9 @@ where
         };
         // Answers do not depend on the number of workers, so a pool that cannot be built (no
         // threads to be had) falls back to the current one.
-        match threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build()) {
-            Some(Ok(pool)) => pool.install(run),
-            _ => run(),
+        match threads.and_then(pool) {
+            Some(pool) => pool.install(run),
+            None => run(),
         }
     }
     #[cfg(not(feature = "rayon"))]
@@ -66,7 +105,7 @@ impl Lpgd {
         O: Oracle<P>,
         F: Fn() -> O + Sync + Send,
     {
-        map_items(
+        map_batch(
             self.threads(),
             make_oracle,
             problems.iter().collect(),
@@ -95,7 +134,7 @@ impl Lpgd {
         same_len(problems.len(), solutions.len())?;
         same_len(problems.len(), cotangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(cotangents).collect();
-        Ok(map_items(
+        Ok(map_batch(
             self.threads(),
             make_oracle,
             items,
@@ -123,7 +162,7 @@ impl Lpgd {
         same_len(problems.len(), solutions.len())?;
         same_len(problems.len(), tangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(tangents).collect();
-        Ok(map_items(
+        Ok(map_batch(
             self.threads(),
             make_oracle,
             items,

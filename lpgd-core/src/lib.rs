@@ -63,6 +63,7 @@ mod problem;
 mod problem_file;
 mod side;
 
+pub use batch::map_batch;
 pub use cone::{psd_matrix, psd_rows, Cone, ConeKind};
 pub use csc::{CscMatrix, PSD_TOLERANCE};
 pub use error::{

@@ -13,11 +13,10 @@ use lpgd_combinatorial::tsp::Tsp;
 use lpgd_combinatorial::warcraft::VertexGridShortestPath;
 use lpgd_combinatorial::{GridShortestPath, Knapsack};
 use lpgd_core::ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
-use lpgd_core::{checked_solve, CombinatorialProblem, Lpgd, Oracle, SolveError};
+use lpgd_core::{checked_solve, map_batch, CombinatorialProblem, Lpgd, Oracle, SolveError};
 use numpy::{PyArray1, PyArray2, PyArray3, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// The oracles the module offers.
@@ -120,9 +119,8 @@ impl CombinatorialOracle {
         Ok(())
     }
 
-    /// Runs `f` on every item with a per-worker oracle, on `threads` workers, the GIL released.
-    /// One worker runs on the calling thread (no pool, no hand-off: combinatorial solves take
-    /// microseconds); more use a pool kept per thread count.
+    /// Runs `f` on every item with a per-worker oracle, on `threads` workers (the core's batch
+    /// mechanism: one worker on the calling thread, kept pools otherwise), the GIL released.
     fn map<T: Send>(
         &self,
         py: Python<'_>,
@@ -133,21 +131,7 @@ impl CombinatorialOracle {
             + Send,
     ) -> PerItem<T> {
         let threads = self.threads(threads);
-        if threads == Some(1) || items <= 1 {
-            let mut oracle = self.kind.oracle();
-            return py.detach(|| (0..items).map(|i| f(&mut oracle, i)).collect());
-        }
-        let run = || {
-            (0..items)
-                .into_par_iter()
-                .with_min_len(1)
-                .map_init(|| self.kind.oracle(), |oracle, i| f(oracle, i))
-                .collect()
-        };
-        py.detach(|| match threads.and_then(crate::pool) {
-            Some(pool) => pool.install(run),
-            None => run(),
-        })
+        py.detach(|| map_batch(threads, || self.kind.oracle(), (0..items).collect(), f))
     }
 }
 

@@ -19,27 +19,6 @@ mod data;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// The thread pool of `threads` workers, built once per count and kept (building a pool per call
-/// would cost more than a batch of combinatorial solves). None when it cannot be built: the
-/// caller then uses rayon's global pool (answers do not depend on the worker count).
-pub(crate) fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().ok()?;
-    if let Some(p) = pools.get(&threads) {
-        return Some(Arc::clone(p));
-    }
-    let p = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .ok()?,
-    );
-    pools.insert(threads, Arc::clone(&p));
-    Some(p)
-}
 
 /// A `ValueError` with the message of `e`.
 pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
