@@ -3,7 +3,7 @@
 use crate::error::BenchError;
 use clap::ValueEnum;
 use lpgd_core::{ProblemFile, Side};
-use lpgd_solvers::{Backend, BackendOptions};
+use lpgd_solvers::{Backend, BackendOptions, KktSolver};
 use std::path::Path;
 
 /// The most worker threads a command accepts.
@@ -95,6 +95,9 @@ pub struct SolverArgs {
     /// Tighter solver tolerances (1e-11) for small τ.
     #[arg(long)]
     pub high_accuracy: bool,
+    /// Clarabel's KKT factorization: auto, qdldl or (feature `clarabel-faer`) faer.
+    #[arg(long, default_value = "auto")]
+    pub kkt: KktSolver,
     /// Worker threads (default: all cores; at most 256).
     #[arg(long, value_parser = thread_count)]
     pub threads: Option<usize>,
@@ -109,6 +112,7 @@ impl SolverArgs {
         BackendOptions {
             cold: self.cold,
             high_accuracy: self.high_accuracy,
+            kkt: self.kkt,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::stats::median;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, ProblemFile, Side};
 use lpgd_solvers::ClarabelOracle;
-use lpgd_solvers::{Backend, BackendOptions as Options};
+use lpgd_solvers::{Backend, BackendOptions as Options, KktSolver};
 use lpgd_tests::families::{instance, Family};
 use lpgd_tests::fd::{central_differences, Blocks};
 use serde::Serialize;
@@ -129,6 +129,91 @@ pub struct Report {
     pub tau_sweep: Vec<TauPoint>,
     /// Backends left out of a family, and the capability they lack (once each).
     pub skipped: BTreeSet<String>,
+    /// Clarabel's KKT factorizations side by side (empty without the feature `clarabel-faer`).
+    pub kkt: Vec<KktRow>,
+}
+
+/// The KKT table from the rows of `clarabel`, `clarabel[qdldl]` and `clarabel[faer]`.
+fn kkt_table(rows: &[Row]) -> Vec<KktRow> {
+    let find = |r: &Row, label: &str| {
+        rows.iter()
+            .find(|o| {
+                o.family == r.family && o.size == r.size && o.side == r.side && o.backend == label
+            })
+            .map(|o| (o.forward_ms, o.backward_ms))
+    };
+    rows.iter()
+        .filter(|r| r.backend == "clarabel[qdldl]")
+        .filter_map(|r| {
+            let qdldl = (r.forward_ms, r.backward_ms);
+            let faer = find(r, "clarabel[faer]")?;
+            let auto = find(r, "clarabel")?;
+            Some(KktRow {
+                family: r.family.clone(),
+                size: r.size,
+                side: r.side.clone(),
+                qdldl_ms: qdldl,
+                faer_ms: faer,
+                auto_ms: auto,
+                faer_over_qdldl: (faer.0 + faer.1) / (qdldl.0 + qdldl.1),
+            })
+        })
+        .collect()
+}
+
+/// One row of the KKT-factorization table: Clarabel with QDLDL, with faer, and with Clarabel's
+/// automatic choice, on one family, size and side (feature `clarabel-faer`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KktRow {
+    /// Family (or problem file) name.
+    pub family: String,
+    /// Decision variables.
+    pub size: usize,
+    /// `right` or `centered`.
+    pub side: String,
+    /// Median forward and backward time with QDLDL (ms).
+    pub qdldl_ms: (f64, f64),
+    /// The same with faer (ms).
+    pub faer_ms: (f64, f64),
+    /// The same with Clarabel's automatic choice, the default (ms).
+    pub auto_ms: (f64, f64),
+    /// (faer forward + backward) / (QDLDL forward + backward): below 1, faer is faster.
+    pub faer_over_qdldl: f64,
+}
+
+/// A backend with the options it runs with, and its name in the report.
+struct Variant {
+    label: String,
+    backend: Backend,
+    options: Options,
+}
+
+/// Every backend with default options; with a choice of KKT factorizations (feature
+/// `clarabel-faer`), Clarabel once more with each named choice (`clarabel[qdldl]`, `clarabel[faer]`)
+/// beside its default (`clarabel`, the automatic choice).
+fn variants() -> Vec<Variant> {
+    let mut out = Vec::new();
+    let choices = KktSolver::all();
+    for backend in Backend::all() {
+        out.push(Variant {
+            label: backend.to_string(),
+            backend,
+            options: Options::default(),
+        });
+        if backend == Backend::Clarabel && choices.len() > 2 {
+            for &kkt in choices.iter().filter(|&&k| k != KktSolver::Auto) {
+                out.push(Variant {
+                    label: format!("{backend}[{kkt}]"),
+                    backend,
+                    options: Options {
+                        kkt,
+                        ..Options::default()
+                    },
+                });
+            }
+        }
+    }
+    out
 }
 
 type Instance = (ConicProblem, ConicCotangent);
@@ -183,12 +268,16 @@ fn rows_for(
                 lpgd.backward(&mut o, p, &z, g).ok().map(|b| b.gradient)
             })
             .collect();
-        for backend in Backend::all() {
+        for Variant {
+            label,
+            backend,
+            options,
+        } in variants()
+        {
             if let Err(missing) = backend.serves(&set[0].0, lpgd.rho()) {
-                skipped.insert(format!("{backend} on {name}: it lacks {missing}"));
+                skipped.insert(format!("{label} on {name}: it lacks {missing}"));
                 continue;
             }
-            let options = Options::default();
             let mut oracle = backend.oracle(options);
             let (mut fwd, mut bwd, mut iters, mut agree) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -257,7 +346,7 @@ fn rows_for(
             rows.push(Row {
                 family: name.into(),
                 size,
-                backend: backend.to_string(),
+                backend: label,
                 side: format!("{side:?}").to_lowercase(),
                 forward_ms,
                 backward_ms,
@@ -388,13 +477,11 @@ pub fn run(config: &CompareArgs) -> Result<Report, BenchError> {
     );
     setting.insert(
         "backends".into(),
-        serde_json::json!(Backend::all()
-            .iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()),
+        serde_json::json!(variants().into_iter().map(|v| v.label).collect::<Vec<_>>()),
     );
     Ok(Report {
         setting,
+        kkt: kkt_table(&rows),
         rows,
         tau_sweep,
         skipped,
@@ -430,6 +517,24 @@ pub fn markdown(report: &Report) -> String {
         s.push_str("\nNot run (a backend that cannot serve a family is left out of the table):\n");
         for why in &report.skipped {
             s.push_str(&format!("- {why}\n"));
+        }
+    }
+    if !report.kkt.is_empty() {
+        s.push_str("\nClarabel's KKT factorization (fwd / bwd ms; auto is the default: QDLDL unless faer's rule picks faer):\n\n| family | n | side | QDLDL | faer | auto | faer / QDLDL |\n|---|---|---|---|---|---|---|\n");
+        for k in &report.kkt {
+            s.push_str(&format!(
+                "| {} | {} | {} | {:.3} / {:.3} | {:.3} / {:.3} | {:.3} / {:.3} | {:.2} |\n",
+                k.family,
+                k.size,
+                k.side,
+                k.qdldl_ms.0,
+                k.qdldl_ms.1,
+                k.faer_ms.0,
+                k.faer_ms.1,
+                k.auto_ms.0,
+                k.auto_ms.1,
+                k.faer_over_qdldl
+            ));
         }
     }
     s.push_str("\n| τ | LP: share with dc ≠ 0 | LP: mean ‖dc‖ | QP: centred LPGD vs FD |\n|---|---|---|---|\n");

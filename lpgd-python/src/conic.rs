@@ -623,6 +623,7 @@ pub(crate) fn solve<'py>(
     let options = BackendOptions {
         cold,
         high_accuracy,
+        ..BackendOptions::default()
     };
     Session::solve(py, problems, sizes, backend, options, threads)
 }
@@ -795,6 +796,7 @@ impl ConicStructure {
         let options = BackendOptions {
             cold,
             high_accuracy,
+            ..BackendOptions::default()
         };
         Session::solve(py, problems, sizes, backend, options, threads)
     }

@@ -22,6 +22,7 @@
 use crate::cache::{OracleStats, StructureCache};
 use crate::name::backend;
 use crate::range::check_range;
+use crate::KktSolver;
 use clarabel::algebra::CscMatrix as ClCsc;
 use clarabel::solver::{
     DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
@@ -78,11 +79,21 @@ impl ClarabelOracle {
     }
 
     /// An oracle with the given Clarabel settings. Presolve and dropping of explicit zeros are
-    /// switched off (the data-update path needs a fixed structure), and so is verbosity.
+    /// switched off (the data-update path needs a fixed structure), and so is verbosity; the
+    /// factorization runs on one thread (batches are parallel across items, and a threaded
+    /// factorization could round differently on different machines).
     pub fn with_settings(mut settings: DefaultSettings<f64>) -> Self {
         settings.presolve_enable = false;
         settings.input_sparse_dropzeros = false;
         settings.verbose = false;
+        settings.max_threads = 1;
+        if KktSolver::all()
+            .iter()
+            .all(|k| k.name() != settings.direct_solve_method)
+        {
+            // A method this build does not have would make Clarabel panic when it builds a solver.
+            settings.direct_solve_method = KktSolver::Auto.name().to_string();
+        }
         Self {
             settings,
             cache: StructureCache::new(),
@@ -101,6 +112,13 @@ impl ClarabelOracle {
             .build()
             .expect("valid settings");
         Self::with_settings(settings)
+    }
+
+    /// The factorization of Clarabel's KKT systems (default [`KktSolver::Auto`]).
+    pub fn with_kkt(mut self, kkt: KktSolver) -> Self {
+        self.settings.direct_solve_method = kkt.name().to_string();
+        self.cache.clear();
+        self
     }
 
     /// Whether to reuse cached solvers (default: yes). Without reuse every solve builds a new

@@ -8,11 +8,17 @@
 //! |---|---|---|---|---|---|
 //! | `clarabel` (default) | [`ClarabelOracle`] | LP, QP, SOCP, exp, power | yes | solver kept, `q`/`b` updated | nothing (pure Rust) |
 //! | `clarabel-sdp` | [`ClarabelOracle`] | and PSD cones | yes | as `clarabel` | system OpenBLAS, libgfortran |
+//! | `clarabel-faer` | [`ClarabelOracle`] with [`KktSolver::Faer`] | as `clarabel` | yes | as `clarabel` | nothing (pure Rust) |
 //! | `osqp` | `OsqpOracle` | LP, QP | yes | factorization kept, ADMM warm-started | cmake, C compiler |
 //! | `highs` | `HighsOracle`, `HighsMilpOracle` | LP; MILP over a fixed set | yes (LP) | simplex from the forward basis (a fresh model per solve) | cmake, g++, libclang |
 //! | `good_lp` (+ `good_lp-highs`, `-clarabel`, `-lpsolve`) | `GoodLpOracle` | LP | with HiGHS, Clarabel | none | per solver |
 //!
 //! Every oracle counts what it did in an [`OracleStats`] (solves, set-ups, updates, iterations).
+//!
+//! **Certified re-solves** (feature `clarabel`, for its QDLDL): `FaceOracle` wraps any of these
+//! oracles and answers an LPGD re-solve with one sparse factorization on the forward solution's
+//! active face when it can certify the answer optimal, falling back to the inner oracle otherwise
+//! (`BackendOptions::face`, or `clarabel+face` by name).
 //!
 //! **Nothing here panics on user input.** Problems arrive validated by `lpgd-core`; each backend
 //! refuses data beyond the magnitude it represents faithfully ([`lpgd_core::SolveError::OutOfRange`]),
@@ -52,6 +58,8 @@ mod rows;
 
 #[cfg(feature = "clarabel")]
 pub mod clarabel;
+#[cfg(feature = "clarabel")]
+pub mod face;
 #[cfg(feature = "good_lp")]
 pub mod good_lp;
 #[cfg(feature = "highs")]
@@ -62,13 +70,15 @@ pub mod osqp;
 pub use crate::cache::OracleStats;
 #[cfg(feature = "clarabel")]
 pub use crate::clarabel::{ClarabelOracle, ClarabelSettings};
+#[cfg(feature = "clarabel")]
+pub use crate::face::{FaceMiss, FaceOracle, FacePath, FaceSettings, FaceStats};
 #[cfg(feature = "good_lp")]
 pub use crate::good_lp::{GoodLpOracle, GoodLpSolver};
 #[cfg(feature = "highs")]
 pub use crate::highs::{HighsMilpOracle, HighsOracle};
 #[cfg(feature = "osqp")]
 pub use crate::osqp::{OsqpOracle, OsqpSettings};
-pub use crate::registry::{Backend, BackendOptions, UnknownBackend};
+pub use crate::registry::{Backend, BackendOptions, KktSolver, UnknownBackend, UnknownKktSolver};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "clarabel"))]

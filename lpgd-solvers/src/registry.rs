@@ -54,6 +54,79 @@ pub struct BackendOptions {
     pub cold: bool,
     /// Tighter tolerances (Clarabel's `high_accuracy`), for small τ.
     pub high_accuracy: bool,
+    /// Clarabel's factorization of its KKT systems (other backends ignore it).
+    pub kkt: KktSolver,
+    /// Wrap the oracle in a certified face re-solve (`FaceOracle`, feature `clarabel`; without
+    /// that feature the flag is ignored).
+    pub face: bool,
+}
+
+/// The sparse symmetric factorization Clarabel uses for its KKT systems.
+///
+/// ```
+/// use lpgd_solvers::KktSolver;
+/// assert_eq!("qdldl".parse::<KktSolver>()?, KktSolver::Qdldl);
+/// assert_eq!(KktSolver::default().to_string(), "auto");
+/// assert!("mumps".parse::<KktSolver>().is_err());
+/// # Ok::<(), lpgd_solvers::UnknownKktSolver>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KktSolver {
+    /// Clarabel's choice: QDLDL, or — with the feature `clarabel-faer` — faer where the factor is
+    /// dense enough for a supernodal method to pay (Clarabel's rule: flops / nnz(L) ≥ 40).
+    #[default]
+    Auto,
+    /// QDLDL, a simplicial quasi-definite LDLᵀ (Clarabel's default without faer).
+    Qdldl,
+    /// faer's sparse LDLᵀ (simplicial or supernodal, faer's choice), on one thread (feature
+    /// `clarabel-faer`).
+    #[cfg(feature = "clarabel-faer")]
+    Faer,
+}
+
+impl KktSolver {
+    /// Every choice this build offers.
+    #[allow(unused_mut)] // pushed to under a feature
+    pub fn all() -> Vec<KktSolver> {
+        let mut out = vec![KktSolver::Auto, KktSolver::Qdldl];
+        #[cfg(feature = "clarabel-faer")]
+        out.push(KktSolver::Faer);
+        out
+    }
+
+    /// Clarabel's name for it (its `direct_solve_method` setting).
+    pub fn name(&self) -> &'static str {
+        match self {
+            KktSolver::Auto => "auto",
+            KktSolver::Qdldl => "qdldl",
+            #[cfg(feature = "clarabel-faer")]
+            KktSolver::Faer => "faer",
+        }
+    }
+}
+
+impl fmt::Display for KktSolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no KKT solver of this build.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown or not built KKT solver '{0}' (this build has: {avail})", avail = KktSolver::all().iter().map(KktSolver::name).collect::<Vec<_>>().join(", "))]
+pub struct UnknownKktSolver(pub String);
+
+impl FromStr for KktSolver {
+    type Err = UnknownKktSolver;
+
+    /// `auto`, `qdldl` or (feature `clarabel-faer`) `faer`.
+    fn from_str(name: &str) -> Result<Self, UnknownKktSolver> {
+        KktSolver::all()
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| UnknownKktSolver(name.to_string()))
+    }
 }
 
 /// A name that is no backend of this build.
@@ -138,8 +211,17 @@ impl Backend {
         }
     }
 
-    /// A new oracle of this backend.
+    /// A new oracle of this backend (wrapped in a `FaceOracle` when `options.face`).
     pub fn oracle(&self, options: BackendOptions) -> Box<dyn Oracle<ConicProblem>> {
+        let plain = self.plain_oracle(options);
+        #[cfg(feature = "clarabel")]
+        if options.face {
+            return Box::new(crate::FaceOracle::new(plain));
+        }
+        plain
+    }
+
+    fn plain_oracle(&self, options: BackendOptions) -> Box<dyn Oracle<ConicProblem>> {
         match *self {
             #[cfg(feature = "clarabel")]
             Backend::Clarabel => {
@@ -148,7 +230,7 @@ impl Backend {
                 } else {
                     crate::ClarabelOracle::new()
                 };
-                Box::new(o.with_reuse(!options.cold))
+                Box::new(o.with_reuse(!options.cold).with_kkt(options.kkt))
             }
             #[cfg(feature = "osqp")]
             Backend::Osqp => Box::new(crate::OsqpOracle::new().with_reuse(!options.cold)),

@@ -1,5 +1,6 @@
-//! Seeded generated problem families (`lpgd-bench compare`'s): LP with a box, QP, QP written as an SOCP, and a
-//! portfolio with a factor risk model. Every instance is feasible and bounded by construction.
+//! Seeded generated problem families (`lpgd-bench compare`'s): LP with a box, QP, QP written as an SOCP, a
+//! portfolio with a factor risk model, and the nearest correlation matrix (an SDP). Every instance
+//! is feasible and bounded by construction.
 
 use crate::random::{gaussian_matrix, gaussian_vector};
 use lpgd_combinatorial::RandomState;
@@ -17,11 +18,21 @@ pub enum Family {
     Socp,
     /// `max μᵀw − γ t s.t. 1ᵀw = 1, 0 ≤ w ≤ w_max, ‖(Fᵀw, d∘w)‖ ≤ t` (factor risk model).
     Portfolio,
+    /// The nearest correlation matrix, `min ½‖X − C‖²_F s.t. diag X = 1, X ⪰ 0`, for a noisy,
+    /// indefinite `C` (variables `svec X`, so `n` is rounded down to `k(k + 1)/2`; needs a backend
+    /// with PSD cones).
+    Sdp,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [Family::LpBox, Family::Qp, Family::Socp, Family::Portfolio];
+    pub const ALL: [Family; 5] = [
+        Family::LpBox,
+        Family::Qp,
+        Family::Socp,
+        Family::Portfolio,
+        Family::Sdp,
+    ];
 
     /// Its name in reports.
     pub fn name(&self) -> &'static str {
@@ -30,12 +41,18 @@ impl Family {
             Family::Qp => "qp",
             Family::Socp => "socp",
             Family::Portfolio => "portfolio",
+            Family::Sdp => "sdp",
         }
     }
 
     /// Whether the family has a quadratic objective.
     pub fn quadratic(&self) -> bool {
-        *self == Family::Qp
+        matches!(self, Family::Qp | Family::Sdp)
+    }
+
+    /// Whether the family has a positive semidefinite cone.
+    pub fn semidefinite(&self) -> bool {
+        *self == Family::Sdp
     }
 }
 
@@ -176,6 +193,7 @@ pub fn instance(
                 n,
             )
         }
+        Family::Sdp => nearest_correlation(&mut rng, n)?,
     };
     let mut dx = Array1::zeros(problem.n());
     for j in 0..n_decision {
@@ -183,6 +201,70 @@ pub fn instance(
     }
     let cotangent = ConicCotangent::on_x(&problem, dx);
     Ok((problem, cotangent))
+}
+
+/// The largest `k` with `k(k + 1)/2 ≤ n` (at least 2).
+fn order_for(n: usize) -> usize {
+    let mut k = 2;
+    while lpgd_core::psd_rows(k + 1).is_some_and(|r| r <= n) {
+        k += 1;
+    }
+    k
+}
+
+/// `min ½‖X − C‖²_F s.t. X_ii = 1, X ⪰ 0` over `x = svec X` (‖x‖ = ‖X‖_F in this layout): `C` is a
+/// correlation matrix of rank `k/2` plus symmetric noise, so it is indefinite and the answer lies
+/// on the boundary of the cone.
+fn nearest_correlation(
+    rng: &mut RandomState,
+    n: usize,
+) -> Result<(ConicProblem, usize), InvalidInput> {
+    let k = order_for(n);
+    let rows = lpgd_core::psd_rows(k).unwrap_or(usize::MAX);
+    let f = gaussian_matrix(rng, k, (k / 2).max(1));
+    let mut c = f.dot(&f.t());
+    let d: Vec<f64> = (0..k).map(|i| c[[i, i]].max(1e-12).sqrt()).collect();
+    for i in 0..k {
+        for j in 0..k {
+            c[[i, j]] /= d[i] * d[j];
+        }
+    }
+    for j in 0..k {
+        for i in j + 1..k {
+            let e = 0.3 * rng.standard_normal();
+            c[[i, j]] += e;
+            c[[j, i]] += e;
+        }
+    }
+    // svec: lower triangle column by column, off-diagonal entries times √2.
+    let mut target = Vec::with_capacity(rows);
+    let mut diagonal = Vec::with_capacity(k);
+    for j in 0..k {
+        for i in j..k {
+            if i == j {
+                diagonal.push(target.len());
+                target.push(c[[i, i]]);
+            } else {
+                target.push(std::f64::consts::SQRT_2 * c[[i, j]]);
+            }
+        }
+    }
+    let eye: Vec<usize> = (0..rows).collect();
+    let identity = |v: f64| CscMatrix::from_triplets(rows, rows, &eye, &eye, &vec![v; rows]);
+    let pick = CscMatrix::from_triplets(
+        k,
+        rows,
+        &(0..k).collect::<Vec<_>>(),
+        &diagonal,
+        &vec![1.0; k],
+    )?;
+    let problem = ConicProblem::builder(rows)
+        .cost(-Array1::from(target))
+        .quadratic(identity(1.0)?)
+        .equalities(pick, Array1::ones(k))
+        .psd(k, identity(-1.0)?, Array1::zeros(rows))
+        .build()?;
+    Ok((problem, rows))
 }
 
 #[cfg(test)]
@@ -194,6 +276,9 @@ mod tests {
     #[test]
     fn every_family_is_feasible_bounded_and_seeded() {
         for family in Family::ALL {
+            if family.semidefinite() && !cfg!(feature = "clarabel-sdp") {
+                continue;
+            }
             for n in [5, 20] {
                 let (p, g) = instance(family, n, 7).unwrap();
                 assert_eq!(

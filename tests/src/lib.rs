@@ -4,7 +4,7 @@
 
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{Capability, ConicProblem, Oracle, ProblemFile};
-use lpgd_solvers::{Backend, BackendOptions};
+use lpgd_solvers::{Backend, BackendOptions, KktSolver};
 use std::path::PathBuf;
 
 pub mod conformance;
@@ -53,18 +53,36 @@ pub fn rel_err(a: &Array1<f64>, b: &Array1<f64>, floor: f64) -> f64 {
 pub type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>> + Send + Sync>;
 
 /// (name, handles quadratic objectives, factory) for every conic backend of the build that gives
-/// duals, from the registry.
+/// duals, from the registry; Clarabel once more with each KKT factorization when the build has a
+/// choice (`clarabel[qdldl]`, `clarabel[faer]`).
 pub fn backends() -> Vec<(String, bool, Factory)> {
-    Backend::all()
-        .into_iter()
-        .filter(|b| b.supports(Capability::Duals))
-        .map(|b| {
-            let factory: Factory = Box::new(move || b.oracle(BackendOptions::default()));
-            (
-                b.to_string(),
-                b.supports(Capability::QuadraticObjective),
-                factory,
-            )
-        })
-        .collect()
+    let mut out = Vec::new();
+    for b in Backend::all() {
+        if !b.supports(Capability::Duals) {
+            continue;
+        }
+        let quadratic = b.supports(Capability::QuadraticObjective);
+        let mut options = vec![(b.to_string(), BackendOptions::default())];
+        if b == Backend::Clarabel && KktSolver::all().len() > 2 {
+            options.extend(
+                KktSolver::all()
+                    .into_iter()
+                    .filter(|&k| k != KktSolver::Auto)
+                    .map(|kkt| {
+                        (
+                            format!("{b}[{kkt}]"),
+                            BackendOptions {
+                                kkt,
+                                ..BackendOptions::default()
+                            },
+                        )
+                    }),
+            );
+        }
+        for (name, o) in options {
+            let factory: Factory = Box::new(move || b.oracle(o));
+            out.push((name, quadratic, factory));
+        }
+    }
+    out
 }

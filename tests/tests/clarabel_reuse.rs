@@ -2,7 +2,7 @@
 //! answer of a solver built for the new problem, so batch results do not depend on thread count.
 
 use lpgd_core::{ConicProblem, Lpgd, Oracle, Side};
-use lpgd_solvers::ClarabelOracle;
+use lpgd_solvers::{ClarabelOracle, KktSolver};
 use lpgd_tests::{problem_file, rel_err};
 
 const FAMILIES: [&str; 4] = ["lp_box", "qp_socp", "portfolio", "qp_box"];
@@ -65,7 +65,9 @@ fn run_batch(
     threads: usize,
     problems: &[ConicProblem],
     file: &lpgd_core::ProblemFile,
+    kkt: KktSolver,
 ) -> Vec<lpgd_core::ConicGradient> {
+    let make = || ClarabelOracle::new().with_kkt(kkt);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -73,36 +75,35 @@ fn run_batch(
     pool.install(|| {
         let lpgd = Lpgd::new(0.1).unwrap().with_rho(0.1).unwrap();
         let z: Vec<_> = lpgd
-            .forward_batch(ClarabelOracle::new, problems)
+            .forward_batch(make, problems)
             .into_iter()
             .map(Result::unwrap)
             .collect();
-        lpgd.backward_batch(
-            ClarabelOracle::new,
-            problems,
-            &z,
-            &file.cotangents()[..problems.len()],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| r.unwrap().gradient)
-        .collect()
+        lpgd.backward_batch(make, problems, &z, &file.cotangents()[..problems.len()])
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().gradient)
+            .collect()
     })
 }
 
 #[test]
 fn batch_results_do_not_depend_on_the_number_of_threads() {
-    for family in ["qp_box", "qp_socp"] {
+    // Every KKT factorization of the build (faer's too, with the feature `clarabel-faer`).
+    for (family, kkt) in ["qp_box", "qp_socp"]
+        .into_iter()
+        .flat_map(|f| KktSolver::all().into_iter().map(move |k| (f, k)))
+    {
         let file = problem_file(&format!("{family}_small"));
         let problems: Vec<_> = file.problems().into_iter().take(40).collect();
-        let one = run_batch(1, &problems, &file);
-        let two = run_batch(2, &problems, &file);
-        let five = run_batch(5, &problems, &file);
-        assert_eq!(one, two, "{family}: 1 vs 2 threads");
-        assert_eq!(one, five, "{family}: 1 vs 5 threads");
+        let one = run_batch(1, &problems, &file, kkt);
+        let two = run_batch(2, &problems, &file, kkt);
+        let five = run_batch(5, &problems, &file, kkt);
+        assert_eq!(one, two, "{family} {kkt}: 1 vs 2 threads");
+        assert_eq!(one, five, "{family} {kkt}: 1 vs 5 threads");
         // And each equals the item computed alone.
         let lpgd = Lpgd::new(0.1).unwrap().with_rho(0.1).unwrap();
-        let mut oracle = ClarabelOracle::new();
+        let mut oracle = ClarabelOracle::new().with_kkt(kkt);
         let z = lpgd.forward(&mut oracle, &problems[17]).unwrap();
         let alone = lpgd
             .backward(&mut oracle, &problems[17], &z, &file.cotangent(17).unwrap())

@@ -240,6 +240,7 @@ fn every_pass_on_psd_layers_and_batches_do_not_depend_on_threads() {
     let options = BackendOptions {
         cold: false,
         high_accuracy: false,
+        ..BackendOptions::default()
     };
     let run = |threads: usize, side: Side| {
         let lpgd = Lpgd::new(0.1)

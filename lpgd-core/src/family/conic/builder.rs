@@ -254,6 +254,23 @@ impl ConicBuilder {
         self.block(Cone::SecondOrder(k), a, b)
     }
 
+    /// Adds `b − A x ∈ S₊ᵏ`: the `k(k + 1)/2` rows are a symmetric `k × k` matrix in the layout of
+    /// [`Cone::Psd`] (lower triangle column by column, off-diagonal entries scaled by √2).
+    pub fn psd(self, k: usize, a: impl IntoCsc, b: impl IntoVector) -> Self {
+        let b = b.into_vector();
+        match crate::psd_rows(k) {
+            Some(rows) if rows == b.len() => self.block(Cone::Psd(k), a, b),
+            _ => {
+                let found = b.len();
+                self.fail(InvalidInput::Length {
+                    field: "right-hand side of a PSD block (k(k + 1)/2 rows)",
+                    expected: crate::psd_rows(k).unwrap_or(usize::MAX),
+                    found,
+                })
+            }
+        }
+    }
+
     /// Adds `b − A x ∈ K_exp` (three rows).
     pub fn exponential(self, a: impl IntoCsc, b: impl IntoVector) -> Self {
         self.block(Cone::Exponential, a, b.into_vector())

@@ -1,0 +1,635 @@
+//! The certified active-set re-solve: [`FaceOracle`] wraps any conic oracle and answers a
+//! perturbed problem with one sparse factorization when it can prove the answer optimal.
+//!
+//! An LPGD re-solve differs from the forward problem only in its linear terms (and by ρI in P),
+//! and for moderate τ its optimal *face* — which inequality rows are tight, which cones sit at
+//! their apex — is usually the forward one. Given the warm hint (the forward solution), the oracle
+//!
+//! 1. guesses the face: zero-cone rows are equalities; a nonnegative row is tight when its slack is
+//!    smaller than its dual; a second-order cone whose slack is strictly inside is left free, one
+//!    whose slack is zero is fixed at the apex (a cone on its boundary, or an exponential, power or
+//!    PSD cone, ends the attempt);
+//! 2. solves the equality-constrained QP on that face, `[P Aₑᵀ; Aₑ 0] (x, yₑ) = (−c, bₑ)`, with one
+//!    quasi-definite LDLᵀ (Clarabel's QDLDL: static regularization 1e-9, dynamic pivot
+//!    regularization, iterative refinement against the unregularized matrix to 1e-13);
+//! 3. **certifies** the point: the slack of every free row lies in its cone and the dual of every
+//!    tight row in the dual cone, to [`FaceSettings::tolerance`] (tighter than the solvers'
+//!    1e-8). Stationarity and the tight rows hold to the refinement's residual, complementarity
+//!    exactly by construction — a certified point *is* an optimum of the problem, not an
+//!    approximation of one;
+//! 4. otherwise moves the rows that violate the certificate to the other side (a primal-dual
+//!    active-set step) up to [`FaceSettings::corrections`] times, and then falls back to the
+//!    inner oracle.
+//!
+//! With ρ = 0 and no P (an LP) the face must pin a vertex (as many tight rows as variables);
+//! otherwise the solution is not unique and the oracle falls back. Factorizations are kept for
+//! the last few (P, A, face) triples, so both sides of a centred pass — and, with ρ = 0, the
+//! forward polish and the backward pass — share one.
+//!
+//! **Forward polish** ([`FaceSettings::polish`]): a solve without a hint is the inner oracle's,
+//! then refined the same way on the face its answer shows; a certified refinement replaces it, so
+//! x*, y* are exact and the LPGD difference quotient no longer divides solver noise by τ.
+//!
+//! Every answer is a function of the problem and the hint alone (the kept factorizations are keyed
+//! by every value they depend on), so batches are bit-identical on any number of threads.
+//!
+//! ```
+//! use lpgd_core::{ConicCotangent, ConicProblem, Lpgd};
+//! use lpgd_core::ndarray::array;
+//! use lpgd_solvers::{ClarabelOracle, FaceOracle, FacePath};
+//! // min ½‖x‖² − x₀ − x₁ s.t. x₀ + x₁ ≤ 1: the constraint is tight.
+//! let problem = ConicProblem::builder(2)
+//!     .cost(array![-1.0, -1.0])
+//!     .quadratic(lpgd_core::CscMatrix::scaled_identity(2, 1.0)?)
+//!     .inequalities(array![[1.0, 1.0]], array![1.0])
+//!     .build()?;
+//! let mut oracle = FaceOracle::new(ClarabelOracle::new());
+//! let lpgd = Lpgd::new(0.1)?;
+//! let z = lpgd.forward(&mut oracle, &problem)?;
+//! assert_eq!(oracle.last_path(), Some(FacePath::Polished));
+//! assert!((z.x[0] - 0.5).abs() < 1e-14);
+//! let g = ConicCotangent::on_x(&problem, array![1.0, 0.0]);
+//! let back = lpgd.backward(&mut oracle, &problem, &z, &g)?;
+//! assert_eq!(oracle.last_path(), Some(FacePath::Certified));
+//! // On the face x₀ + x₁ = 1 the solution moves along (1, −1): dc = (−½, ½).
+//! assert!((back.gradient.dc[0] + 0.5).abs() < 1e-9 && (back.gradient.dc[1] - 0.5).abs() < 1e-9);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use clarabel::algebra::CscMatrix as ClCsc;
+use clarabel::qdldl::{QDLDLFactorisation, QDLDLSettingsBuilder};
+use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Oracle, SolveError, SolveStatus};
+use ndarray::Array1;
+
+/// Static regularization of the face KKT matrix (removed again by iterative refinement).
+const STATIC_REGULARIZATION: f64 = 1e-9;
+/// Iterative refinement stops at this residual, relative to `1 + ‖rhs‖∞`.
+const REFINE_TOLERANCE: f64 = 1e-13;
+/// A solve whose refined residual stays above this (relative) is singular: no answer.
+const REFINE_ACCEPT: f64 = 1e-10;
+/// Most refinement steps.
+const REFINE_STEPS: usize = 20;
+/// Factorizations kept (forward, both sides, proximal and slack-embedded problems).
+const KEPT: usize = 4;
+
+/// What the wrapper does besides certifying re-solves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceSettings {
+    /// Refine every forward solve (no hint) on its face, and keep the refinement if certified.
+    pub polish: bool,
+    /// Active-set corrections tried after a failed certificate, before the fallback.
+    pub corrections: usize,
+    /// Certificate tolerance, relative to `1 + ‖b‖∞` (primal) and `1 + ‖c‖∞` (dual).
+    pub tolerance: f64,
+}
+
+impl Default for FaceSettings {
+    /// Polish on, one correction, tolerance 1e-9.
+    fn default() -> Self {
+        Self {
+            polish: true,
+            corrections: 1,
+            tolerance: 1e-9,
+        }
+    }
+}
+
+/// Why a face solve did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaceMiss {
+    /// The hint does not fit the problem.
+    NoHint,
+    /// A cone the face solve does not handle: exponential, power, PSD, or a second-order cone
+    /// with its slack on the boundary.
+    Cone,
+    /// An LP face that does not pin a vertex (not as many tight rows as variables), or more
+    /// tight rows than variables (a degenerate face).
+    NotVertex,
+    /// The face's KKT system is singular (refinement did not converge).
+    Singular,
+    /// The certificate failed (the optimal face is another one).
+    Certificate,
+}
+
+/// Which path answered a solve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FacePath {
+    /// A re-solve answered on the hinted face and certified.
+    Certified,
+    /// A re-solve answered and certified after this many active-set corrections.
+    Corrected(usize),
+    /// A re-solve answered by the inner oracle, and why the face solve did not.
+    Fallback(FaceMiss),
+    /// A forward solve by the inner oracle, refined on its face and certified.
+    Polished,
+    /// A forward solve by the inner oracle, kept as it was (polish off, or why it failed).
+    Unpolished(Option<FaceMiss>),
+}
+
+/// Counters of the paths taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaceStats {
+    /// Re-solves certified on the hinted face.
+    pub certified: u64,
+    /// Re-solves certified after active-set corrections.
+    pub corrected: u64,
+    /// Re-solves answered by the inner oracle.
+    pub fallbacks: u64,
+    /// Forward solves refined and certified.
+    pub polished: u64,
+    /// Forward solves kept as the inner oracle gave them.
+    pub unpolished: u64,
+    /// LDLᵀ factorizations computed.
+    pub factorizations: u64,
+    /// Face solves that reused a kept factorization.
+    pub reused: u64,
+}
+
+impl FaceStats {
+    /// The share of re-solves answered without the inner oracle (NaN before any).
+    pub fn certified_share(&self) -> f64 {
+        let done = self.certified + self.corrected;
+        done as f64 / (done + self.fallbacks) as f64
+    }
+}
+
+/// How one row (or one cone block) takes part in the face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A zero-cone row: always tight, free dual.
+    Equality,
+    /// A nonnegative row held tight: its dual must be ≥ 0.
+    Tight,
+    /// A nonnegative row left free: its slack must be ≥ 0, its dual is 0.
+    Free,
+    /// A second-order block with its slack inside: the slack must stay in the cone.
+    ConeFree,
+    /// A second-order block held at the apex: its dual must lie in the cone.
+    ConeApex,
+}
+
+/// The face: a role per row (a block role repeated over its rows) and the cone blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Face {
+    roles: Vec<Role>,
+    /// (first row, rows) of every second-order block.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl Face {
+    /// The rows held as equalities, in order.
+    fn tight_rows(&self) -> Vec<usize> {
+        (0..self.roles.len())
+            .filter(|&r| matches!(self.roles[r], Role::Equality | Role::Tight | Role::ConeApex))
+            .collect()
+    }
+
+    /// The face an (approximate) solution shows.
+    fn guess(cones: &[Cone], y: &[f64], s: &[f64]) -> Result<Self, FaceMiss> {
+        let mut roles = Vec::with_capacity(y.len());
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        for cone in cones {
+            let k = cone.dim();
+            match *cone {
+                Cone::Zero(_) => roles.extend(std::iter::repeat_n(Role::Equality, k)),
+                Cone::Nonnegative(_) => roles.extend((start..start + k).map(|r| {
+                    if s[r] <= y[r] {
+                        Role::Tight
+                    } else {
+                        Role::Free
+                    }
+                })),
+                Cone::SecondOrder(_) if k > 0 => {
+                    let (sb, yb) = (&s[start..start + k], &y[start..start + k]);
+                    let (ns, ny) = (norm(sb), norm(yb));
+                    let role = if ny <= 1e-4 * ns && soc_margin(sb) >= 1e-4 * ns {
+                        Role::ConeFree
+                    } else if ns <= 1e-4 * ny && soc_margin(yb) >= 1e-4 * ny {
+                        Role::ConeApex
+                    } else {
+                        return Err(FaceMiss::Cone);
+                    };
+                    roles.extend(std::iter::repeat_n(role, k));
+                    blocks.push((start, k));
+                }
+                Cone::SecondOrder(_) => {}
+                Cone::Exponential | Cone::Power(_) | Cone::Psd(_) => return Err(FaceMiss::Cone),
+            }
+            start += k;
+        }
+        Ok(Self { roles, blocks })
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// `v₀ − ‖v₁..‖`: ≥ 0 inside the second-order cone.
+fn soc_margin(v: &[f64]) -> f64 {
+    v[0] - norm(&v[1..])
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+/// One factorized face KKT matrix and what it was built from.
+struct Factor {
+    p: Option<CscMatrix>,
+    a: CscMatrix,
+    rows: Vec<usize>,
+    /// Upper triangle of the regularized matrix (static δ on the diagonal).
+    kkt: ClCsc<f64>,
+    ldl: QDLDLFactorisation<f64>,
+    last_used: u64,
+}
+
+impl Factor {
+    fn matches(&self, problem: &ConicProblem, rows: &[usize]) -> bool {
+        self.rows == rows && &self.a == problem.a() && self.p.as_ref() == problem.p()
+    }
+
+    /// `[P + δI, Aₑᵀ; Aₑ, −δI]`, upper triangle, every diagonal entry stored.
+    fn build(problem: &ConicProblem, rows: &[usize]) -> Result<Self, FaceMiss> {
+        let n = problem.n();
+        let a = problem.a();
+        let mut colptr = Vec::with_capacity(n + rows.len() + 1);
+        let mut rowval = Vec::new();
+        let mut nzval = Vec::new();
+        colptr.push(0);
+        for j in 0..n {
+            let mut diagonal = false;
+            if let Some(p) = problem.p() {
+                for k in p.colptr()[j]..p.colptr()[j + 1] {
+                    let i = p.rowval()[k];
+                    let v = p.values()[k];
+                    if i == j {
+                        diagonal = true;
+                        rowval.push(i);
+                        nzval.push(v + STATIC_REGULARIZATION);
+                    } else {
+                        rowval.push(i);
+                        nzval.push(v);
+                    }
+                }
+            }
+            if !diagonal {
+                rowval.push(j);
+                nzval.push(STATIC_REGULARIZATION);
+            }
+            colptr.push(rowval.len());
+        }
+        // Rows of A as columns: A's transpose, restricted to the face's rows.
+        let mut position = vec![usize::MAX; problem.m()];
+        for (e, &r) in rows.iter().enumerate() {
+            position[r] = e;
+        }
+        let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows.len()];
+        for (i, j, v) in a.iter() {
+            if position[i] != usize::MAX {
+                columns[position[i]].push((j, v));
+            }
+        }
+        for (e, column) in columns.into_iter().enumerate() {
+            // `a.iter()` walks columns in order, so each list is sorted by variable already.
+            for (j, v) in column {
+                rowval.push(j);
+                nzval.push(v);
+            }
+            rowval.push(n + e);
+            nzval.push(-STATIC_REGULARIZATION);
+            colptr.push(rowval.len());
+        }
+        let dim = n + rows.len();
+        let kkt = ClCsc::new(dim, dim, colptr, rowval, nzval);
+        let mut signs = vec![1i8; n];
+        signs.extend(std::iter::repeat_n(-1i8, rows.len()));
+        let settings = QDLDLSettingsBuilder::default()
+            .Dsigns(signs)
+            .regularize_enable(true)
+            .regularize_eps(1e-13)
+            .regularize_delta(1e-7)
+            .build()
+            .map_err(|_| FaceMiss::Singular)?;
+        let ldl = QDLDLFactorisation::new(&kkt, Some(settings)).map_err(|_| FaceMiss::Singular)?;
+        Ok(Self {
+            p: problem.p().cloned(),
+            a: a.clone(),
+            rows: rows.to_vec(),
+            kkt,
+            ldl,
+            last_used: 0,
+        })
+    }
+
+    /// `K₀ v`, K₀ the matrix without the static regularization.
+    fn unregularized_mul(&self, v: &[f64], n: usize) -> Vec<f64> {
+        let k = &self.kkt;
+        let mut out = vec![0.0; v.len()];
+        for j in 0..k.n {
+            for idx in k.colptr[j]..k.colptr[j + 1] {
+                let i = k.rowval[idx];
+                let mut a = k.nzval[idx];
+                if i == j {
+                    a -= if j < n {
+                        STATIC_REGULARIZATION
+                    } else {
+                        -STATIC_REGULARIZATION
+                    };
+                    out[i] += a * v[j];
+                } else {
+                    out[i] += a * v[j];
+                    out[j] += a * v[i];
+                }
+            }
+        }
+        out
+    }
+
+    /// Solves `K₀ v = rhs` by the regularized factor and iterative refinement; None when the
+    /// residual does not come down (a singular face).
+    fn solve(&mut self, rhs: &[f64], n: usize) -> Option<Vec<f64>> {
+        let scale = 1.0 + inf_norm(rhs);
+        let mut v = rhs.to_vec();
+        self.ldl.solve(&mut v);
+        let mut residual = f64::INFINITY;
+        for _ in 0..REFINE_STEPS {
+            let kv = self.unregularized_mul(&v, n);
+            let mut r: Vec<f64> = rhs.iter().zip(&kv).map(|(b, k)| b - k).collect();
+            let next = inf_norm(&r) / scale;
+            if !next.is_finite() {
+                return None;
+            }
+            if next <= REFINE_TOLERANCE || next >= residual {
+                residual = residual.min(next);
+                break;
+            }
+            residual = next;
+            self.ldl.solve(&mut r);
+            for (vi, di) in v.iter_mut().zip(&r) {
+                *vi += di;
+            }
+        }
+        (residual <= REFINE_ACCEPT && v.iter().all(|x| x.is_finite())).then_some(v)
+    }
+}
+
+/// A point on a face and the rows that break its certificate.
+struct Candidate {
+    solution: ConicSolution,
+    /// Free rows with negative slack, tight rows with negative dual.
+    violations: Vec<usize>,
+    /// A second-order block broke its certificate (no correction for those).
+    cone_violated: bool,
+}
+
+/// A conic oracle that answers LPGD re-solves on the forward solution's face when it can certify
+/// the answer, and asks its inner oracle otherwise. See the [module docs](self).
+pub struct FaceOracle<O> {
+    inner: O,
+    settings: FaceSettings,
+    factors: Vec<Factor>,
+    clock: u64,
+    stats: FaceStats,
+    last: Option<FacePath>,
+}
+
+impl<O> FaceOracle<O> {
+    /// Wraps `inner` with the default settings.
+    pub fn new(inner: O) -> Self {
+        Self::with_settings(inner, FaceSettings::default())
+    }
+
+    /// Wraps `inner` with `settings`.
+    pub fn with_settings(inner: O, settings: FaceSettings) -> Self {
+        Self {
+            inner,
+            settings,
+            factors: Vec::new(),
+            clock: 0,
+            stats: FaceStats::default(),
+            last: None,
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> FaceSettings {
+        self.settings
+    }
+
+    /// What the oracle has done so far.
+    pub fn stats(&self) -> FaceStats {
+        self.stats
+    }
+
+    /// The path of the last solve (None before the first).
+    pub fn last_path(&self) -> Option<FacePath> {
+        self.last
+    }
+
+    /// The inner oracle.
+    pub fn inner(&self) -> &O {
+        &self.inner
+    }
+
+    /// The inner oracle, mutably.
+    pub fn inner_mut(&mut self) -> &mut O {
+        &mut self.inner
+    }
+
+    /// The kept factorization for `problem` on `rows`, or a new one.
+    fn factor(&mut self, problem: &ConicProblem, rows: &[usize]) -> Result<usize, FaceMiss> {
+        self.clock += 1;
+        if let Some(k) = self.factors.iter().position(|f| f.matches(problem, rows)) {
+            self.stats.reused += 1;
+            self.factors[k].last_used = self.clock;
+            return Ok(k);
+        }
+        let mut factor = Factor::build(problem, rows)?;
+        self.stats.factorizations += 1;
+        factor.last_used = self.clock;
+        if self.factors.len() < KEPT {
+            self.factors.push(factor);
+            Ok(self.factors.len() - 1)
+        } else {
+            let k = (0..self.factors.len())
+                .min_by_key(|&k| self.factors[k].last_used)
+                .unwrap_or(0);
+            self.factors[k] = factor;
+            Ok(k)
+        }
+    }
+
+    /// The optimum of `problem` on `face` and its certificate.
+    fn on_face(&mut self, problem: &ConicProblem, face: &Face) -> Result<Candidate, FaceMiss> {
+        let (n, m) = (problem.n(), problem.m());
+        let rows = face.tight_rows();
+        let linear = problem
+            .p()
+            .is_none_or(|p| p.values().iter().all(|&v| v == 0.0));
+        if rows.len() > n || linear && rows.len() != n {
+            return Err(FaceMiss::NotVertex);
+        }
+        let k = self.factor(problem, &rows)?;
+        let b = problem.b();
+        let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
+        rhs.extend(rows.iter().map(|&r| b[r]));
+        let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
+        let x = Array1::from(v[..n].to_vec());
+        let mut y = Array1::zeros(m);
+        for (e, &r) in rows.iter().enumerate() {
+            y[r] = v[n + e];
+        }
+        let mut s = b - &problem.a().mul_vec(x.as_slice().expect("contiguous"));
+        let tol_p = self.settings.tolerance * (1.0 + inf_norm(b.as_slice().expect("contiguous")));
+        let tol_d =
+            self.settings.tolerance * (1.0 + inf_norm(problem.c().as_slice().expect("contiguous")));
+        let mut violations = Vec::new();
+        for r in 0..m {
+            match face.roles[r] {
+                Role::Equality | Role::ConeApex => s[r] = 0.0,
+                Role::Tight => {
+                    s[r] = 0.0;
+                    if y[r] < -tol_d {
+                        violations.push(r);
+                    }
+                    y[r] = y[r].max(0.0);
+                }
+                Role::Free => {
+                    if s[r] < -tol_p {
+                        violations.push(r);
+                    }
+                    s[r] = s[r].max(0.0);
+                }
+                Role::ConeFree => {}
+            }
+        }
+        let mut cone_violated = false;
+        for &(start, k) in &face.blocks {
+            let block = start..start + k;
+            cone_violated |= match face.roles[start] {
+                Role::ConeFree => soc_margin(&s.as_slice().expect("contiguous")[block]) < -tol_p,
+                _ => soc_margin(&y.as_slice().expect("contiguous")[block]) < -tol_d,
+            };
+        }
+        Ok(Candidate {
+            solution: ConicSolution {
+                x,
+                y,
+                s,
+                status: SolveStatus::Solved,
+                iterations: 0,
+            },
+            violations,
+            cone_violated,
+        })
+    }
+
+    /// Solves on `face`, correcting it up to the configured number of times: the certified
+    /// point and the corrections it took.
+    fn certified(
+        &mut self,
+        problem: &ConicProblem,
+        mut face: Face,
+    ) -> Result<(ConicSolution, usize), FaceMiss> {
+        for step in 0..=self.settings.corrections {
+            let candidate = self.on_face(problem, &face)?;
+            if candidate.cone_violated {
+                return Err(FaceMiss::Certificate);
+            }
+            if candidate.violations.is_empty() {
+                let mut z = candidate.solution;
+                z.iterations = u32::try_from(step + 1).unwrap_or(u32::MAX);
+                return Ok((z, step));
+            }
+            for r in candidate.violations {
+                face.roles[r] = match face.roles[r] {
+                    Role::Tight => Role::Free,
+                    _ => Role::Tight,
+                };
+            }
+        }
+        Err(FaceMiss::Certificate)
+    }
+}
+
+/// The hint in `problem`'s shape: the forward solution itself, or — for the slack embedding of
+/// a loss on s (`n + m` variables `(x, s)`, rows `[A I; 0 −I]`) — `((x, s), (y, y), (0, s))`.
+fn hint_for(problem: &ConicProblem, warm: &ConicSolution) -> Option<(Vec<f64>, Vec<f64>)> {
+    let (n, m) = (problem.n(), problem.m());
+    if warm.x.len() == n && warm.y.len() == m && warm.s.len() == m {
+        return Some((warm.y.to_vec(), warm.s.to_vec()));
+    }
+    let k = warm.s.len();
+    if warm.y.len() == k && warm.x.len() + k == n && 2 * k == m {
+        let mut y = warm.y.to_vec();
+        y.extend(warm.y.iter());
+        let mut s = vec![0.0; k];
+        s.extend(warm.s.iter());
+        return Some((y, s));
+    }
+    None
+}
+
+impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
+    fn solve(
+        &mut self,
+        problem: &ConicProblem,
+        warm: Option<&ConicSolution>,
+    ) -> Result<ConicSolution, SolveError> {
+        let Some(warm) = warm else {
+            let z = self.inner.solve(problem, None)?;
+            if !self.settings.polish {
+                self.stats.unpolished += 1;
+                self.last = Some(FacePath::Unpolished(None));
+                return Ok(z);
+            }
+            let polished = Face::guess(
+                problem.cones(),
+                z.y.as_slice().unwrap_or(&[]),
+                z.s.as_slice().unwrap_or(&[]),
+            )
+            .and_then(|face| self.certified(problem, face));
+            return Ok(match polished {
+                Ok((mut p, 0)) => {
+                    self.stats.polished += 1;
+                    self.last = Some(FacePath::Polished);
+                    p.iterations = z.iterations;
+                    p
+                }
+                Ok(_) | Err(_) => {
+                    self.stats.unpolished += 1;
+                    self.last = Some(FacePath::Unpolished(Some(
+                        polished.err().unwrap_or(FaceMiss::Certificate),
+                    )));
+                    z
+                }
+            });
+        };
+        let attempt = match hint_for(problem, warm) {
+            Some((y, s)) => {
+                Face::guess(problem.cones(), &y, &s).and_then(|face| self.certified(problem, face))
+            }
+            None => Err(FaceMiss::NoHint),
+        };
+        match attempt {
+            Ok((z, 0)) => {
+                self.stats.certified += 1;
+                self.last = Some(FacePath::Certified);
+                Ok(z)
+            }
+            Ok((z, k)) => {
+                self.stats.corrected += 1;
+                self.last = Some(FacePath::Corrected(k));
+                Ok(z)
+            }
+            Err(miss) => {
+                self.stats.fallbacks += 1;
+                self.last = Some(FacePath::Fallback(miss));
+                self.inner.solve(problem, Some(warm))
+            }
+        }
+    }
+}

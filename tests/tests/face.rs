@@ -1,0 +1,231 @@
+//! The certified face re-solve (`FaceOracle`): a certified answer is the optimum (equal to a
+//! high-accuracy interior-point re-solve), a face that must change falls back to the plain
+//! backend's answer, and batches do not depend on the thread count.
+
+use lpgd_core::ndarray::{array, Array1};
+use lpgd_core::{
+    ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Oracle, Problem, Side,
+};
+use lpgd_solvers::{ClarabelOracle, FaceMiss, FaceOracle, FacePath, FaceSettings};
+use lpgd_tests::random::{cotangent, nondegenerate_lp, strictly_convex_qp};
+use lpgd_tests::{norm, problem_file};
+
+fn high_accuracy(problem: &ConicProblem) -> ConicSolution {
+    ClarabelOracle::high_accuracy()
+        .solve(problem, None)
+        .expect("a reference solve")
+}
+
+/// max over x, y, s of ‖ours − theirs‖∞ / max(1, ‖theirs‖∞).
+fn distance(a: &ConicSolution, b: &ConicSolution) -> f64 {
+    let d = |u: &Array1<f64>, v: &Array1<f64>| {
+        let scale = v.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        (u - v).iter().fold(0.0f64, |m, x| m.max(x.abs())) / scale
+    };
+    d(&a.x, &b.x).max(d(&a.y, &b.y)).max(d(&a.s, &b.s))
+}
+
+fn instances() -> Vec<(&'static str, ConicProblem)> {
+    let mut out = Vec::new();
+    for seed in 0..5 {
+        out.push(("qp", strictly_convex_qp(seed, 8, 2, 8)));
+        out.push(("lp", nondegenerate_lp(seed, 6, 2, 8)));
+    }
+    out
+}
+
+#[test]
+fn a_certified_resolve_is_the_optimum_for_both_sides_and_every_loss() {
+    let mut certified = 0;
+    for (k, (kind, problem)) in instances().into_iter().enumerate() {
+        let star = high_accuracy(&problem);
+        for (with_y, with_s) in [(false, false), (true, false), (false, true)] {
+            let g = cotangent(40 + k as u64, &problem, with_y, with_s);
+            // Small enough that the optimal face stays; scaled to the cotangent.
+            let tau = 1e-3 / norm(&g.dx).max(norm(&g.dy)).max(norm(&g.ds));
+            for sigma in [tau, -tau] {
+                let perturbed = problem.backward_problem(&star, &g, sigma, 0.0).unwrap();
+                let mut face = FaceOracle::new(ClarabelOracle::new());
+                let ours = face.solve(&perturbed, Some(&star)).unwrap();
+                assert_eq!(
+                    face.last_path(),
+                    Some(FacePath::Certified),
+                    "{kind} #{k} (y {with_y}, s {with_s}, σ {sigma:.1e})"
+                );
+                certified += 1;
+                let reference = high_accuracy(&perturbed);
+                let d = distance(&ours, &reference);
+                assert!(
+                    d < 1e-9,
+                    "{kind} #{k} (y {with_y}, s {with_s}, σ {sigma:.1e}): {d:.1e} from the re-solve"
+                );
+                // And the answer passes the core's optimality check.
+                Problem::verify(&perturbed, &ours).unwrap();
+            }
+        }
+    }
+    assert_eq!(certified, 10 * 3 * 2);
+}
+
+#[test]
+fn the_forward_polish_is_the_optimum_and_lpgd_gradients_match_the_high_accuracy_path() {
+    for (k, (kind, problem)) in instances().into_iter().enumerate() {
+        let mut face = FaceOracle::new(ClarabelOracle::new());
+        let z = face.solve(&problem, None).unwrap();
+        assert_eq!(face.last_path(), Some(FacePath::Polished), "{kind} #{k}");
+        assert!(distance(&z, &high_accuracy(&problem)) < 1e-9, "{kind} #{k}");
+        // At τ = 1e-4 the difference quotient no longer magnifies solver noise.
+        let g = cotangent(70 + k as u64, &problem, true, false);
+        for side in [Side::Right, Side::Centered, Side::Left] {
+            let lpgd = Lpgd::new(1e-4).unwrap().with_side(side);
+            let mut exact = ClarabelOracle::high_accuracy();
+            let z_ref = lpgd.forward(&mut exact, &problem).unwrap();
+            let reference = lpgd.backward(&mut exact, &problem, &z_ref, &g).unwrap();
+            let ours = lpgd.backward(&mut face, &problem, &z, &g).unwrap();
+            let (a, b) = (&ours.gradient, &reference.gradient);
+            let scale = norm(&b.dc).max(norm(&b.db)).max(1e-3);
+            let err = norm(&(&a.dc - &b.dc)).max(norm(&(&a.db - &b.db))) / scale;
+            assert!(err < 1e-4, "{kind} #{k} {side:?}: {err:.1e}");
+        }
+    }
+}
+
+#[test]
+fn a_face_that_must_change_falls_back_to_the_plain_answer() {
+    // A large step moves a box-bounded LP to another vertex: the hinted face cannot be certified.
+    let mut fell_back = 0;
+    let file = problem_file("lp_box_small");
+    for seed in 0..8 {
+        let problem = file.problem(seed as usize).unwrap();
+        let star = high_accuracy(&problem);
+        let dx = cotangent(seed, &problem, false, false).dx;
+        let sigma = 10.0 * norm(problem.c()) / norm(&dx);
+        let g = ConicCotangent::on_x(&problem, dx);
+        let perturbed = problem.backward_problem(&star, &g, sigma, 0.0).unwrap();
+        let settings = FaceSettings {
+            corrections: 0,
+            ..FaceSettings::default()
+        };
+        let mut face = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+        let ours = face.solve(&perturbed, Some(&star));
+        let plain = ClarabelOracle::new().solve(&perturbed, Some(&star));
+        match face.last_path() {
+            Some(FacePath::Fallback(FaceMiss::Certificate)) => {
+                assert_eq!(ours, plain, "seed {seed}: the fallback is the plain answer");
+                fell_back += 1;
+            }
+            // A degenerate forward vertex is refused before the certificate, also with the
+            // plain answer.
+            Some(FacePath::Fallback(FaceMiss::NotVertex)) => assert_eq!(ours, plain),
+            // Where the vertex happens to survive the step, the certified answer is still exact.
+            Some(FacePath::Certified) => {
+                assert!(distance(&ours.unwrap(), &high_accuracy(&perturbed)) < 1e-9)
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    assert!(fell_back >= 5, "only {fell_back} of 8 fell back");
+
+    // A degenerate vertex (three tight rows in the plane) is not a face the oracle solves on.
+    let problem = ConicProblem::builder(2)
+        .cost(array![1.0, 1.0])
+        .inequalities(
+            array![[-1.0, 0.0], [0.0, -1.0], [-1.0, -1.0]],
+            array![0.0, 0.0, 0.0],
+        )
+        .build()
+        .unwrap();
+    let star = high_accuracy(&problem);
+    let g = ConicCotangent::on_x(&problem, array![0.1, -0.2]);
+    let perturbed = problem.backward_problem(&star, &g, 0.1, 0.0).unwrap();
+    let mut face = FaceOracle::new(ClarabelOracle::new());
+    let ours = face.solve(&perturbed, Some(&star));
+    assert_eq!(
+        face.last_path(),
+        Some(FacePath::Fallback(FaceMiss::NotVertex))
+    );
+    assert_eq!(ours, ClarabelOracle::new().solve(&perturbed, Some(&star)));
+    // Its forward solve is not polished either (the vertex does not pin the duals).
+    face.solve(&problem, None).unwrap();
+    assert!(matches!(
+        face.last_path(),
+        Some(FacePath::Unpolished(Some(_)))
+    ));
+}
+
+#[test]
+fn corrections_repair_a_face_that_changed_by_a_row() {
+    // min ½‖x − t‖² s.t. x ≤ 1 (two rows): moving the target across a bound changes one row.
+    let eye = CscMatrix::scaled_identity(2, 1.0).unwrap();
+    let problem = ConicProblem::builder(2)
+        .cost(array![-2.0, -0.5])
+        .quadratic(eye.clone())
+        .inequalities(eye, array![1.0, 1.0])
+        .build()
+        .unwrap();
+    let star = high_accuracy(&problem);
+    // x* = (1, 0.5): row 0 tight. The step moves the target of x₁ to 1.5: row 1 tight too.
+    let g = ConicCotangent::on_x(&problem, array![0.0, -1.0]);
+    let perturbed = problem.backward_problem(&star, &g, 1.0, 0.0).unwrap();
+    let mut face = FaceOracle::new(ClarabelOracle::new());
+    let ours = face.solve(&perturbed, Some(&star)).unwrap();
+    assert_eq!(face.last_path(), Some(FacePath::Corrected(1)));
+    assert!(distance(&ours, &high_accuracy(&perturbed)) < 1e-9);
+    assert_eq!(ours.x, array![1.0, 1.0]);
+}
+
+fn batch(threads: usize, problems: &[ConicProblem], g: &[ConicCotangent]) -> Vec<ConicSolution> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let lpgd = Lpgd::new(0.1)
+            .unwrap()
+            .with_rho(0.1)
+            .unwrap()
+            .with_side(Side::Centered);
+        let make = || FaceOracle::new(ClarabelOracle::new());
+        let z: Vec<_> = lpgd
+            .forward_batch(make, problems)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let back = lpgd.backward_batch(make, problems, &z, g).unwrap();
+        assert!(back.iter().all(Result::is_ok));
+        z
+    })
+}
+
+#[test]
+fn batches_through_the_face_oracle_do_not_depend_on_threads() {
+    for family in ["qp_box", "lp_box", "qp_socp"] {
+        let file = problem_file(&format!("{family}_small"));
+        let problems: Vec<_> = file.problems().into_iter().take(24).collect();
+        let g = &file.cotangents()[..problems.len()];
+        let pool = |t: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+        };
+        let grads = |t: usize| {
+            let z = batch(t, &problems, g);
+            pool(t).install(|| {
+                let lpgd = Lpgd::new(0.1)
+                    .unwrap()
+                    .with_rho(0.1)
+                    .unwrap()
+                    .with_side(Side::Centered);
+                lpgd.backward_batch(|| FaceOracle::new(ClarabelOracle::new()), &problems, &z, g)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.unwrap().gradient)
+                    .collect::<Vec<_>>()
+            })
+        };
+        let one = grads(1);
+        assert_eq!(one, grads(2), "{family}: 1 vs 2 threads");
+        assert_eq!(one, grads(5), "{family}: 1 vs 5 threads");
+    }
+}
