@@ -98,6 +98,9 @@ pub struct SolverArgs {
     /// Clarabel's KKT factorization: auto, qdldl or (feature `clarabel-faer`) faer.
     #[arg(long, default_value = "auto")]
     pub kkt: KktSolver,
+    /// Answer re-solves on the forward solution's face when certified (`FaceOracle`).
+    #[arg(long)]
+    pub face: bool,
     /// Worker threads (default: all cores; at most 256).
     #[arg(long, value_parser = thread_count)]
     pub threads: Option<usize>,
@@ -113,6 +116,7 @@ impl SolverArgs {
             cold: self.cold,
             high_accuracy: self.high_accuracy,
             kkt: self.kkt,
+            face: self.face,
         }
     }
 

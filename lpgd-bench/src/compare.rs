@@ -7,9 +7,9 @@ use crate::plot::line_plot;
 use crate::progress;
 use crate::stats::median;
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, ProblemFile, Side};
-use lpgd_solvers::ClarabelOracle;
+use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
 use lpgd_solvers::{Backend, BackendOptions as Options, KktSolver};
+use lpgd_solvers::{ClarabelOracle, FaceOracle};
 use lpgd_tests::families::{instance, Family};
 use lpgd_tests::fd::{central_differences, Blocks};
 use serde::Serialize;
@@ -38,6 +38,9 @@ pub struct CompareArgs {
     /// LPGD step τ.
     #[arg(long, default_value_t = 0.1)]
     pub tau: f64,
+    /// LPGD proximal weight ρ.
+    #[arg(long, default_value_t = 0.0)]
+    pub rho: f64,
     /// Extra problem files (diffcp layout) to include.
     #[arg(long = "problem")]
     pub problems: Vec<PathBuf>,
@@ -97,6 +100,9 @@ pub struct Row {
     /// Relative error of centred LPGD (τ = 1e-4, ρ = 0) against central finite differences
     /// (h = 1e-4) of `dxᵀx*` with respect to c and b, on the first instance (sizes ≤ 30).
     pub fd_error: Option<f64>,
+    /// Certified face re-solves: the share of the backward re-solves answered by a certified face
+    /// solve (variants `+face` only).
+    pub certified: Option<f64>,
     /// Forward + backward of the whole batch on one thread (ms).
     pub batch_1_thread_ms: f64,
     /// The same on all threads (ms).
@@ -116,6 +122,9 @@ pub struct TauPoint {
     pub lp_mean_dc_norm: f64,
     /// QP: relative error of centred LPGD (ρ = 0) against finite differences.
     pub qp_fd_error: f64,
+    /// Per family (n = 20, the run's ρ, centred): the share of backward re-solves that
+    /// `clarabel+face` certified (None where Clarabel cannot solve the family).
+    pub certified: BTreeMap<String, Option<f64>>,
 }
 
 /// The whole report.
@@ -188,9 +197,10 @@ struct Variant {
     options: Options,
 }
 
-/// Every backend with default options; with a choice of KKT factorizations (feature
-/// `clarabel-faer`), Clarabel once more with each named choice (`clarabel[qdldl]`, `clarabel[faer]`)
-/// beside its default (`clarabel`, the automatic choice).
+/// Every backend with default options; Clarabel wrapped in the certified face re-solve
+/// (`clarabel+face`); with a choice of KKT factorizations (feature `clarabel-faer`), Clarabel once
+/// more with each named choice (`clarabel[qdldl]`, `clarabel[faer]`) beside its default
+/// (`clarabel`, the automatic choice).
 fn variants() -> Vec<Variant> {
     let mut out = Vec::new();
     let choices = KktSolver::all();
@@ -200,6 +210,16 @@ fn variants() -> Vec<Variant> {
             backend,
             options: Options::default(),
         });
+        if backend == Backend::Clarabel {
+            out.push(Variant {
+                label: format!("{backend}+face"),
+                backend,
+                options: Options {
+                    face: true,
+                    ..Options::default()
+                },
+            });
+        }
         if backend == Backend::Clarabel && choices.len() > 2 {
             for &kkt in choices.iter().filter(|&&k| k != KktSolver::Auto) {
                 out.push(Variant {
@@ -259,7 +279,11 @@ fn rows_for(
         .expect("a pool");
     let mut rows = Vec::new();
     for side in [Side::Right, Side::Centered] {
-        let lpgd = Lpgd::new(config.tau).expect("valid τ").with_side(side);
+        let lpgd = Lpgd::new(config.tau)
+            .expect("valid τ")
+            .with_rho(config.rho)
+            .expect("valid ρ")
+            .with_side(side);
         let reference: Vec<Option<ConicGradient>> = set
             .iter()
             .map(|(p, g)| {
@@ -278,14 +302,25 @@ fn rows_for(
                 skipped.insert(format!("{label} on {name}: it lacks {missing}"));
                 continue;
             }
-            let mut oracle = backend.oracle(options);
+            // A face variant is measured through its concrete type, for its counters.
+            let mut face = options.face.then(|| {
+                FaceOracle::new(backend.oracle(Options {
+                    face: false,
+                    ..options
+                }))
+            });
+            let mut plain = backend.oracle(options);
+            let oracle: &mut dyn Oracle<ConicProblem> = match face.as_mut() {
+                Some(f) => f,
+                None => plain.as_mut(),
+            };
             let (mut fwd, mut bwd, mut iters, mut agree) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut failures = BTreeMap::new();
             for (k, (p, g)) in set.iter().enumerate() {
                 for repeat in 0..config.repeats().max(1) {
                     let t0 = Instant::now();
-                    let z = match lpgd.forward(&mut oracle, p) {
+                    let z = match lpgd.forward(oracle, p) {
                         Ok(z) => z,
                         Err(e) => {
                             if repeat == 0 {
@@ -296,7 +331,7 @@ fn rows_for(
                     };
                     fwd.push(1e3 * t0.elapsed().as_secs_f64());
                     let t1 = Instant::now();
-                    let back = lpgd.backward(&mut oracle, p, &z, g);
+                    let back = lpgd.backward(oracle, p, &z, g);
                     bwd.push(1e3 * t1.elapsed().as_secs_f64());
                     if repeat > 0 {
                         continue;
@@ -312,6 +347,7 @@ fn rows_for(
                     }
                 }
             }
+            let certified = face.as_ref().map(|f| f.stats().certified_share());
             let fd_error = match (fd, side) {
                 (Some(fd), Side::Centered) => {
                     let small = Lpgd::new(1e-4).expect("valid τ");
@@ -359,6 +395,7 @@ fn rows_for(
                 failures,
                 agreement: (!agree.is_empty()).then(|| median(agree)),
                 fd_error,
+                certified,
                 batch_1_thread_ms: one,
                 batch_all_threads_ms: all,
                 speedup: one / all,
@@ -395,7 +432,32 @@ fn tau_sweep(config: &CompareArgs) -> Vec<TauPoint> {
                     .map_or(f64::NAN, |b| rel(&c_and_b(&b.gradient), fd)),
                 _ => f64::NAN,
             };
+            let certified = Family::ALL
+                .iter()
+                .map(|&family| {
+                    let lpgd = lpgd
+                        .clone()
+                        .with_rho(config.rho)
+                        .expect("valid ρ")
+                        .with_side(Side::Centered);
+                    let mut face = FaceOracle::new(ClarabelOracle::new());
+                    for i in 0..config.instances as u32 {
+                        let Ok((p, g)) = instance(family, n, config.seed + 3000 + i) else {
+                            continue;
+                        };
+                        if let Ok(z) = lpgd.forward(&mut face, &p) {
+                            let _ = lpgd.backward(&mut face, &p, &z, &g);
+                        }
+                    }
+                    let share = face.stats().certified_share();
+                    (
+                        family.name().to_string(),
+                        share.is_finite().then_some(share),
+                    )
+                })
+                .collect();
             TauPoint {
+                certified,
                 tau,
                 lp_nonzero_dc: norms.iter().filter(|&&v| v > 1e-6).count() as f64
                     / norms.len().max(1) as f64,
@@ -408,7 +470,7 @@ fn tau_sweep(config: &CompareArgs) -> Vec<TauPoint> {
 
 /// Runs the comparison.
 pub fn run(config: &CompareArgs) -> Result<Report, BenchError> {
-    Lpgd::new(config.tau)?;
+    Lpgd::new(config.tau)?.with_rho(config.rho)?;
     let sizes = config.sizes();
     let mut rows = Vec::new();
     let mut skipped = BTreeSet::new();
@@ -470,6 +532,7 @@ pub fn run(config: &CompareArgs) -> Result<Report, BenchError> {
     setting.insert("instances".into(), serde_json::json!(config.instances));
     setting.insert("repeats".into(), serde_json::json!(config.repeats()));
     setting.insert("tau".into(), serde_json::json!(config.tau));
+    setting.insert("rho".into(), serde_json::json!(config.rho));
     setting.insert("seed".into(), serde_json::json!(config.seed));
     setting.insert(
         "threads".into(),
@@ -495,7 +558,7 @@ fn opt(v: Option<f64>) -> String {
 /// The report as markdown.
 pub fn markdown(report: &Report) -> String {
     let mut s = String::from(
-        "| family | n | backend | side | fwd ms | bwd ms | bwd/fwd | iters | failures | vs ref | vs FD | batch 1 thr ms | all thr ms | speed-up |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| family | n | backend | side | fwd ms | bwd ms | bwd/fwd | iters | failures | vs ref | vs FD | certified | batch 1 thr ms | all thr ms | speed-up |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in &report.rows {
         let failures = if r.failures.is_empty() {
@@ -508,9 +571,10 @@ pub fn markdown(report: &Report) -> String {
                 .join(", ")
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.1} | {failures} | {} | {} | {:.1} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.1} | {failures} | {} | {} | {} | {:.1} | {:.1} | {:.2} |\n",
             r.family, r.size, r.backend, r.side, r.forward_ms, r.backward_ms, r.ratio, r.iterations,
-            opt(r.agreement), opt(r.fd_error), r.batch_1_thread_ms, r.batch_all_threads_ms, r.speedup
+            opt(r.agreement), opt(r.fd_error), r.certified.map_or("–".into(), |c| format!("{:.0} %", 100.0 * c)),
+            r.batch_1_thread_ms, r.batch_all_threads_ms, r.speedup
         ));
     }
     if !report.skipped.is_empty() {
@@ -537,12 +601,31 @@ pub fn markdown(report: &Report) -> String {
             ));
         }
     }
-    s.push_str("\n| τ | LP: share with dc ≠ 0 | LP: mean ‖dc‖ | QP: centred LPGD vs FD |\n|---|---|---|---|\n");
+    let families: Vec<&String> = report
+        .tau_sweep
+        .first()
+        .map(|t| t.certified.keys().collect())
+        .unwrap_or_default();
+    s.push_str("\n| τ | LP: share with dc ≠ 0 | LP: mean ‖dc‖ | QP: centred LPGD vs FD |");
+    for f in &families {
+        s.push_str(&format!(" {f}: certified |"));
+    }
+    s.push_str(&format!(
+        "\n|---|---|---|---|{}\n",
+        "---|".repeat(families.len())
+    ));
     for t in &report.tau_sweep {
         s.push_str(&format!(
-            "| {:e} | {:.2} | {:.3} | {:.1e} |\n",
+            "| {:e} | {:.2} | {:.3} | {:.1e} |",
             t.tau, t.lp_nonzero_dc, t.lp_mean_dc_norm, t.qp_fd_error
         ));
+        for f in &families {
+            match t.certified.get(*f).copied().flatten() {
+                Some(share) => s.push_str(&format!(" {:.0} % |", 100.0 * share)),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
     }
     s
 }
@@ -619,6 +702,7 @@ mod tests {
             repeats: 1,
             tau: 0.1,
             seed,
+            rho: 0.0,
             problems: Vec::new(),
             out: None,
             fd_max_size: 6,
@@ -679,6 +763,31 @@ mod tests {
         assert!(clarabel
             .iter()
             .any(|r| r.fd_error.is_some_and(|e| e < 1e-2)));
+        // The face re-solve agrees with the high-accuracy reference and certifies QP re-solves.
+        let face: Vec<&Row> = a
+            .rows
+            .iter()
+            .filter(|r| r.backend == "clarabel+face")
+            .collect();
+        assert!(!face.is_empty());
+        for r in &face {
+            assert!(
+                r.failures.is_empty() && r.agreement.unwrap() < 1e-2,
+                "{r:?}"
+            );
+            assert!(
+                r.certified.is_some_and(|c| (0.0..=1.0).contains(&c)),
+                "{r:?}"
+            );
+        }
+        assert!(face
+            .iter()
+            .any(|r| r.family == "qp" && r.certified.unwrap() > 0.5));
+        assert!(a
+            .rows
+            .iter()
+            .all(|r| r.certified.is_some() == r.backend.ends_with("+face")));
+        assert!(a.tau_sweep[0].certified["qp"].unwrap() > 0.5);
         let json = serde_json::to_value(&a).unwrap();
         for key in [
             "forward_ms",

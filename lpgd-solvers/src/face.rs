@@ -69,6 +69,10 @@ const REFINE_TOLERANCE: f64 = 1e-13;
 const REFINE_ACCEPT: f64 = 1e-10;
 /// Most refinement steps.
 const REFINE_STEPS: usize = 20;
+/// Most Newton steps on boundary cones.
+const NEWTON_STEPS: usize = 12;
+/// Newton stops when a step is below this, relative to `1 + ‖x‖∞`.
+const NEWTON_TOLERANCE: f64 = 1e-12;
 /// Factorizations kept (forward, both sides, proximal and slack-embedded problems).
 const KEPT: usize = 4;
 
@@ -84,11 +88,11 @@ pub struct FaceSettings {
 }
 
 impl Default for FaceSettings {
-    /// Polish on, one correction, tolerance 1e-9.
+    /// Polish on, three corrections, tolerance 1e-9.
     fn default() -> Self {
         Self {
             polish: true,
-            corrections: 1,
+            corrections: 3,
             tolerance: 1e-9,
         }
     }
@@ -166,14 +170,23 @@ enum Role {
     ConeFree,
     /// A second-order block held at the apex: its dual must lie in the cone.
     ConeApex,
+    /// A second-order block held on its boundary (slack and dual on the boundary, orthogonal):
+    /// Newton steps on `s₀ = ‖s̄‖`, and its multiplier must be ≥ 0.
+    ConeBoundary,
 }
 
 /// The face: a role per row (a block role repeated over its rows) and the cone blocks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Face {
     roles: Vec<Role>,
     /// (first row, rows) of every second-order block.
     blocks: Vec<(usize, usize)>,
+    /// Nonnegative rows held tight on a tie (slack = dual, both zero in an exact hint).
+    ties: Vec<usize>,
+    /// The hint's x (the Newton start on boundary cones).
+    x: Vec<f64>,
+    /// The hint's `y₀` of every block (the boundary multiplier's start).
+    y0: Vec<f64>,
 }
 
 impl Face {
@@ -184,16 +197,29 @@ impl Face {
             .collect()
     }
 
+    /// The second-order blocks held on their boundary.
+    fn boundary(&self) -> Vec<(usize, usize)> {
+        self.blocks
+            .iter()
+            .copied()
+            .filter(|&(start, _)| self.roles[start] == Role::ConeBoundary)
+            .collect()
+    }
+
     /// The face an (approximate) solution shows.
-    fn guess(cones: &[Cone], y: &[f64], s: &[f64]) -> Result<Self, FaceMiss> {
+    fn guess(cones: &[Cone], x: &[f64], y: &[f64], s: &[f64]) -> Result<Self, FaceMiss> {
         let mut roles = Vec::with_capacity(y.len());
         let mut blocks = Vec::new();
+        let mut ties = Vec::new();
         let mut start = 0;
         for cone in cones {
             let k = cone.dim();
             match *cone {
                 Cone::Zero(_) => roles.extend(std::iter::repeat_n(Role::Equality, k)),
                 Cone::Nonnegative(_) => roles.extend((start..start + k).map(|r| {
+                    if s[r] == y[r] {
+                        ties.push(r);
+                    }
                     if s[r] <= y[r] {
                         Role::Tight
                     } else {
@@ -207,6 +233,8 @@ impl Face {
                         Role::ConeFree
                     } else if ns <= 1e-4 * ny && soc_margin(yb) >= 1e-4 * ny {
                         Role::ConeApex
+                    } else if sb[0] > 0.0 && yb[0] > 0.0 && norm(&sb[1..]) > 0.0 {
+                        Role::ConeBoundary
                     } else {
                         return Err(FaceMiss::Cone);
                     };
@@ -218,8 +246,22 @@ impl Face {
             }
             start += k;
         }
-        Ok(Self { roles, blocks })
+        let y0 = blocks.iter().map(|&(start, _)| y[start]).collect();
+        Ok(Self {
+            roles,
+            blocks,
+            ties,
+            x: x.to_vec(),
+            y0,
+        })
     }
+}
+
+/// No quadratic term: a face must pin a vertex.
+fn is_linear(problem: &ConicProblem) -> bool {
+    problem
+        .p()
+        .is_none_or(|p| p.values().iter().all(|&v| v == 0.0))
 }
 
 fn norm(v: &[f64]) -> f64 {
@@ -233,6 +275,22 @@ fn soc_margin(v: &[f64]) -> f64 {
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+/// Rows `rows` of A as sparse columns (variables ascending).
+fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f64)>> {
+    let mut position = vec![usize::MAX; problem.m()];
+    for (e, &r) in rows.iter().enumerate() {
+        position[r] = e;
+    }
+    let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows.len()];
+    // `iter` walks A by columns, so each list comes out sorted by variable.
+    for (i, j, v) in problem.a().iter() {
+        if position[i] != usize::MAX {
+            columns[position[i]].push((j, v));
+        }
+    }
+    columns
 }
 
 /// One factorized face KKT matrix and what it was built from.
@@ -254,25 +312,39 @@ impl Factor {
     /// `[P + δI, Aₑᵀ; Aₑ, −δI]`, upper triangle, every diagonal entry stored.
     fn build(problem: &ConicProblem, rows: &[usize]) -> Result<Self, FaceMiss> {
         let n = problem.n();
-        let a = problem.a();
-        let mut colptr = Vec::with_capacity(n + rows.len() + 1);
+        let mut upper: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        if let Some(p) = problem.p() {
+            for (i, j, v) in p.iter() {
+                upper[j].push((i, v));
+            }
+        }
+        let mut factor = Self::assemble(upper, rows_as_columns(problem, rows))?;
+        factor.p = problem.p().cloned();
+        factor.a = problem.a().clone();
+        factor.rows = rows.to_vec();
+        Ok(factor)
+    }
+
+    /// The regularized saddle-point matrix `[H + δI, Cᵀ; C, −δI]` from H's upper triangle by
+    /// columns (rows ascending, diagonal last or absent) and C's rows as sparse columns.
+    fn assemble(
+        upper: Vec<Vec<(usize, f64)>>,
+        constraints: Vec<Vec<(usize, f64)>>,
+    ) -> Result<Self, FaceMiss> {
+        let n = upper.len();
+        let mut colptr = Vec::with_capacity(n + constraints.len() + 1);
         let mut rowval = Vec::new();
         let mut nzval = Vec::new();
         colptr.push(0);
-        for j in 0..n {
+        for (j, column) in upper.into_iter().enumerate() {
             let mut diagonal = false;
-            if let Some(p) = problem.p() {
-                for k in p.colptr()[j]..p.colptr()[j + 1] {
-                    let i = p.rowval()[k];
-                    let v = p.values()[k];
-                    if i == j {
-                        diagonal = true;
-                        rowval.push(i);
-                        nzval.push(v + STATIC_REGULARIZATION);
-                    } else {
-                        rowval.push(i);
-                        nzval.push(v);
-                    }
+            for (i, v) in column {
+                rowval.push(i);
+                if i == j {
+                    diagonal = true;
+                    nzval.push(v + STATIC_REGULARIZATION);
+                } else {
+                    nzval.push(v);
                 }
             }
             if !diagonal {
@@ -281,19 +353,8 @@ impl Factor {
             }
             colptr.push(rowval.len());
         }
-        // Rows of A as columns: A's transpose, restricted to the face's rows.
-        let mut position = vec![usize::MAX; problem.m()];
-        for (e, &r) in rows.iter().enumerate() {
-            position[r] = e;
-        }
-        let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows.len()];
-        for (i, j, v) in a.iter() {
-            if position[i] != usize::MAX {
-                columns[position[i]].push((j, v));
-            }
-        }
-        for (e, column) in columns.into_iter().enumerate() {
-            // `a.iter()` walks columns in order, so each list is sorted by variable already.
+        let count = constraints.len();
+        for (e, column) in constraints.into_iter().enumerate() {
             for (j, v) in column {
                 rowval.push(j);
                 nzval.push(v);
@@ -302,10 +363,10 @@ impl Factor {
             nzval.push(-STATIC_REGULARIZATION);
             colptr.push(rowval.len());
         }
-        let dim = n + rows.len();
+        let dim = n + count;
         let kkt = ClCsc::new(dim, dim, colptr, rowval, nzval);
         let mut signs = vec![1i8; n];
-        signs.extend(std::iter::repeat_n(-1i8, rows.len()));
+        signs.extend(std::iter::repeat_n(-1i8, count));
         let settings = QDLDLSettingsBuilder::default()
             .Dsigns(signs)
             .regularize_enable(true)
@@ -315,9 +376,9 @@ impl Factor {
             .map_err(|_| FaceMiss::Singular)?;
         let ldl = QDLDLFactorisation::new(&kkt, Some(settings)).map_err(|_| FaceMiss::Singular)?;
         Ok(Self {
-            p: problem.p().cloned(),
-            a: a.clone(),
-            rows: rows.to_vec(),
+            p: None,
+            a: CscMatrix::zeros(0, 0).map_err(|_| FaceMiss::Singular)?,
+            rows: Vec::new(),
             kkt,
             ldl,
             last_used: 0,
@@ -466,26 +527,40 @@ impl<O> FaceOracle<O> {
     fn on_face(&mut self, problem: &ConicProblem, face: &Face) -> Result<Candidate, FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
         let rows = face.tight_rows();
-        let linear = problem
-            .p()
-            .is_none_or(|p| p.values().iter().all(|&v| v == 0.0));
-        if rows.len() > n || linear && rows.len() != n {
+        let boundary = face.boundary();
+        let constraints = rows.len() + boundary.len();
+        if constraints > n || boundary.is_empty() && is_linear(problem) && constraints != n {
             return Err(FaceMiss::NotVertex);
         }
-        let k = self.factor(problem, &rows)?;
         let b = problem.b();
-        let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
-        rhs.extend(rows.iter().map(|&r| b[r]));
-        let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
-        let x = Array1::from(v[..n].to_vec());
-        let mut y = Array1::zeros(m);
-        for (e, &r) in rows.iter().enumerate() {
-            y[r] = v[n + e];
-        }
+        let (x, mut y) = if boundary.is_empty() {
+            let k = self.factor(problem, &rows)?;
+            let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
+            rhs.extend(rows.iter().map(|&r| b[r]));
+            let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
+            let mut y = Array1::zeros(m);
+            for (e, &r) in rows.iter().enumerate() {
+                y[r] = v[n + e];
+            }
+            (Array1::from(v[..n].to_vec()), y)
+        } else {
+            self.newton(problem, face, &rows, &boundary)?
+        };
         let mut s = b - &problem.a().mul_vec(x.as_slice().expect("contiguous"));
         let tol_p = self.settings.tolerance * (1.0 + inf_norm(b.as_slice().expect("contiguous")));
         let tol_d =
             self.settings.tolerance * (1.0 + inf_norm(problem.c().as_slice().expect("contiguous")));
+        // The face's own equations: stationarity, and zero slack on the rows held tight.
+        let mut stationarity = problem.a().t_mul_vec(y.as_slice().expect("contiguous"));
+        stationarity += problem.c();
+        if let Some(p) = problem.p() {
+            stationarity += &p.sym_upper_mul_vec(x.as_slice().expect("contiguous"));
+        }
+        let tight_residual = rows.iter().fold(0.0f64, |m, &r| m.max(s[r].abs()));
+        if inf_norm(stationarity.as_slice().expect("contiguous")) > tol_d || tight_residual > tol_p
+        {
+            return Err(FaceMiss::Singular);
+        }
         let mut violations = Vec::new();
         for r in 0..m {
             match face.roles[r] {
@@ -503,15 +578,20 @@ impl<O> FaceOracle<O> {
                     }
                     s[r] = s[r].max(0.0);
                 }
-                Role::ConeFree => {}
+                Role::ConeFree | Role::ConeBoundary => {}
             }
         }
         let mut cone_violated = false;
         for &(start, k) in &face.blocks {
             let block = start..start + k;
+            let (sb, yb) = (
+                &s.as_slice().expect("contiguous")[block.clone()],
+                &y.as_slice().expect("contiguous")[block],
+            );
             cone_violated |= match face.roles[start] {
-                Role::ConeFree => soc_margin(&s.as_slice().expect("contiguous")[block]) < -tol_p,
-                _ => soc_margin(&y.as_slice().expect("contiguous")[block]) < -tol_d,
+                Role::ConeFree => soc_margin(sb) < -tol_p,
+                Role::ConeBoundary => soc_margin(sb) < -tol_p || yb[0] < -tol_d,
+                _ => soc_margin(yb) < -tol_d,
             };
         }
         Ok(Candidate {
@@ -527,6 +607,128 @@ impl<O> FaceOracle<O> {
         })
     }
 
+    /// Newton's method for the optimum on a face with second-order blocks on their boundary:
+    /// each block's constraint is `ψ(s) = s₀ − ‖s̄‖ = 0` with multiplier λ (its dual is
+    /// `λ (1, −s̄/‖s̄‖)`), and each step solves the SQP system
+    /// `[P + Σ λ Āᵀ(I − ŝŝᵀ)Ā/‖s̄‖, Aₑᵀ, g; Aₑ, 0, 0; gᵀ, 0, 0] (Δx, yₑ, λ) = (−(Px + c), bₑ − Aₑx, ψ)`
+    /// with `g = A_Bᵀ∇ψ` (positive semidefinite Hessian block: the same quasi-definite LDLᵀ).
+    fn newton(
+        &mut self,
+        problem: &ConicProblem,
+        face: &Face,
+        rows: &[usize],
+        boundary: &[(usize, usize)],
+    ) -> Result<(Array1<f64>, Array1<f64>), FaceMiss> {
+        let (n, m) = (problem.n(), problem.m());
+        if face.x.len() != n {
+            return Err(FaceMiss::NoHint);
+        }
+        let b = problem.b();
+        let tight = rows_as_columns(problem, rows);
+        let blocks: Vec<Vec<Vec<(usize, f64)>>> = boundary
+            .iter()
+            .map(|&(start, k)| rows_as_columns(problem, &(start..start + k).collect::<Vec<_>>()))
+            .collect();
+        let mut x = Array1::from(face.x.clone());
+        let mut lambda: Vec<f64> = face
+            .blocks
+            .iter()
+            .zip(&face.y0)
+            .filter(|((start, _), _)| face.roles[*start] == Role::ConeBoundary)
+            .map(|(_, &y0)| y0)
+            .collect();
+        let mut y_tight = vec![0.0; rows.len()];
+        let dot =
+            |row: &[(usize, f64)], x: &Array1<f64>| row.iter().map(|&(j, v)| v * x[j]).sum::<f64>();
+        for _ in 0..NEWTON_STEPS {
+            let mut upper: Vec<std::collections::BTreeMap<usize, f64>> =
+                vec![std::collections::BTreeMap::new(); n];
+            if let Some(p) = problem.p() {
+                for (i, j, v) in p.iter() {
+                    *upper[j].entry(i).or_insert(0.0) += v;
+                }
+            }
+            let mut constraints = tight.clone();
+            let mut psi = Vec::with_capacity(boundary.len());
+            for ((&(start, k), rows_b), &lam) in boundary.iter().zip(&blocks).zip(&lambda) {
+                let sb: Vec<f64> = (0..k).map(|r| b[start + r] - dot(&rows_b[r], &x)).collect();
+                let nbar = norm(&sb[1..]);
+                if !(nbar > 0.0 && sb[0] > 0.0 && nbar.is_finite()) {
+                    return Err(FaceMiss::Cone);
+                }
+                psi.push(sb[0] - nbar);
+                let shat: Vec<f64> = sb[1..].iter().map(|v| v / nbar).collect();
+                // g = A_Bᵀ (1, −ŝ) and h = Āᵀŝ.
+                let mut g = std::collections::BTreeMap::new();
+                let mut h = std::collections::BTreeMap::new();
+                for &(j, v) in &rows_b[0] {
+                    *g.entry(j).or_insert(0.0) += v;
+                }
+                for (r, row) in rows_b.iter().enumerate().skip(1) {
+                    for &(j, v) in row {
+                        *g.entry(j).or_insert(0.0) -= shat[r - 1] * v;
+                        *h.entry(j).or_insert(0.0) += shat[r - 1] * v;
+                    }
+                }
+                constraints.push(g.into_iter().collect());
+                // λ/‖s̄‖ (ĀᵀĀ − hhᵀ), upper triangle.
+                let coef = lam.max(0.0) / nbar;
+                if coef > 0.0 {
+                    for row in rows_b.iter().skip(1) {
+                        for &(i, vi) in row {
+                            for &(j, vj) in row {
+                                if i <= j {
+                                    *upper[j].entry(i).or_insert(0.0) += coef * vi * vj;
+                                }
+                            }
+                        }
+                    }
+                    let h: Vec<(usize, f64)> = h.into_iter().collect();
+                    for &(i, hi) in &h {
+                        for &(j, hj) in &h {
+                            if i <= j {
+                                *upper[j].entry(i).or_insert(0.0) -= coef * hi * hj;
+                            }
+                        }
+                    }
+                }
+            }
+            let mut gradient = problem.c().clone();
+            if let Some(p) = problem.p() {
+                gradient += &p.sym_upper_mul_vec(x.as_slice().expect("contiguous"));
+            }
+            let mut rhs: Vec<f64> = gradient.iter().map(|v| -v).collect();
+            rhs.extend(rows.iter().zip(&tight).map(|(&r, row)| b[r] - dot(row, &x)));
+            rhs.extend(&psi);
+            let upper = upper.into_iter().map(|c| c.into_iter().collect()).collect();
+            let mut factor = Factor::assemble(upper, constraints)?;
+            self.stats.factorizations += 1;
+            let v = factor.solve(&rhs, n).ok_or(FaceMiss::Singular)?;
+            let step = inf_norm(&v[..n]);
+            for j in 0..n {
+                x[j] += v[j];
+            }
+            y_tight.copy_from_slice(&v[n..n + rows.len()]);
+            lambda.copy_from_slice(&v[n + rows.len()..]);
+            if step <= NEWTON_TOLERANCE * (1.0 + inf_norm(x.as_slice().expect("contiguous"))) {
+                let mut y = Array1::zeros(m);
+                for (e, &r) in rows.iter().enumerate() {
+                    y[r] = y_tight[e];
+                }
+                for ((&(start, k), rows_b), &lam) in boundary.iter().zip(&blocks).zip(&lambda) {
+                    let sb: Vec<f64> = (0..k).map(|r| b[start + r] - dot(&rows_b[r], &x)).collect();
+                    let nbar = norm(&sb[1..]);
+                    y[start] = lam;
+                    for r in 1..k {
+                        y[start + r] = -lam * sb[r] / nbar;
+                    }
+                }
+                return Ok((x, y));
+            }
+        }
+        Err(FaceMiss::Singular)
+    }
+
     /// Solves on `face`, correcting it up to the configured number of times: the certified
     /// point and the corrections it took.
     fn certified(
@@ -534,6 +736,16 @@ impl<O> FaceOracle<O> {
         problem: &ConicProblem,
         mut face: Face,
     ) -> Result<(ConicSolution, usize), FaceMiss> {
+        // A vertex has as many tight rows as variables: an exact hint (a certified forward
+        // solution) shows a weakly active row as a tie, which is let go first.
+        if is_linear(problem) {
+            let mut extra = face.tight_rows().len().saturating_sub(problem.n());
+            while extra > 0 {
+                let Some(r) = face.ties.pop() else { break };
+                face.roles[r] = Role::Free;
+                extra -= 1;
+            }
+        }
         for step in 0..=self.settings.corrections {
             let candidate = self.on_face(problem, &face)?;
             if candidate.cone_violated {
@@ -557,21 +769,26 @@ impl<O> FaceOracle<O> {
 
 /// The hint in `problem`'s shape: the forward solution itself, or — for the slack embedding of
 /// a loss on s (`n + m` variables `(x, s)`, rows `[A I; 0 −I]`) — `((x, s), (y, y), (0, s))`.
-fn hint_for(problem: &ConicProblem, warm: &ConicSolution) -> Option<(Vec<f64>, Vec<f64>)> {
+fn hint_for(problem: &ConicProblem, warm: &ConicSolution) -> Option<Hint> {
     let (n, m) = (problem.n(), problem.m());
     if warm.x.len() == n && warm.y.len() == m && warm.s.len() == m {
-        return Some((warm.y.to_vec(), warm.s.to_vec()));
+        return Some((warm.x.to_vec(), warm.y.to_vec(), warm.s.to_vec()));
     }
     let k = warm.s.len();
     if warm.y.len() == k && warm.x.len() + k == n && 2 * k == m {
+        let mut x = warm.x.to_vec();
+        x.extend(warm.s.iter());
         let mut y = warm.y.to_vec();
         y.extend(warm.y.iter());
         let mut s = vec![0.0; k];
         s.extend(warm.s.iter());
-        return Some((y, s));
+        return Some((x, y, s));
     }
     None
 }
+
+/// A hint's (x, y, s) in the problem's shape.
+type Hint = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
     fn solve(
@@ -588,6 +805,7 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
             }
             let polished = Face::guess(
                 problem.cones(),
+                z.x.as_slice().unwrap_or(&[]),
                 z.y.as_slice().unwrap_or(&[]),
                 z.s.as_slice().unwrap_or(&[]),
             )
@@ -609,9 +827,8 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
             });
         };
         let attempt = match hint_for(problem, warm) {
-            Some((y, s)) => {
-                Face::guess(problem.cones(), &y, &s).and_then(|face| self.certified(problem, face))
-            }
+            Some((x, y, s)) => Face::guess(problem.cones(), &x, &y, &s)
+                .and_then(|face| self.certified(problem, face)),
             None => Err(FaceMiss::NoHint),
         };
         match attempt {

@@ -54,7 +54,8 @@ pub type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>> + Send + Sync>;
 
 /// (name, handles quadratic objectives, factory) for every conic backend of the build that gives
 /// duals, from the registry; Clarabel once more with each KKT factorization when the build has a
-/// choice (`clarabel[qdldl]`, `clarabel[faer]`).
+/// choice (`clarabel[qdldl]`, `clarabel[faer]`); and every backend wrapped in the certified face
+/// re-solve (`clarabel+face`, `osqp+face`, …).
 pub fn backends() -> Vec<(String, bool, Factory)> {
     let mut out = Vec::new();
     for b in Backend::all() {
@@ -79,6 +80,12 @@ pub fn backends() -> Vec<(String, bool, Factory)> {
                     }),
             );
         }
+        // And each wrapped in the certified face re-solve.
+        let face = BackendOptions {
+            face: true,
+            ..BackendOptions::default()
+        };
+        options.push((format!("{b}+face"), face));
         for (name, o) in options {
             let factory: Factory = Box::new(move || b.oracle(o));
             out.push((name, quadratic, factory));
