@@ -1,13 +1,14 @@
 """lpgd.diffcp_compat against diffcp 1.1.9 through diffcp's own batch API, side by side.
 
     pip install "diffcp==1.1.9" "clarabel==0.11.1"   # in the venv where lpgd is installed
-    python lpgd-python/bench/diffcp_side_by_side.py --repeats 3
+    python lpgd-python/bench/diffcp_side_by_side.py --repeats 3 [--backend clarabel+face]
 
 Same bundled problem files (64 instances each), same solver (Clarabel, default settings), same
 LPGD configuration (centred, τ = 0.1, ρ = 0.1). Each timing is forward + backward of the whole
 batch through `solve_and_derivative_batch` and `DT_batch`, with `n_jobs_forward = n_jobs_backward`
 threads; the fastest of `--repeats` runs is kept (noise only adds time). "Python overhead" is the
 share of lpgd's time spent outside the Rust calls (conversions, checks, the result objects).
+`--backend clarabel+face` runs lpgd with the certified face re-solve around Clarabel.
 Prints a markdown table.
 """
 
@@ -45,12 +46,14 @@ def load(name, limit):
     )
 
 
-def run(module, data, threads, rust_clock=None):
+def run(module, data, threads, backend="clarabel"):
     kw = dict(mode="lpgd", derivative_kwargs={"tau": 0.1, "rho": 0.1})
     if data["P"] is not None:
         kw["Ps"] = [data["P"]] * len(data["As"])
     if module.__name__ == "diffcp":
         kw["solve_method"] = "Clarabel"
+    else:
+        kw["backend"] = backend
     t0 = time.perf_counter()
     out = module.solve_and_derivative_batch(
         data["As"], data["bs"], data["cs"], data["cones"],
@@ -98,6 +101,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--limit", type=int, default=64)
+    ap.add_argument("--backend", default="clarabel")
+    ap.add_argument("--problems", default="lp_box_medium,qp_box_medium")
     args = ap.parse_args()
     import diffcp
 
@@ -107,14 +112,14 @@ def main():
     clock = RustClock(_lpgd)
     print("| problem | threads | diffcp 1.1.9 ms | lpgd ms | speed-up | lpgd Python overhead |")
     print("|---|---|---|---|---|---|")
-    for name in ["lp_box_medium", "qp_box_medium"]:
+    for name in args.problems.split(","):
         data = load(name, args.limit)
         for threads in [1, 2]:
             ref = min(run(diffcp, data, threads) for _ in range(args.repeats))
             best, share = None, None
             for _ in range(args.repeats):
                 clock.spent = 0.0
-                t = run(diffcp_compat, data, threads)
+                t = run(diffcp_compat, data, threads, args.backend)
                 if best is None or t < best:
                     best, share = t, 1.0 - clock.spent / t
             print(f"| {name} ({len(data['As'])}) | {threads} | {1e3 * ref:.1f} | {1e3 * best:.1f} | "

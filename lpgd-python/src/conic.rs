@@ -599,7 +599,7 @@ pub(crate) fn solve<'py>(
     {
         return Err(value_error("A, b, c, cones and P lists differ in length"));
     }
-    let backend: Backend = backend.parse().map_err(value_error)?;
+    let (backend, face) = Backend::parse_with_face(backend).map_err(value_error)?;
     let mut problems = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     for i in 0..n {
@@ -623,6 +623,7 @@ pub(crate) fn solve<'py>(
     let options = BackendOptions {
         cold,
         high_accuracy,
+        face,
         ..BackendOptions::default()
     };
     Session::solve(py, problems, sizes, backend, options, threads)
@@ -750,7 +751,7 @@ impl ConicStructure {
         high_accuracy: bool,
         threads: Option<usize>,
     ) -> PyResult<Session> {
-        let backend: Backend = backend.parse().map_err(value_error)?;
+        let (backend, face) = Backend::parse_with_face(backend).map_err(value_error)?;
         let (a, b, c) = (a_values.as_array(), b.as_array(), c.as_array());
         let items = a.nrows();
         let shape = |what: &str, found: (usize, usize), cols: usize| {
@@ -796,6 +797,7 @@ impl ConicStructure {
         let options = BackendOptions {
             cold,
             high_accuracy,
+            face,
             ..BackendOptions::default()
         };
         Session::solve(py, problems, sizes, backend, options, threads)

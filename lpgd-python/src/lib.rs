@@ -27,7 +27,8 @@ pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
 
 use lpgd_solvers::Backend;
 
-/// The backends built into this module.
+/// The backends built into this module (each also takes the suffix `+face`: the certified
+/// active-set re-solve around it).
 #[pyfunction]
 fn backends() -> Vec<String> {
     Backend::all().iter().map(Backend::to_string).collect()

@@ -7,8 +7,9 @@
 //!
 //! 1. guesses the face: zero-cone rows are equalities; a nonnegative row is tight when its slack is
 //!    smaller than its dual; a second-order cone whose slack is strictly inside is left free, one
-//!    whose slack is zero is fixed at the apex (a cone on its boundary, or an exponential, power or
-//!    PSD cone, ends the attempt);
+//!    whose slack is zero is fixed at the apex, one on its boundary is solved by Newton's method
+//!    on `s₀ = ‖s̄‖` when [`FaceSettings::boundary_cones`] is on (else, and for exponential, power
+//!    or PSD cones, the attempt ends);
 //! 2. solves the equality-constrained QP on that face, `[P Aₑᵀ; Aₑ 0] (x, yₑ) = (−c, bₑ)`, with one
 //!    quasi-definite LDLᵀ (Clarabel's QDLDL: static regularization 1e-9, dynamic pivot
 //!    regularization, iterative refinement against the unregularized matrix to 1e-13);
@@ -85,15 +86,21 @@ pub struct FaceSettings {
     pub corrections: usize,
     /// Certificate tolerance, relative to `1 + ‖b‖∞` (primal) and `1 + ‖c‖∞` (dual).
     pub tolerance: f64,
+    /// Solve faces with second-order cones on their boundary by Newton's method (off by default:
+    /// its Hessian block `Āᵀ(I − ŝŝᵀ)Ā` is dense in the cone's variables, and on the bundled
+    /// `portfolio` and `qp_socp` families it measured slower than the inner interior-point
+    /// re-solve; such faces fall back at once instead).
+    pub boundary_cones: bool,
 }
 
 impl Default for FaceSettings {
-    /// Polish on, three corrections, tolerance 1e-9.
+    /// Polish on, three corrections, tolerance 1e-9, boundary cones off.
     fn default() -> Self {
         Self {
             polish: true,
             corrections: 3,
             tolerance: 1e-9,
+            boundary_cones: false,
         }
     }
 }
@@ -207,7 +214,11 @@ impl Face {
     }
 
     /// The face an (approximate) solution shows.
-    fn guess(cones: &[Cone], x: &[f64], y: &[f64], s: &[f64]) -> Result<Self, FaceMiss> {
+    fn guess(
+        cones: &[Cone],
+        (x, y, s): (&[f64], &[f64], &[f64]),
+        boundary_cones: bool,
+    ) -> Result<Self, FaceMiss> {
         let mut roles = Vec::with_capacity(y.len());
         let mut blocks = Vec::new();
         let mut ties = Vec::new();
@@ -233,7 +244,7 @@ impl Face {
                         Role::ConeFree
                     } else if ns <= 1e-4 * ny && soc_margin(yb) >= 1e-4 * ny {
                         Role::ConeApex
-                    } else if sb[0] > 0.0 && yb[0] > 0.0 && norm(&sb[1..]) > 0.0 {
+                    } else if boundary_cones && sb[0] > 0.0 && yb[0] > 0.0 && norm(&sb[1..]) > 0.0 {
                         Role::ConeBoundary
                     } else {
                         return Err(FaceMiss::Cone);
@@ -805,9 +816,12 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
             }
             let polished = Face::guess(
                 problem.cones(),
-                z.x.as_slice().unwrap_or(&[]),
-                z.y.as_slice().unwrap_or(&[]),
-                z.s.as_slice().unwrap_or(&[]),
+                (
+                    z.x.as_slice().unwrap_or(&[]),
+                    z.y.as_slice().unwrap_or(&[]),
+                    z.s.as_slice().unwrap_or(&[]),
+                ),
+                self.settings.boundary_cones,
             )
             .and_then(|face| self.certified(problem, face));
             return Ok(match polished {
@@ -827,8 +841,10 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
             });
         };
         let attempt = match hint_for(problem, warm) {
-            Some((x, y, s)) => Face::guess(problem.cones(), &x, &y, &s)
-                .and_then(|face| self.certified(problem, face)),
+            Some((x, y, s)) => {
+                Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)
+                    .and_then(|face| self.certified(problem, face))
+            }
             None => Err(FaceMiss::NoHint),
         };
         match attempt {

@@ -211,6 +211,22 @@ impl Backend {
         }
     }
 
+    /// A backend name, optionally with the suffix `+face` (the certified face re-solve around it):
+    /// the backend and whether the suffix was there.
+    ///
+    /// ```
+    /// use lpgd_solvers::Backend;
+    /// assert_eq!(Backend::parse_with_face("clarabel+face")?, (Backend::Clarabel, true));
+    /// assert_eq!(Backend::parse_with_face("clarabel")?, (Backend::Clarabel, false));
+    /// # Ok::<(), lpgd_solvers::UnknownBackend>(())
+    /// ```
+    pub fn parse_with_face(name: &str) -> Result<(Backend, bool), UnknownBackend> {
+        match name.strip_suffix("+face") {
+            Some(plain) => Ok((plain.parse()?, true)),
+            None => Ok((name.parse()?, false)),
+        }
+    }
+
     /// A new oracle of this backend (wrapped in a `FaceOracle` when `options.face`).
     pub fn oracle(&self, options: BackendOptions) -> Box<dyn Oracle<ConicProblem>> {
         let plain = self.plain_oracle(options);

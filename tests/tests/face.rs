@@ -229,3 +229,54 @@ fn batches_through_the_face_oracle_do_not_depend_on_threads() {
         assert_eq!(one, grads(5), "{family}: 1 vs 5 threads");
     }
 }
+
+#[test]
+fn second_order_cones_on_their_boundary_by_newton_when_asked() {
+    let file = problem_file("portfolio_small");
+    let newton = FaceSettings {
+        boundary_cones: true,
+        ..FaceSettings::default()
+    };
+    let mut certified = 0;
+    for i in 0..6 {
+        let problem = file.problem(i).unwrap();
+        let g = file.cotangent(i).unwrap();
+        // On: the forward solve is polished (the risk cone sits on its boundary) …
+        let mut face = FaceOracle::with_settings(ClarabelOracle::new(), newton);
+        let z = face.solve(&problem, None).unwrap();
+        assert_eq!(face.last_path(), Some(FacePath::Polished), "#{i}");
+        // (The portfolio's x is ill-determined to ~1e-7 even at high accuracy, so the polish is
+        // held to optimality itself: a KKT point to 1e-9, no worse an objective.)
+        let optimal = |p: &ConicProblem, z: &ConicSolution| {
+            let h = high_accuracy(p);
+            p.verify(z, 1e-9).is_ok()
+                && p.objective(z.x.as_slice().unwrap())
+                    <= p.objective(h.x.as_slice().unwrap()) + 1e-10
+        };
+        assert!(optimal(&problem, &z), "#{i}");
+        // … and a small step is certified and equals the high-accuracy re-solve.
+        let perturbed = problem.backward_problem(&z, &g, 1e-3, 0.0).unwrap();
+        let ours = face.solve(&perturbed, Some(&z)).unwrap();
+        if matches!(
+            face.last_path(),
+            Some(FacePath::Certified | FacePath::Corrected(_))
+        ) {
+            certified += 1;
+            assert!(optimal(&perturbed, &ours), "#{i}");
+        }
+        // Off (the default): the same face falls back at once, with the plain answer.
+        let mut plain_face = FaceOracle::new(ClarabelOracle::new());
+        let fallback = plain_face.solve(&perturbed, Some(&z));
+        assert_eq!(
+            plain_face.last_path(),
+            Some(FacePath::Fallback(FaceMiss::Cone))
+        );
+        assert_eq!(
+            fallback,
+            ClarabelOracle::new().solve(&perturbed, Some(&z)),
+            "#{i}"
+        );
+        assert_eq!(plain_face.stats().factorizations, 0);
+    }
+    assert!(certified >= 4, "{certified} of 6 certified");
+}
