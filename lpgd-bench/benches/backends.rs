@@ -1,6 +1,8 @@
 //! Backends against each other on the same LP and QP instances: forward solve, one-sided backward
 //! (ρ = 0), and so the backward/forward ratio. Build with the backend features to include them:
-//! `cargo bench -p lpgd-bench --all-features --bench backends`.
+//! `cargo bench -p lpgd-bench --all-features --bench backends`. The group `face` measures
+//! forward + centred backward (τ = ρ = 0.1) of Clarabel with and without the certified face
+//! re-solve, where it certifies (`qp_box`) and where it falls back (`lp_box`, `portfolio`).
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -60,5 +62,38 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn face(c: &mut Criterion) {
+    let mut group = c.benchmark_group("face");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_millis(500));
+    let lpgd = Lpgd::new(0.1)
+        .unwrap()
+        .with_rho(0.1)
+        .unwrap()
+        .with_side(Side::Centered);
+    for family in ["qp_box_medium", "lp_box_medium", "portfolio_medium"] {
+        let (problems, cotangents) = load(family);
+        for face in [false, true] {
+            let options = BackendOptions {
+                face,
+                ..BackendOptions::default()
+            };
+            let mut oracle = Backend::Clarabel.oracle(options);
+            let name = if face { "clarabel+face" } else { "clarabel" };
+            group.bench_function(format!("{family}/{name}"), |b| {
+                b.iter(|| {
+                    for (p, g) in problems.iter().zip(&cotangents) {
+                        let z = lpgd.forward(&mut oracle, p).unwrap();
+                        black_box(lpgd.backward(&mut oracle, p, &z, g).unwrap());
+                    }
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, face);
 criterion_main!(benches);

@@ -757,11 +757,15 @@ impl<O> FaceOracle<O> {
                 extra -= 1;
             }
         }
+        let mut previous = usize::MAX;
         for step in 0..=self.settings.corrections {
             let candidate = self.on_face(problem, &face)?;
-            if candidate.cone_violated {
+            // A correction that doubles the violations is moving away from the optimal face:
+            // stop paying for factorizations and let the inner oracle answer.
+            if candidate.cone_violated || candidate.violations.len() >= previous.saturating_mul(2) {
                 return Err(FaceMiss::Certificate);
             }
+            previous = candidate.violations.len();
             if candidate.violations.is_empty() {
                 let mut z = candidate.solution;
                 z.iterations = u32::try_from(step + 1).unwrap_or(u32::MAX);
