@@ -436,7 +436,6 @@ fn tau_sweep(config: &CompareArgs) -> Vec<TauPoint> {
                 .iter()
                 .map(|&family| {
                     let lpgd = lpgd
-                        .clone()
                         .with_rho(config.rho)
                         .expect("valid ρ")
                         .with_side(Side::Centered);
