@@ -274,32 +274,39 @@ impl CscMatrix {
 
     /// `y = A x`.
     pub fn mul_vec(&self, x: &[f64]) -> Array1<f64> {
-        let mut y = Array1::zeros(self.nrows);
-        for (i, j, v) in self.iter() {
-            y[i] += v * x[j];
+        let mut y = vec![0.0; self.nrows];
+        for (j, &xj) in x.iter().enumerate().take(self.ncols) {
+            for k in self.colptr[j]..self.colptr[j + 1] {
+                y[self.rowval[k]] += self.nzval[k] * xj;
+            }
         }
-        y
+        Array1::from(y)
     }
 
     /// `y = Aᵀ x`.
     pub fn t_mul_vec(&self, x: &[f64]) -> Array1<f64> {
-        let mut y = Array1::zeros(self.ncols);
-        for (i, j, v) in self.iter() {
-            y[j] += v * x[i];
-        }
-        y
+        let y: Vec<f64> = (0..self.ncols)
+            .map(|j| {
+                (self.colptr[j]..self.colptr[j + 1])
+                    .fold(0.0, |acc, k| acc + self.nzval[k] * x[self.rowval[k]])
+            })
+            .collect();
+        Array1::from(y)
     }
 
     /// `y = P x` for a symmetric P stored as its upper triangle (off-diagonal entries count twice).
     pub fn sym_upper_mul_vec(&self, x: &[f64]) -> Array1<f64> {
-        let mut y = Array1::zeros(self.nrows);
-        for (i, j, v) in self.iter() {
-            y[i] += v * x[j];
-            if i != j {
-                y[j] += v * x[i];
+        let mut y = vec![0.0; self.nrows];
+        for j in 0..self.ncols {
+            for k in self.colptr[j]..self.colptr[j + 1] {
+                let (i, v) = (self.rowval[k], self.nzval[k]);
+                y[i] += v * x[j];
+                if i != j {
+                    y[j] += v * x[i];
+                }
             }
         }
-        y
+        Array1::from(y)
     }
 
     /// The dense form.

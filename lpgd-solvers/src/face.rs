@@ -288,6 +288,66 @@ fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
+/// Most rows a correction changes by bordering the kept factorization (more: a new one).
+const MAX_BORDER: usize = 32;
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A small dense LU with partial pivoting (the Schur complement of a bordered solve).
+struct DenseLu {
+    lu: Vec<f64>,
+    pivots: Vec<usize>,
+    k: usize,
+}
+
+impl DenseLu {
+    fn new(mut lu: Vec<f64>, k: usize) -> Option<Self> {
+        let scale = lu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let mut pivots = Vec::with_capacity(k);
+        for col in 0..k {
+            let p = (col..k)
+                .max_by(|&a, &b| lu[a * k + col].abs().total_cmp(&lu[b * k + col].abs()))?;
+            if !(lu[p * k + col].abs() > 1e-14 * scale) {
+                return None;
+            }
+            pivots.push(p);
+            if p != col {
+                for j in 0..k {
+                    lu.swap(p * k + j, col * k + j);
+                }
+            }
+            for i in col + 1..k {
+                let f = lu[i * k + col] / lu[col * k + col];
+                lu[i * k + col] = f;
+                for j in col + 1..k {
+                    lu[i * k + j] -= f * lu[col * k + j];
+                }
+            }
+        }
+        Some(Self { lu, pivots, k })
+    }
+
+    fn solve(&self, b: &mut [f64]) {
+        let k = self.k;
+        for (col, &p) in self.pivots.iter().enumerate() {
+            b.swap(col, p);
+        }
+        for i in 0..k {
+            for j in 0..i {
+                b[i] -= self.lu[i * k + j] * b[j];
+            }
+        }
+        for i in (0..k).rev() {
+            for j in i + 1..k {
+                b[i] -= self.lu[i * k + j] * b[j];
+            }
+            b[i] /= self.lu[i * k + i];
+        }
+    }
+}
+
 /// Rows `rows` of A as sparse columns (variables ascending).
 fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f64)>> {
     let mut position = vec![usize::MAX; problem.m()];
@@ -313,6 +373,8 @@ struct Factor {
     kkt: ClCsc<f64>,
     ldl: QDLDLFactorisation<f64>,
     last_used: u64,
+    /// Border columns of corrections and their solves, by (added?, row or position).
+    border: std::collections::HashMap<(bool, usize), (Vec<f64>, Vec<f64>)>,
 }
 
 impl Factor {
@@ -393,6 +455,7 @@ impl Factor {
             kkt,
             ldl,
             last_used: 0,
+            border: std::collections::HashMap::new(),
         })
     }
 
@@ -418,6 +481,117 @@ impl Factor {
             }
         }
         out
+    }
+
+    /// Solves the face that adds the tight rows `added` to this factor's face and lets go of its
+    /// rows `removed` (positions in `self.rows`), by bordering: `[K₀ B; Bᵀ 0] (v, λ) = (rhs, d)`
+    /// with B's columns `(a_rᵀ, 0)` for an added row (λ its dual, `a_r x = d`) and the unit vector
+    /// on a removed row's dual (which frees that row and pins its dual to 0). One solve per
+    /// border column and a small dense Schur complement instead of a new factorization. Returns
+    /// `(v, λ)` concatenated, or None (too many changes, or a singular border).
+    fn solve_bordered(
+        &mut self,
+        problem: &ConicProblem,
+        rhs: &[f64],
+        added: &[usize],
+        removed: &[usize],
+        d: &[f64],
+    ) -> Option<Vec<f64>> {
+        let n = problem.n();
+        let size = rhs.len();
+        let k = added.len() + removed.len();
+        if k == 0 {
+            return self.solve(rhs, n);
+        }
+        if k > MAX_BORDER {
+            return None;
+        }
+        // Border columns and Z = K⁻¹B with the regularized factor (one pass each: the
+        // refinement below, against the unregularized bordered system, removes the
+        // regularization), kept across the corrections of one solve; M = BᵀZ.
+        let missing: Vec<usize> = added
+            .iter()
+            .copied()
+            .filter(|r| !self.border.contains_key(&(true, *r)))
+            .collect();
+        for (r, c) in missing.iter().zip(rows_as_columns(problem, &missing)) {
+            let mut v = vec![0.0; size];
+            for (j, a) in c {
+                v[j] = a;
+            }
+            let z = self.raw_solve(&v);
+            self.border.insert((true, *r), (v, z));
+        }
+        for &e in removed {
+            if !self.border.contains_key(&(false, e)) {
+                let mut v = vec![0.0; size];
+                v[n + e] = 1.0;
+                let z = self.raw_solve(&v);
+                self.border.insert((false, e), (v, z));
+            }
+        }
+        let keys: Vec<(bool, usize)> = added
+            .iter()
+            .map(|&r| (true, r))
+            .chain(removed.iter().map(|&e| (false, e)))
+            .collect();
+        let (border, z): (Vec<Vec<f64>>, Vec<Vec<f64>>) =
+            keys.iter().map(|key| self.border[key].clone()).unzip();
+        let mut rhs_extra = d.to_vec();
+        rhs_extra.resize(k, 0.0);
+        let mut schur = vec![0.0; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                schur[i * k + j] = dot(&border[i], &z[j]);
+            }
+        }
+        let lu = DenseLu::new(schur, k)?;
+        let solve_once = |this: &mut Self, r: &[f64], r_extra: &[f64]| -> Option<Vec<f64>> {
+            let w = this.raw_solve(r);
+            let mut t: Vec<f64> = (0..k).map(|i| dot(&border[i], &w) - r_extra[i]).collect();
+            lu.solve(&mut t);
+            let mut out = w;
+            for (j, zj) in z.iter().enumerate() {
+                for (o, zv) in out.iter_mut().zip(zj) {
+                    *o -= zv * t[j];
+                }
+            }
+            out.extend(t);
+            Some(out)
+        };
+        let mut out = solve_once(self, rhs, &rhs_extra)?;
+        let scale = 1.0 + inf_norm(rhs).max(inf_norm(&rhs_extra));
+        for _ in 0..REFINE_STEPS {
+            // Residual of the bordered system with the unregularized K₀.
+            let (v, lambda) = out.split_at(size);
+            let kv = self.unregularized_mul(v, n);
+            let mut r: Vec<f64> = (0..size).map(|i| rhs[i] - kv[i]).collect();
+            for (j, col) in border.iter().enumerate() {
+                for (ri, bv) in r.iter_mut().zip(col) {
+                    *ri -= bv * lambda[j];
+                }
+            }
+            let r_extra: Vec<f64> = (0..k).map(|i| rhs_extra[i] - dot(&border[i], v)).collect();
+            let residual = inf_norm(&r).max(inf_norm(&r_extra)) / scale;
+            if !residual.is_finite() {
+                return None;
+            }
+            if residual <= REFINE_TOLERANCE {
+                return Some(out);
+            }
+            let step = solve_once(self, &r, &r_extra)?;
+            for (o, s) in out.iter_mut().zip(&step) {
+                *o += s;
+            }
+        }
+        None
+    }
+
+    /// One pass of the regularized factor: `K⁻¹ rhs`.
+    fn raw_solve(&mut self, rhs: &[f64]) -> Vec<f64> {
+        let mut v = rhs.to_vec();
+        self.ldl.solve(&mut v);
+        v
     }
 
     /// Solves `K₀ v = rhs` by the regularized factor and iterative refinement; None when the
@@ -535,7 +709,14 @@ impl<O> FaceOracle<O> {
     }
 
     /// The optimum of `problem` on `face` and its certificate.
-    fn on_face(&mut self, problem: &ConicProblem, face: &Face) -> Result<Candidate, FaceMiss> {
+    /// `base`: a kept factorization (its index) of a face whose tight rows differ from `face`'s
+    /// by a few — solved by bordering it instead of factorizing anew.
+    fn on_face(
+        &mut self,
+        problem: &ConicProblem,
+        face: &Face,
+        base: Option<usize>,
+    ) -> Result<(Candidate, Option<usize>), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
         let rows = face.tight_rows();
         let boundary = face.boundary();
@@ -544,16 +725,53 @@ impl<O> FaceOracle<O> {
             return Err(FaceMiss::NotVertex);
         }
         let b = problem.b();
+        let mut used = None;
         let (x, mut y) = if boundary.is_empty() {
-            let k = self.factor(problem, &rows)?;
             let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
-            rhs.extend(rows.iter().map(|&r| b[r]));
-            let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
-            let mut y = Array1::zeros(m);
-            for (e, &r) in rows.iter().enumerate() {
-                y[r] = v[n + e];
+            let bordered = base.and_then(|k| {
+                let factor = &mut self.factors[k];
+                let added: Vec<usize> = rows
+                    .iter()
+                    .copied()
+                    .filter(|r| factor.rows.binary_search(r).is_err())
+                    .collect();
+                let removed: Vec<usize> = (0..factor.rows.len())
+                    .filter(|&e| rows.binary_search(&factor.rows[e]).is_err())
+                    .collect();
+                rhs.extend(factor.rows.iter().map(|&r| b[r]));
+                let d: Vec<f64> = added.iter().map(|&r| b[r]).collect();
+                let out = factor.solve_bordered(problem, &rhs, &added, &removed, &d)?;
+                let mut y = Array1::zeros(m);
+                for (e, &r) in factor.rows.iter().enumerate() {
+                    y[r] = out[n + e];
+                }
+                for &e in &removed {
+                    y[factor.rows[e]] = 0.0;
+                }
+                let base_len = n + factor.rows.len();
+                for (i, &r) in added.iter().enumerate() {
+                    y[r] = out[base_len + i];
+                }
+                Some((Array1::from(out[..n].to_vec()), y))
+            });
+            match bordered {
+                Some(point) => {
+                    used = base;
+                    point
+                }
+                None => {
+                    let k = self.factor(problem, &rows)?;
+                    used = Some(k);
+                    rhs.truncate(n);
+                    rhs.extend(rows.iter().map(|&r| b[r]));
+                    let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
+                    let mut y = Array1::zeros(m);
+                    for (e, &r) in rows.iter().enumerate() {
+                        y[r] = v[n + e];
+                    }
+                    (Array1::from(v[..n].to_vec()), y)
+                }
             }
-            (Array1::from(v[..n].to_vec()), y)
         } else {
             self.newton(problem, face, &rows, &boundary)?
         };
@@ -605,17 +823,20 @@ impl<O> FaceOracle<O> {
                 _ => soc_margin(yb) < -tol_d,
             };
         }
-        Ok(Candidate {
-            solution: ConicSolution {
-                x,
-                y,
-                s,
-                status: SolveStatus::Solved,
-                iterations: 0,
+        Ok((
+            Candidate {
+                solution: ConicSolution {
+                    x,
+                    y,
+                    s,
+                    status: SolveStatus::Solved,
+                    iterations: 0,
+                },
+                violations,
+                cone_violated,
             },
-            violations,
-            cone_violated,
-        })
+            used,
+        ))
     }
 
     /// Newton's method for the optimum on a face with second-order blocks on their boundary:
@@ -758,8 +979,10 @@ impl<O> FaceOracle<O> {
             }
         }
         let mut previous = usize::MAX;
+        let mut base = None;
         for step in 0..=self.settings.corrections {
-            let candidate = self.on_face(problem, &face)?;
+            let (candidate, used) = self.on_face(problem, &face, base)?;
+            base = used;
             // A correction that doubles the violations is moving away from the optimal face:
             // stop paying for factorizations and let the inner oracle answer.
             if candidate.cone_violated || candidate.violations.len() >= previous.saturating_mul(2) {
