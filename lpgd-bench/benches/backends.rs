@@ -2,12 +2,13 @@
 //! (ρ = 0), and so the backward/forward ratio. Build with the backend features to include them:
 //! `cargo bench -p lpgd-bench --all-features --bench backends`. The group `face` measures
 //! forward + centred backward (τ = ρ = 0.1) of Clarabel with and without the certified face
-//! re-solve, where it certifies (`qp_box`) and where it falls back (`lp_box`, `portfolio`).
+//! re-solve, where it certifies (`qp_box`) and where it falls back (`lp_box`, `portfolio`), and on
+//! the second-order-cone families with boundary cones solved by Newton's method.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lpgd_core::{ConicCotangent, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
-use lpgd_solvers::{Backend, BackendOptions};
+use lpgd_solvers::{Backend, BackendOptions, ClarabelOracle, FaceOracle, FaceSettings};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,15 +74,32 @@ fn face(c: &mut Criterion) {
         .with_rho(0.1)
         .unwrap()
         .with_side(Side::Centered);
-    for family in ["qp_box_medium", "lp_box_medium", "portfolio_medium"] {
+    for family in [
+        "qp_box_medium",
+        "lp_box_medium",
+        "portfolio_medium",
+        "qp_socp_medium",
+    ] {
         let (problems, cotangents) = load(family);
-        for face in [false, true] {
-            let options = BackendOptions {
-                face,
-                ..BackendOptions::default()
+        for variant in ["clarabel", "clarabel+face", "clarabel+face(boundary cones)"] {
+            let mut oracle: Box<dyn Oracle<ConicProblem>> = match variant {
+                "clarabel" => Backend::Clarabel.oracle(BackendOptions::default()),
+                "clarabel+face" => Backend::Clarabel.oracle(BackendOptions {
+                    face: true,
+                    ..BackendOptions::default()
+                }),
+                _ if family.starts_with("portfolio") || family.starts_with("qp_socp") => {
+                    Box::new(FaceOracle::with_settings(
+                        ClarabelOracle::new(),
+                        FaceSettings {
+                            boundary_cones: true,
+                            ..FaceSettings::default()
+                        },
+                    ))
+                }
+                _ => continue,
             };
-            let mut oracle = Backend::Clarabel.oracle(options);
-            let name = if face { "clarabel+face" } else { "clarabel" };
+            let name = variant;
             group.bench_function(format!("{family}/{name}"), |b| {
                 b.iter(|| {
                     for (p, g) in problems.iter().zip(&cotangents) {
