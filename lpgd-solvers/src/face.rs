@@ -311,7 +311,9 @@ impl DenseLu {
         for col in 0..k {
             let p = (col..k)
                 .max_by(|&a, &b| lu[a * k + col].abs().total_cmp(&lu[b * k + col].abs()))?;
-            if !(lu[p * k + col].abs() > 1e-14 * scale) {
+            let pivot = lu[p * k + col].abs();
+            // (NaN fails too.)
+            if pivot.is_nan() || pivot <= 1e-14 * scale {
                 return None;
             }
             pivots.push(p);
