@@ -806,6 +806,9 @@ impl<O> FaceOracle<O> {
         } else {
             self.newton(problem, face, &rows, &boundary)?
         };
+        if !x.iter().chain(y.iter()).all(|v| v.is_finite()) {
+            return Err(FaceMiss::Singular);
+        }
         let mut s = b - &problem.a().mul_vec(x.as_slice().expect("contiguous"));
         let tol_p = self.settings.tolerance * (1.0 + inf_norm(b.as_slice().expect("contiguous")));
         let tol_d =
@@ -1082,6 +1085,10 @@ impl<O> FaceOracle<O> {
 /// a loss on s (`n + m` variables `(x, s)`, rows `[A I; 0 −I]`) — `((x, s), (y, y), (0, s))`.
 fn hint_for(problem: &ConicProblem, warm: &ConicSolution) -> Option<Hint> {
     let (n, m) = (problem.n(), problem.m());
+    let finite = |v: &Array1<f64>| v.iter().all(|x| x.is_finite());
+    if !(finite(&warm.x) && finite(&warm.y) && finite(&warm.s)) {
+        return None;
+    }
     if warm.x.len() == n && warm.y.len() == m && warm.s.len() == m {
         return Some((warm.x.to_vec(), warm.y.to_vec(), warm.s.to_vec()));
     }
@@ -1114,16 +1121,15 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 self.last = Some(FacePath::Unpolished(None));
                 return Ok(z);
             }
-            let polished = Face::guess(
-                problem.cones(),
-                (
-                    z.x.as_slice().unwrap_or(&[]),
-                    z.y.as_slice().unwrap_or(&[]),
-                    z.s.as_slice().unwrap_or(&[]),
-                ),
-                self.settings.boundary_cones,
-            )
-            .and_then(|face| self.certified(problem, face));
+            // An inner answer of the wrong shape or with non-finite entries is not a hint (the
+            // core reports it as malformed).
+            let polished = match hint_for(problem, &z) {
+                Some((x, y, s)) if z.x.len() == problem.n() => {
+                    Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)
+                        .and_then(|face| self.certified(problem, face))
+                }
+                _ => Err(FaceMiss::NoHint),
+            };
             return Ok(match polished {
                 Ok((mut p, 0)) => {
                     self.stats.polished += 1;

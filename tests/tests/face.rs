@@ -280,3 +280,57 @@ fn second_order_cones_on_their_boundary_by_newton_when_asked() {
     }
     assert!(certified >= 4, "{certified} of 6 certified");
 }
+
+#[test]
+fn hostile_hints_and_inner_answers_fall_back_without_panics() {
+    use lpgd_core::{FnOracle, SolveError, SolveStatus};
+    let problem = strictly_convex_qp(3, 6, 2, 6);
+    let star = high_accuracy(&problem);
+    let g = ConicCotangent::on_x(&problem, Array1::ones(problem.n()));
+    let perturbed = problem.backward_problem(&star, &g, 0.01, 0.0).unwrap();
+    // A hint with NaN, or of another problem's shape, is no hint: the inner oracle answers.
+    let mut nan = star.clone();
+    nan.y[0] = f64::NAN;
+    let short = ConicSolution {
+        x: Array1::zeros(2),
+        ..star.clone()
+    };
+    for hint in [nan, short] {
+        let mut face = FaceOracle::new(ClarabelOracle::new());
+        let ours = face.solve(&perturbed, Some(&hint));
+        assert_eq!(face.last_path(), Some(FacePath::Fallback(FaceMiss::NoHint)));
+        assert_eq!(ours, ClarabelOracle::new().solve(&perturbed, Some(&hint)));
+    }
+    // An inner oracle answering the wrong shape or NaN is passed on (the core calls it malformed),
+    // never indexed out of bounds by the polish.
+    for bad in [
+        ConicSolution {
+            x: Array1::zeros(1),
+            y: Array1::zeros(1),
+            s: Array1::zeros(1),
+            status: SolveStatus::Solved,
+            iterations: 1,
+        },
+        ConicSolution {
+            x: Array1::from_elem(problem.n(), f64::NAN),
+            ..star.clone()
+        },
+    ] {
+        let answer = bad.clone();
+        let inner = FnOracle::new(move |_: &ConicProblem| Ok::<_, SolveError>(answer.clone()));
+        let mut face = FaceOracle::new(inner);
+        assert!(face.solve(&problem, None).is_ok());
+        assert_eq!(
+            face.last_path(),
+            Some(FacePath::Unpolished(Some(FaceMiss::NoHint)))
+        );
+        let err = Lpgd::new(0.1)
+            .unwrap()
+            .forward(&mut face, &problem)
+            .unwrap_err();
+        assert!(
+            err.to_string().to_lowercase().contains("malformed") || err.to_string().contains("NaN"),
+            "{err}"
+        );
+    }
+}
