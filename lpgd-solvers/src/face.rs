@@ -96,11 +96,11 @@ pub struct FaceSettings {
 }
 
 impl Default for FaceSettings {
-    /// Polish on, three corrections, tolerance 1e-9, boundary cones off.
+    /// Polish on, five corrections, tolerance 1e-9, boundary cones off.
     fn default() -> Self {
         Self {
             polish: true,
-            corrections: 3,
+            corrections: 5,
             tolerance: 1e-9,
             boundary_cones: false,
         }
