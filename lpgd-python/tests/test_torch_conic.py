@@ -103,6 +103,22 @@ def test_gradients_against_finite_differences(qp, side):
     fd_check(layer, [av, bs, cs, pv], which=[0, 1, 2, 3], rng=rng)
 
 
+@pytest.mark.parametrize("side", ["centered", "right"])
+def test_the_face_backend_gives_exact_gradients_at_default_accuracy(qp, side):
+    # With "+face" the forward solution is polished and the re-solves certified on its face, so
+    # τ = 1e-5 needs no high-accuracy solver: LPGD matches central differences.
+    A, P, cones, b, rng = qp
+    layer = lt.ConicLayer(A, cones, P, tau=1e-5, side=side, backend="clarabel+face")
+    a_vals, p_vals = values(layer, A, P)
+    bs = torch.tensor(np.stack([b, b + 0.05]), requires_grad=True)
+    cs = torch.tensor(rng.standard_normal((2, A.shape[1])), requires_grad=True)
+    av = a_vals.expand(2, -1).clone().requires_grad_()
+    pv = p_vals.expand(2, -1).clone().requires_grad_()
+    fd_check(layer, [av, bs, cs, pv], which=[0, 1, 2, 3], rng=rng)
+    with pytest.raises(ValueError):
+        lt.ConicLayer(A, cones, P, backend="gurobi+face")
+
+
 def test_torch_gradcheck_on_a_strictly_convex_qp(qp):
     A, P, cones, b, rng = qp
     layer = lt.ConicLayer(A, cones, P, tau=1e-6, high_accuracy=True)

@@ -131,6 +131,11 @@ class ConicLayer(torch.nn.Module):
     forward pass's backend and options. ``outputs`` picks what a call returns, from ``"x"``,
     ``"y"``, ``"s"``. A failed item raises :class:`lpgd.SolverError` naming it
     (``on_failure="raise"``) or gives NaN in its rows (``"nan"``), never spoiling the others.
+
+    ``backend`` is one of :func:`lpgd._lpgd.backends`, optionally with the suffix ``"+face"``
+    (e.g. ``"clarabel+face"``): re-solves on the forward solution's active face with one sparse
+    factorization where that is certified optimal, and the forward solution polished the same way —
+    faster backward passes on QPs and exact gradients at small ``tau``.
     """
 
     def __init__(self, A, cones: dict, P=None, *, backend: str = "clarabel", tau: float = 0.1,
@@ -139,8 +144,10 @@ class ConicLayer(torch.nn.Module):
                  cold: bool = False, high_accuracy: bool = False):
         super().__init__()
         _check_common(tau, side, on_failure)
-        if backend not in _lpgd.backends():
-            raise ValueError(f"backend {backend!r} is not built in; have {_lpgd.backends()}")
+        plain = backend[: -len("+face")] if backend.endswith("+face") else backend
+        if plain not in _lpgd.backends():
+            raise ValueError(f"backend {backend!r} is not built in; have {_lpgd.backends()} "
+                             "(each also with the suffix '+face')")
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         if not outputs or any(o not in ("x", "y", "s") for o in outputs):
             raise ValueError("outputs must name some of 'x', 'y', 's'")
