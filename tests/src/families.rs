@@ -249,8 +249,6 @@ fn nearest_correlation(
             }
         }
     }
-    let eye: Vec<usize> = (0..rows).collect();
-    let identity = |v: f64| CscMatrix::from_triplets(rows, rows, &eye, &eye, &vec![v; rows]);
     let pick = CscMatrix::from_triplets(
         k,
         rows,
@@ -260,9 +258,13 @@ fn nearest_correlation(
     )?;
     let problem = ConicProblem::builder(rows)
         .cost(-Array1::from(target))
-        .quadratic(identity(1.0)?)
+        .quadratic(CscMatrix::scaled_identity(rows, 1.0)?)
         .equalities(pick, Array1::ones(k))
-        .psd(k, identity(-1.0)?, Array1::zeros(rows))
+        .psd(
+            k,
+            CscMatrix::scaled_identity(rows, -1.0)?,
+            Array1::zeros(rows),
+        )
         .build()?;
     Ok((problem, rows))
 }

@@ -189,9 +189,8 @@ fn cotangent(problem: &ConicProblem, seed: u64) -> ConicCotangent {
 fn projection_layer() -> ConicProblem {
     let (g, _) = rotated([2.0, 1.0, -1.0, -2.0]);
     let n = 10;
-    let eye: Vec<usize> = (0..n).collect();
-    let a = CscMatrix::from_triplets(n, n, &eye, &eye, &vec![-1.0; n]).unwrap();
-    let p = CscMatrix::from_triplets(n, n, &eye, &eye, &vec![1.0; n]).unwrap();
+    let a = CscMatrix::scaled_identity(n, -1.0).unwrap();
+    let p = CscMatrix::scaled_identity(n, 1.0).unwrap();
     ConicProblem::new(Some(p), a, Array1::zeros(n), -svec(&g), vec![Cone::Psd(4)]).unwrap()
 }
 
