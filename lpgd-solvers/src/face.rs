@@ -353,6 +353,15 @@ impl DenseLu {
     }
 }
 
+/// A dual vector of length `m` holding `values[e]` on row `rows[e]`, zero elsewhere.
+fn scatter(m: usize, rows: &[usize], values: &[f64]) -> Array1<f64> {
+    let mut y = Array1::zeros(m);
+    for (&r, &v) in rows.iter().zip(values) {
+        y[r] = v;
+    }
+    y
+}
+
 /// Rows `rows` of A as sparse columns (variables ascending).
 fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f64)>> {
     let mut position = vec![usize::MAX; problem.m()];
@@ -369,17 +378,13 @@ fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f6
     columns
 }
 
-/// One factorized face KKT matrix and what it was built from.
+/// A kept face factorization and what it was built from (the cache key).
 struct Factor {
     p: Option<CscMatrix>,
     a: CscMatrix,
     rows: Vec<usize>,
-    /// Upper triangle of the regularized matrix (static δ on the diagonal).
-    kkt: ClCsc<f64>,
-    ldl: QDLDLFactorisation<f64>,
+    kkt: Kkt,
     last_used: u64,
-    /// Border columns of corrections and their solves, by (added?, row or position).
-    border: std::collections::HashMap<(bool, usize), (Vec<f64>, Vec<f64>)>,
 }
 
 impl Factor {
@@ -396,13 +401,26 @@ impl Factor {
                 upper[j].push((i, v));
             }
         }
-        let mut factor = Self::assemble(upper, rows_as_columns(problem, rows))?;
-        factor.p = problem.p().cloned();
-        factor.a = problem.a().clone();
-        factor.rows = rows.to_vec();
-        Ok(factor)
+        Ok(Self {
+            p: problem.p().cloned(),
+            a: problem.a().clone(),
+            rows: rows.to_vec(),
+            kkt: Kkt::assemble(upper, rows_as_columns(problem, rows))?,
+            last_used: 0,
+        })
     }
+}
 
+/// One factorized saddle-point matrix `[H + δI, Cᵀ; C, −δI]` and its solves.
+struct Kkt {
+    /// Upper triangle of the regularized matrix (static δ on the diagonal).
+    matrix: ClCsc<f64>,
+    ldl: QDLDLFactorisation<f64>,
+    /// Border columns of corrections and their solves, by (added?, row or position).
+    border: std::collections::HashMap<(bool, usize), (Vec<f64>, Vec<f64>)>,
+}
+
+impl Kkt {
     /// The regularized saddle-point matrix `[H + δI, Cᵀ; C, −δI]` from H's upper triangle by
     /// columns (rows ascending, diagonal last or absent) and C's rows as sparse columns.
     fn assemble(
@@ -412,7 +430,7 @@ impl Factor {
         let (n, count) = (upper.len(), constraints.len());
         let (colptr, rowval, nzval) = Self::pattern(upper, constraints);
         let dim = n + count;
-        let kkt = ClCsc::new(dim, dim, colptr, rowval, nzval);
+        let matrix = ClCsc::new(dim, dim, colptr, rowval, nzval);
         let mut signs = vec![1i8; n];
         signs.extend(std::iter::repeat_n(-1i8, count));
         let settings = QDLDLSettingsBuilder::default()
@@ -422,14 +440,11 @@ impl Factor {
             .regularize_delta(1e-7)
             .build()
             .map_err(|_| FaceMiss::Singular)?;
-        let ldl = QDLDLFactorisation::new(&kkt, Some(settings)).map_err(|_| FaceMiss::Singular)?;
+        let ldl =
+            QDLDLFactorisation::new(&matrix, Some(settings)).map_err(|_| FaceMiss::Singular)?;
         Ok(Self {
-            p: None,
-            a: CscMatrix::zeros(0, 0).map_err(|_| FaceMiss::Singular)?,
-            rows: Vec::new(),
-            kkt,
+            matrix,
             ldl,
-            last_used: 0,
             border: std::collections::HashMap::new(),
         })
     }
@@ -475,7 +490,7 @@ impl Factor {
 
     /// `K₀ v`, K₀ the matrix without the static regularization.
     fn unregularized_mul(&self, v: &[f64], n: usize) -> Vec<f64> {
-        let k = &self.kkt;
+        let k = &self.matrix;
         let mut out = vec![0.0; v.len()];
         for j in 0..k.n {
             for idx in k.colptr[j]..k.colptr[j + 1] {
@@ -616,12 +631,12 @@ impl Factor {
         constraints: Vec<Vec<(usize, f64)>>,
     ) -> bool {
         let (_, rowval, nzval) = Self::pattern(upper, constraints);
-        if rowval != self.kkt.rowval {
+        if rowval != self.matrix.rowval {
             return false;
         }
         let indices: Vec<usize> = (0..nzval.len()).collect();
         self.ldl.update_values(&indices, &nzval);
-        self.kkt.nzval = nzval;
+        self.matrix.nzval = nzval;
         self.border.clear();
         self.ldl.refactor().is_ok()
     }
@@ -772,15 +787,14 @@ impl<O> FaceOracle<O> {
                     .collect();
                 rhs.extend(factor.rows.iter().map(|&r| b[r]));
                 let d: Vec<f64> = added.iter().map(|&r| b[r]).collect();
-                let out = factor.solve_bordered(problem, &rhs, &added, &removed, &d)?;
-                let mut y = Array1::zeros(m);
-                for (e, &r) in factor.rows.iter().enumerate() {
-                    y[r] = out[n + e];
-                }
+                let out = factor
+                    .kkt
+                    .solve_bordered(problem, &rhs, &added, &removed, &d)?;
+                let base_len = n + factor.rows.len();
+                let mut y = scatter(m, &factor.rows, &out[n..base_len]);
                 for &e in &removed {
                     y[factor.rows[e]] = 0.0;
                 }
-                let base_len = n + factor.rows.len();
                 for (i, &r) in added.iter().enumerate() {
                     y[r] = out[base_len + i];
                 }
@@ -796,12 +810,11 @@ impl<O> FaceOracle<O> {
                     used = Some(k);
                     rhs.truncate(n);
                     rhs.extend(rows.iter().map(|&r| b[r]));
-                    let v = self.factors[k].solve(&rhs, n).ok_or(FaceMiss::Singular)?;
-                    let mut y = Array1::zeros(m);
-                    for (e, &r) in rows.iter().enumerate() {
-                        y[r] = v[n + e];
-                    }
-                    (Array1::from(v[..n].to_vec()), y)
+                    let v = self.factors[k]
+                        .kkt
+                        .solve(&rhs, n)
+                        .ok_or(FaceMiss::Singular)?;
+                    (Array1::from(v[..n].to_vec()), scatter(m, &rows, &v[n..]))
                 }
             }
         } else {
@@ -922,7 +935,7 @@ impl<O> FaceOracle<O> {
             .map(|(_, &y0)| y0)
             .collect();
         let mut y_tight = vec![0.0; rows.len()];
-        let mut kept: Option<Factor> = None;
+        let mut kept: Option<Kkt> = None;
         for _ in 0..NEWTON_STEPS {
             let mut upper: Vec<Vec<(usize, f64)>> = vec![Vec::new(); primal];
             if let Some(p) = problem.p() {
@@ -988,7 +1001,7 @@ impl<O> FaceOracle<O> {
                 None => false,
             };
             if !reused {
-                kept = Some(Factor::assemble(upper, constraints)?);
+                kept = Some(Kkt::assemble(upper, constraints)?);
             }
             self.stats.factorizations += 1;
             let factor = kept.as_mut().ok_or(FaceMiss::Singular)?;
@@ -1013,10 +1026,7 @@ impl<O> FaceOracle<O> {
                 *l = -v[primal + row];
             }
             if step <= NEWTON_TOLERANCE * (1.0 + inf_norm(&x)) {
-                let mut y = Array1::zeros(m);
-                for (e, &r) in rows.iter().enumerate() {
-                    y[r] = y_tight[e];
-                }
+                let mut y = scatter(m, rows, &y_tight);
                 for ((&(start, k), rows_b), &lam) in boundary.iter().zip(&blocks).zip(&lambda) {
                     let sb: Vec<f64> = (0..k).map(|r| b[start + r] - dot(&rows_b[r], &x)).collect();
                     let nbar = norm(&sb[1..]);
