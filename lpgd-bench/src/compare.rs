@@ -8,10 +8,11 @@ use crate::progress;
 use crate::stats::median;
 use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicGradient, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
-use lpgd_solvers::{Backend, BackendOptions as Options, KktSolver};
+use lpgd_solvers::{Backend, BackendOptions as Options};
 use lpgd_solvers::{ClarabelOracle, FaceOracle};
 use lpgd_tests::families::{instance, Family};
 use lpgd_tests::fd::{central_differences, Blocks};
+use lpgd_tests::Variant;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -190,50 +191,13 @@ pub struct KktRow {
     pub faer_over_qdldl: f64,
 }
 
-/// A backend with the options it runs with, and its name in the report.
-struct Variant {
-    label: String,
-    backend: Backend,
-    options: Options,
-}
-
-/// Every backend with default options; Clarabel wrapped in the certified face re-solve
-/// (`clarabel+face`); with a choice of KKT factorizations (feature `clarabel-faer`), Clarabel once
-/// more with each named choice (`clarabel[qdldl]`, `clarabel[faer]`) beside its default
-/// (`clarabel`, the automatic choice).
+/// The test kit's variants that `compare` runs: every backend, Clarabel's KKT choices, and the
+/// face re-solve around Clarabel (around the other backends it is left to the tests).
 fn variants() -> Vec<Variant> {
-    let mut out = Vec::new();
-    let choices = KktSolver::all();
-    for backend in Backend::all() {
-        out.push(Variant {
-            label: backend.to_string(),
-            backend,
-            options: Options::default(),
-        });
-        if backend == Backend::Clarabel {
-            out.push(Variant {
-                label: format!("{backend}+face"),
-                backend,
-                options: Options {
-                    face: true,
-                    ..Options::default()
-                },
-            });
-        }
-        if backend == Backend::Clarabel && choices.len() > 2 {
-            for &kkt in choices.iter().filter(|&&k| k != KktSolver::Auto) {
-                out.push(Variant {
-                    label: format!("{backend}[{kkt}]"),
-                    backend,
-                    options: Options {
-                        kkt,
-                        ..Options::default()
-                    },
-                });
-            }
-        }
-    }
-    out
+    lpgd_tests::variants()
+        .into_iter()
+        .filter(|v| !v.options.face || v.backend == Backend::Clarabel)
+        .collect()
 }
 
 type Instance = (ConicProblem, ConicCotangent);

@@ -52,44 +52,69 @@ pub fn rel_err(a: &Array1<f64>, b: &Array1<f64>, floor: f64) -> f64 {
 /// A factory of oracles for one backend, usable from batch worker threads.
 pub type Factory = Box<dyn Fn() -> Box<dyn Oracle<ConicProblem>> + Send + Sync>;
 
-/// (name, handles quadratic objectives, factory) for every conic backend of the build that gives
-/// duals, from the registry; Clarabel once more with each KKT factorization when the build has a
-/// choice (`clarabel[qdldl]`, `clarabel[faer]`); and every backend wrapped in the certified face
-/// re-solve (`clarabel+face`, `osqp+face`, …).
-pub fn backends() -> Vec<(String, bool, Factory)> {
+/// A backend with the options it runs with, and its name in reports and test messages.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// `clarabel`, `clarabel[faer]`, `osqp+face`, …
+    pub label: String,
+    /// The backend.
+    pub backend: Backend,
+    /// Its options.
+    pub options: BackendOptions,
+}
+
+/// Every backend of the build with default options; Clarabel once more with each named KKT
+/// factorization when the build has a choice (`clarabel[qdldl]`, `clarabel[faer]`, beside
+/// `clarabel`, the automatic one); and every backend wrapped in the certified face re-solve
+/// (`clarabel+face`, `osqp+face`, …).
+pub fn variants() -> Vec<Variant> {
     let mut out = Vec::new();
-    for b in Backend::all() {
-        if !b.supports(Capability::Duals) {
-            continue;
+    for backend in Backend::all() {
+        let variant = |label: String, options| Variant {
+            label,
+            backend,
+            options,
+        };
+        out.push(variant(backend.to_string(), BackendOptions::default()));
+        if backend == Backend::Clarabel && KktSolver::all().len() > 2 {
+            for kkt in KktSolver::all() {
+                if kkt != KktSolver::Auto {
+                    let options = BackendOptions {
+                        kkt,
+                        ..BackendOptions::default()
+                    };
+                    out.push(variant(format!("{backend}[{kkt}]"), options));
+                }
+            }
         }
-        let quadratic = b.supports(Capability::QuadraticObjective);
-        let mut options = vec![(b.to_string(), BackendOptions::default())];
-        if b == Backend::Clarabel && KktSolver::all().len() > 2 {
-            options.extend(
-                KktSolver::all()
-                    .into_iter()
-                    .filter(|&k| k != KktSolver::Auto)
-                    .map(|kkt| {
-                        (
-                            format!("{b}[{kkt}]"),
-                            BackendOptions {
-                                kkt,
-                                ..BackendOptions::default()
-                            },
-                        )
-                    }),
-            );
-        }
-        // And each wrapped in the certified face re-solve.
         let face = BackendOptions {
             face: true,
             ..BackendOptions::default()
         };
-        options.push((format!("{b}+face"), face));
-        for (name, o) in options {
-            let factory: Factory = Box::new(move || b.oracle(o));
-            out.push((name, quadratic, factory));
-        }
+        out.push(variant(format!("{backend}+face"), face));
     }
     out
+}
+
+/// (name, handles quadratic objectives, factory) for every [`variants`] entry whose backend gives
+/// duals (every conic backend of the registry, its KKT choices and its face wrapper).
+pub fn backends() -> Vec<(String, bool, Factory)> {
+    variants()
+        .into_iter()
+        .filter(|v| v.backend.supports(Capability::Duals))
+        .map(
+            |Variant {
+                 label,
+                 backend,
+                 options,
+             }| {
+                let factory: Factory = Box::new(move || backend.oracle(options));
+                (
+                    label,
+                    backend.supports(Capability::QuadraticObjective),
+                    factory,
+                )
+            },
+        )
+        .collect()
 }
