@@ -71,11 +71,14 @@ const REFINE_TOLERANCE: f64 = 1e-13;
 const REFINE_ACCEPT: f64 = 1e-10;
 /// Most refinement steps.
 const REFINE_STEPS: usize = 20;
-/// Most Newton steps on boundary cones (from a hint near the optimum it converges in 2–5).
-const NEWTON_STEPS: usize = 8;
-/// Newton stops after a step below this, relative to `1 + ‖x‖∞`: converging quadratically, the
-/// point it lands on is then ~1e-14 off, and the certificate checks the residuals to 1e-9.
-const NEWTON_TOLERANCE: f64 = 1e-7;
+/// Most chord steps of Newton's method on boundary cones (active-set corrections included).
+const CHORD_STEPS: usize = 60;
+/// New Jacobians (at the current point) one boundary-cone solve may factorize after the kept one.
+const REFACTORS: usize = 1;
+/// A chord step that shrinks the residual by less than this factor asks for a new Jacobian.
+const CHORD_CONTRACTION: f64 = 0.25;
+/// Newton on boundary cones stops at a residual this far below the certificate's tolerance.
+const CHORD_TARGET: f64 = 1e-3;
 /// Factorizations kept (forward, both sides, proximal and slack-embedded problems).
 const KEPT: usize = 4;
 
@@ -195,8 +198,8 @@ struct Face {
     ties: Vec<usize>,
     /// The hint's x (the Newton start on boundary cones).
     x: Vec<f64>,
-    /// The hint's `y₀` of every block (the boundary multiplier's start).
-    y0: Vec<f64>,
+    /// The hint's y (the Newton start of the duals on boundary cones).
+    y: Vec<f64>,
 }
 
 impl Face {
@@ -242,12 +245,16 @@ impl Face {
                 })),
                 Cone::SecondOrder(_) if k > 0 => {
                     let (sb, yb) = (&s[start..start + k], &y[start..start + k]);
-                    let (ns, ny) = (norm(sb), norm(yb));
+                    let (ns, ny) = (norm_of(sb), norm_of(yb));
                     let role = if ny <= 1e-4 * ns && soc_margin(sb) >= 1e-4 * ns {
                         Role::ConeFree
                     } else if ns <= 1e-4 * ny && soc_margin(yb) >= 1e-4 * ny {
                         Role::ConeApex
-                    } else if boundary_cones && sb[0] > 0.0 && yb[0] > 0.0 && norm(&sb[1..]) > 0.0 {
+                    } else if boundary_cones
+                        && sb[0] > 0.0
+                        && yb[0] > 0.0
+                        && norm_of(&sb[1..]) > 0.0
+                    {
                         Role::ConeBoundary
                     } else {
                         return Err(FaceMiss::Cone);
@@ -260,13 +267,12 @@ impl Face {
             }
             start += k;
         }
-        let y0 = blocks.iter().map(|&(start, _)| y[start]).collect();
         Ok(Self {
             roles,
             blocks,
             ties,
             x: x.to_vec(),
-            y0,
+            y: y.to_vec(),
         })
     }
 }
@@ -278,13 +284,13 @@ fn is_linear(problem: &ConicProblem) -> bool {
         .is_none_or(|p| p.values().iter().all(|&v| v == 0.0))
 }
 
-fn norm(v: &[f64]) -> f64 {
+fn norm_of(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
 /// `v₀ − ‖v₁..‖`: ≥ 0 inside the second-order cone.
 fn soc_margin(v: &[f64]) -> f64 {
-    v[0] - norm(&v[1..])
+    v[0] - norm_of(&v[1..])
 }
 
 fn inf_norm(v: &[f64]) -> f64 {
@@ -378,43 +384,58 @@ fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f6
     columns
 }
 
-/// A kept face factorization and what it was built from (the cache key).
+/// A kept face factorization and what it was built from (the cache key): the problem's P and
+/// A, the tight rows, and for a face with boundary cones those blocks and the point (x, then the
+/// blocks' multipliers) its Newton matrix was formed at.
 struct Factor {
     p: Option<CscMatrix>,
     a: CscMatrix,
     rows: Vec<usize>,
+    boundary: Vec<(usize, usize)>,
+    point: Vec<f64>,
     kkt: Kkt,
     last_used: u64,
 }
 
 impl Factor {
-    fn matches(&self, problem: &ConicProblem, rows: &[usize]) -> bool {
-        self.rows == rows && &self.a == problem.a() && self.p.as_ref() == problem.p()
-    }
-
-    /// `[P + δI, Aₑᵀ; Aₑ, −δI]`, upper triangle, every diagonal entry stored.
-    fn build(problem: &ConicProblem, rows: &[usize]) -> Result<Self, FaceMiss> {
-        let n = problem.n();
-        let mut upper: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-        if let Some(p) = problem.p() {
-            for (i, j, v) in p.iter() {
-                upper[j].push((i, v));
-            }
-        }
-        Ok(Self {
-            p: problem.p().cloned(),
-            a: problem.a().clone(),
-            rows: rows.to_vec(),
-            kkt: Kkt::assemble(upper, rows_as_columns(problem, rows))?,
-            last_used: 0,
-        })
+    fn matches(&self, problem: &ConicProblem, rows: &[usize], at: FactorPoint<'_>) -> bool {
+        self.rows == rows
+            && self.boundary == at.0
+            && self.point.len() == at.1.len()
+            && self
+                .point
+                .iter()
+                .zip(at.1)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+            && &self.a == problem.a()
+            && self.p.as_ref() == problem.p()
     }
 }
+
+/// The boundary blocks and the point a Newton matrix is formed at (both empty for a linear face).
+type FactorPoint<'a> = (&'a [(usize, usize)], &'a [f64]);
+
+/// The upper triangle of P by columns, rows ascending, padded to `size` columns.
+fn upper_of(problem: &ConicProblem, size: usize) -> Vec<Vec<(usize, f64)>> {
+    let mut upper: Vec<Vec<(usize, f64)>> = vec![Vec::new(); size];
+    if let Some(p) = problem.p() {
+        for (i, j, v) in p.iter() {
+            upper[j].push((i, v));
+        }
+    }
+    upper
+}
+
+/// A saddle-point matrix `[H, Cᵀ; C, 0]` before assembly: H's upper triangle by columns (rows
+/// ascending) and C's rows as sparse columns.
+type Parts = (Vec<Vec<(usize, f64)>>, Vec<Vec<(usize, f64)>>);
 
 /// One factorized saddle-point matrix `[H + δI, Cᵀ; C, −δI]` and its solves.
 struct Kkt {
     /// Upper triangle of the regularized matrix (static δ on the diagonal).
     matrix: ClCsc<f64>,
+    /// Primal columns (the rest are constraint rows).
+    primal: usize,
     ldl: QDLDLFactorisation<f64>,
     /// Border columns of corrections and their solves, by (added?, row or position).
     border: std::collections::HashMap<(bool, usize), (Vec<f64>, Vec<f64>)>,
@@ -427,9 +448,20 @@ impl Kkt {
         upper: Vec<Vec<(usize, f64)>>,
         constraints: Vec<Vec<(usize, f64)>>,
     ) -> Result<Self, FaceMiss> {
-        let (n, count) = (upper.len(), constraints.len());
+        let n = upper.len();
         let (colptr, rowval, nzval) = Self::pattern(upper, constraints);
-        let dim = n + count;
+        Self::from_pattern(n, colptr, rowval, nzval)
+    }
+
+    /// Factorizes the matrix `pattern` gave (`n` primal columns).
+    fn from_pattern(
+        n: usize,
+        colptr: Vec<usize>,
+        rowval: Vec<usize>,
+        nzval: Vec<f64>,
+    ) -> Result<Self, FaceMiss> {
+        let dim = colptr.len() - 1;
+        let count = dim - n;
         let matrix = ClCsc::new(dim, dim, colptr, rowval, nzval);
         let mut signs = vec![1i8; n];
         signs.extend(std::iter::repeat_n(-1i8, count));
@@ -444,9 +476,25 @@ impl Kkt {
             QDLDLFactorisation::new(&matrix, Some(settings)).map_err(|_| FaceMiss::Singular)?;
         Ok(Self {
             matrix,
+            primal: n,
             ldl,
             border: std::collections::HashMap::new(),
         })
+    }
+
+    /// Whether a matrix of `primal` primal columns and this pattern is this factor's.
+    fn same_pattern(&self, primal: usize, colptr: &[usize], rowval: &[usize]) -> bool {
+        self.primal == primal && self.matrix.colptr == colptr && self.matrix.rowval == rowval
+    }
+
+    /// Refactors numerically with new values in this factor's pattern (ordering and symbolic
+    /// analysis kept). False when the factorization fails.
+    fn revalue(&mut self, nzval: Vec<f64>) -> bool {
+        let indices: Vec<usize> = (0..nzval.len()).collect();
+        self.ldl.update_values(&indices, &nzval);
+        self.matrix.nzval = nzval;
+        self.border.clear();
+        self.ldl.refactor().is_ok()
     }
 
     /// `(colptr, rowval, nzval)` of the upper triangle of `[H + δI, Cᵀ; C, −δI]`.
@@ -517,20 +565,27 @@ impl Kkt {
     /// with B's columns `(a_rᵀ, 0)` for an added row (λ its dual, `a_r x = d`) and the unit vector
     /// on a removed row's dual (which frees that row and pins its dual to 0). One solve per
     /// border column and a small dense Schur complement instead of a new factorization. Returns
-    /// `(v, λ)` concatenated, or None (too many changes, or a singular border).
+    /// `(v, λ)` concatenated, or None (too many changes, or a singular border). `primal`: the
+    /// matrix's primal size (its constraint rows follow); `refine`: refine against the
+    /// unregularized system (else one pass — for Newton's chord steps, which refine by
+    /// themselves).
     fn solve_bordered(
         &mut self,
         problem: &ConicProblem,
-        rhs: &[f64],
+        (rhs, primal): (&[f64], usize),
         added: &[usize],
         removed: &[usize],
-        d: &[f64],
+        (d, refine): (&[f64], bool),
     ) -> Option<Vec<f64>> {
-        let n = problem.n();
+        let n = primal;
         let size = rhs.len();
         let k = added.len() + removed.len();
         if k == 0 {
-            return self.solve(rhs, n);
+            return if refine {
+                self.solve(rhs, n)
+            } else {
+                Some(self.raw_solve(rhs)).filter(|v| v.iter().all(|x| x.is_finite()))
+            };
         }
         if k > MAX_BORDER {
             return None;
@@ -589,6 +644,9 @@ impl Kkt {
             Some(out)
         };
         let mut out = solve_once(self, rhs, &rhs_extra)?;
+        if !refine {
+            return out.iter().all(|x| x.is_finite()).then_some(out);
+        }
         let scale = 1.0 + inf_norm(rhs).max(inf_norm(&rhs_extra));
         for _ in 0..REFINE_STEPS {
             // Residual of the bordered system with the unregularized K₀.
@@ -623,24 +681,6 @@ impl Kkt {
         v
     }
 
-    /// The same matrix pattern as this factor's with new values (in `assemble`'s order): refactors
-    /// numerically, keeping the ordering and symbolic analysis. False if the pattern differs.
-    fn refactor_with(
-        &mut self,
-        upper: Vec<Vec<(usize, f64)>>,
-        constraints: Vec<Vec<(usize, f64)>>,
-    ) -> bool {
-        let (_, rowval, nzval) = Self::pattern(upper, constraints);
-        if rowval != self.matrix.rowval {
-            return false;
-        }
-        let indices: Vec<usize> = (0..nzval.len()).collect();
-        self.ldl.update_values(&indices, &nzval);
-        self.matrix.nzval = nzval;
-        self.border.clear();
-        self.ldl.refactor().is_ok()
-    }
-
     /// Solves `K₀ v = rhs` by the regularized factor and iterative refinement; None when the
     /// residual does not come down (a singular face).
     fn solve(&mut self, rhs: &[f64], n: usize) -> Option<Vec<f64>> {
@@ -669,6 +709,222 @@ impl Kkt {
     }
 }
 
+/// The lifted layout of a face with second-order blocks on their boundary: x, then per block
+/// its tail `u` (k − 1 variables) and one variable ω that carries the rank-one part of the
+/// Hessian `λ/‖u‖ (I − ûûᵀ)` (as `[cI, √c û; √c ûᵀ, 1]`, whose Schur complement it is), so the
+/// Newton matrix stays sparse and quasi-definite. Constraint rows: the tight rows, then per block
+/// its lifted rows `Āx + u = b̄` and `a₀x − b₀ + ‖u‖ = 0`.
+struct Lifted {
+    n: usize,
+    /// (first row, rows) of every boundary block.
+    boundary: Vec<(usize, usize)>,
+    /// Per block, its rows of A as sparse rows (`a₀`, then `Ā`).
+    block_rows: Vec<Vec<Vec<(usize, f64)>>>,
+    /// Per block, the index of its first `u`.
+    offsets: Vec<usize>,
+    /// Primal variables: x, every u and ω.
+    primal: usize,
+}
+
+/// The KKT residual of a lifted face at a point.
+struct Residual {
+    /// Stationarity: `Px + c + Aᵀy` in x, then `ȳ + λû` per block.
+    dual: Vec<f64>,
+    /// `a_r x − b_r` of the tight rows, in order.
+    rows: Vec<f64>,
+    /// Per block: `u − s̄`, then `‖u‖ − s₀`.
+    blocks: Vec<f64>,
+}
+
+impl Lifted {
+    fn new(problem: &ConicProblem, boundary: Vec<(usize, usize)>) -> Self {
+        let n = problem.n();
+        let block_rows = boundary
+            .iter()
+            .map(|&(start, k)| rows_as_columns(problem, &(start..start + k).collect::<Vec<_>>()))
+            .collect();
+        let mut offsets = Vec::with_capacity(boundary.len());
+        let mut primal = n;
+        for &(_, k) in &boundary {
+            offsets.push(primal);
+            primal += k;
+        }
+        Self {
+            n,
+            boundary,
+            block_rows,
+            offsets,
+            primal,
+        }
+    }
+
+    /// `b − Ax`.
+    fn slack(&self, problem: &ConicProblem, x: &[f64]) -> Vec<f64> {
+        let ax = problem.a().mul_vec(x);
+        problem.b().iter().zip(&ax).map(|(b, a)| b - a).collect()
+    }
+
+    /// The Newton matrix at `(u, λ)` with `rows` tight.
+    fn jacobian(
+        &self,
+        problem: &ConicProblem,
+        rows: &[usize],
+        u: &[Vec<f64>],
+        lambda: &[f64],
+    ) -> Result<Parts, FaceMiss> {
+        let mut upper = upper_of(problem, self.primal);
+        let mut constraints = rows_as_columns(problem, rows);
+        for (((&(_, k), &off), (ub, &lam)), rows_b) in self
+            .boundary
+            .iter()
+            .zip(&self.offsets)
+            .zip(u.iter().zip(lambda))
+            .zip(&self.block_rows)
+        {
+            let nu = norm_of(ub);
+            if !(nu > 0.0 && nu.is_finite()) {
+                return Err(FaceMiss::Cone);
+            }
+            let c = lam.max(0.0) / nu;
+            let omega = off + k - 1;
+            for i in 0..k - 1 {
+                upper[off + i].push((off + i, c));
+            }
+            let mut column: Vec<(usize, f64)> = (0..k - 1)
+                .map(|i| (off + i, c.sqrt() * ub[i] / nu))
+                .collect();
+            column.push((omega, 1.0));
+            upper[omega] = column;
+            for (i, tail_row) in rows_b[1..].iter().enumerate() {
+                let mut row = tail_row.clone();
+                row.push((off + i, 1.0));
+                constraints.push(row);
+            }
+            let mut row = rows_b[0].clone();
+            row.extend((0..k - 1).map(|i| (off + i, ub[i] / nu)));
+            constraints.push(row);
+        }
+        Ok((upper, constraints))
+    }
+
+    /// The residual at `(x, y, u)` (`s = b − Ax`) with `tight` held.
+    fn residual(
+        &self,
+        problem: &ConicProblem,
+        (x, y, u): (&[f64], &[f64], &[Vec<f64>]),
+        s: &[f64],
+        tight: &[usize],
+    ) -> Residual {
+        let mut dual = problem.a().t_mul_vec(y).to_vec();
+        for (d, c) in dual.iter_mut().zip(problem.c()) {
+            *d += c;
+        }
+        if let Some(p) = problem.p() {
+            for (d, v) in dual.iter_mut().zip(&p.sym_upper_mul_vec(x)) {
+                *d += v;
+            }
+        }
+        let mut blocks = Vec::new();
+        for (&(start, k), ub) in self.boundary.iter().zip(u) {
+            let nu = norm_of(ub);
+            dual.extend((0..k - 1).map(|i| y[start + 1 + i] + y[start] * ub[i] / nu));
+            blocks.extend((0..k - 1).map(|i| ub[i] - s[start + 1 + i]));
+            blocks.push(nu - s[start]);
+        }
+        Residual {
+            dual,
+            rows: tight.iter().map(|&r| -s[r]).collect(),
+            blocks,
+        }
+    }
+
+    /// The rows a factor on `rows` must add and remove (positions) to hold `tight`.
+    fn border(rows: &[usize], tight: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let added = tight
+            .iter()
+            .copied()
+            .filter(|r| rows.binary_search(r).is_err())
+            .collect();
+        let removed = (0..rows.len())
+            .filter(|&e| tight.binary_search(&rows[e]).is_err())
+            .collect();
+        (added, removed)
+    }
+
+    /// One chord step: the factor on `rows`, bordered to hold `tight`, against the residual.
+    fn step(
+        &self,
+        problem: &ConicProblem,
+        kkt: &mut Kkt,
+        rows: &[usize],
+        residual: &Residual,
+        (s, tight): (&[f64], &[usize]),
+    ) -> Option<Vec<f64>> {
+        let size = self.primal + rows.len() + residual.blocks.len();
+        let mut rhs = vec![0.0; size];
+        for (r, d) in rhs.iter_mut().zip(&residual.dual[..self.n]) {
+            *r = -d;
+        }
+        let mut d = self.n;
+        for (&(_, k), &off) in self.boundary.iter().zip(&self.offsets) {
+            for i in 0..k - 1 {
+                rhs[off + i] = -residual.dual[d];
+                d += 1;
+            }
+        }
+        for (e, &r) in rows.iter().enumerate() {
+            rhs[self.primal + e] = s[r];
+        }
+        let con = self.primal + rows.len();
+        for (r, v) in rhs[con..].iter_mut().zip(&residual.blocks) {
+            *r = -v;
+        }
+        let (added, removed) = Self::border(rows, tight);
+        let targets: Vec<f64> = added.iter().map(|&r| s[r]).collect();
+        kkt.solve_bordered(
+            problem,
+            (&rhs, self.primal),
+            &added,
+            &removed,
+            (&targets, false),
+        )
+    }
+
+    /// Takes a chord step (from [`Lifted::step`] on `rows`, holding `tight`).
+    fn apply(
+        &self,
+        step: &[f64],
+        (rows, tight): (&[usize], &[usize]),
+        (x, y, u): (&mut [f64], &mut [f64], &mut [Vec<f64>]),
+    ) {
+        for (xj, d) in x.iter_mut().zip(step) {
+            *xj += d;
+        }
+        for (ub, &off) in u.iter_mut().zip(&self.offsets) {
+            for (i, v) in ub.iter_mut().enumerate() {
+                *v += step[off + i];
+            }
+        }
+        for (e, &r) in rows.iter().enumerate() {
+            if tight.binary_search(&r).is_ok() {
+                y[r] += step[self.primal + e];
+            }
+        }
+        let mut con = self.primal + rows.len();
+        for &(start, k) in &self.boundary {
+            for i in 0..k - 1 {
+                y[start + 1 + i] += step[con + i];
+            }
+            y[start] += step[con + k - 1];
+            con += k;
+        }
+        let (added, _) = Self::border(rows, tight);
+        for (i, &r) in added.iter().enumerate() {
+            y[r] += step[con + i];
+        }
+    }
+}
+
 /// A point on a face and the rows that break its certificate.
 struct Candidate {
     solution: ConicSolution,
@@ -676,6 +932,8 @@ struct Candidate {
     violations: Vec<usize>,
     /// A second-order block broke its certificate (no correction for those).
     cone_violated: bool,
+    /// Active-set corrections Newton's method made on the way (boundary cones).
+    corrections: usize,
 }
 
 /// A conic oracle that answers LPGD re-solves on the forward solution's face when it can certify
@@ -732,17 +990,55 @@ impl<O> FaceOracle<O> {
         &mut self.inner
     }
 
-    /// The kept factorization for `problem` on `rows`, or a new one.
-    fn factor(&mut self, problem: &ConicProblem, rows: &[usize]) -> Result<usize, FaceMiss> {
+    /// The kept factorization for `problem` on `rows` (and at `at`), or a new one of the matrix
+    /// `build` gives. A new matrix with the pattern of a kept one (the backward's `P + ρI` and
+    /// the forward polish's P, on the same face) takes that factor over and refactors it
+    /// numerically, keeping its ordering and symbolic analysis.
+    fn factor(
+        &mut self,
+        problem: &ConicProblem,
+        rows: &[usize],
+        at: FactorPoint<'_>,
+        build: impl FnOnce() -> Result<Parts, FaceMiss>,
+    ) -> Result<usize, FaceMiss> {
         self.clock += 1;
-        if let Some(k) = self.factors.iter().position(|f| f.matches(problem, rows)) {
+        if let Some(k) = self
+            .factors
+            .iter()
+            .position(|f| f.matches(problem, rows, at))
+        {
             self.stats.reused += 1;
             self.factors[k].last_used = self.clock;
             return Ok(k);
         }
-        let mut factor = Factor::build(problem, rows)?;
+        let (upper, constraints) = build()?;
+        let primal = upper.len();
+        let (colptr, rowval, nzval) = Kkt::pattern(upper, constraints);
+        let key = |kkt: Kkt, clock: u64| Factor {
+            p: problem.p().cloned(),
+            a: problem.a().clone(),
+            rows: rows.to_vec(),
+            boundary: at.0.to_vec(),
+            point: at.1.to_vec(),
+            kkt,
+            last_used: clock,
+        };
         self.stats.factorizations += 1;
-        factor.last_used = self.clock;
+        let same = (0..self.factors.len())
+            .filter(|&k| self.factors[k].kkt.same_pattern(primal, &colptr, &rowval))
+            .min_by_key(|&k| self.factors[k].last_used);
+        if let Some(k) = same {
+            let old = self.factors.swap_remove(k);
+            let mut kkt = old.kkt;
+            if kkt.revalue(nzval.clone()) {
+                self.factors.push(key(kkt, self.clock));
+                return Ok(self.factors.len() - 1);
+            }
+        }
+        let factor = key(
+            Kkt::from_pattern(primal, colptr, rowval, nzval)?,
+            self.clock,
+        );
         if self.factors.len() < KEPT {
             self.factors.push(factor);
             Ok(self.factors.len() - 1)
@@ -761,11 +1057,11 @@ impl<O> FaceOracle<O> {
     fn on_face(
         &mut self,
         problem: &ConicProblem,
-        face: &Face,
+        face: &mut Face,
         base: Option<usize>,
     ) -> Result<(Candidate, Option<usize>), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
-        let rows = face.tight_rows();
+        let mut rows = face.tight_rows();
         let boundary = face.boundary();
         let constraints = rows.len() + boundary.len();
         if constraints > n || boundary.is_empty() && is_linear(problem) && constraints != n {
@@ -773,6 +1069,7 @@ impl<O> FaceOracle<O> {
         }
         let b = problem.b();
         let mut used = None;
+        let mut corrections = 0;
         let (x, mut y) = if boundary.is_empty() {
             let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
             let bordered = base.and_then(|k| {
@@ -787,9 +1084,10 @@ impl<O> FaceOracle<O> {
                     .collect();
                 rhs.extend(factor.rows.iter().map(|&r| b[r]));
                 let d: Vec<f64> = added.iter().map(|&r| b[r]).collect();
-                let out = factor
-                    .kkt
-                    .solve_bordered(problem, &rhs, &added, &removed, &d)?;
+                let out =
+                    factor
+                        .kkt
+                        .solve_bordered(problem, (&rhs, n), &added, &removed, (&d, true))?;
                 let base_len = n + factor.rows.len();
                 let mut y = scatter(m, &factor.rows, &out[n..base_len]);
                 for &e in &removed {
@@ -806,7 +1104,9 @@ impl<O> FaceOracle<O> {
                     point
                 }
                 None => {
-                    let k = self.factor(problem, &rows)?;
+                    let k = self.factor(problem, &rows, (&[], &[]), || {
+                        Ok((upper_of(problem, n), rows_as_columns(problem, &rows)))
+                    })?;
                     used = Some(k);
                     rhs.truncate(n);
                     rhs.extend(rows.iter().map(|&r| b[r]));
@@ -818,7 +1118,10 @@ impl<O> FaceOracle<O> {
                 }
             }
         } else {
-            self.newton(problem, face, &rows, &boundary)?
+            let (x, y, k) = self.newton(problem, face)?;
+            corrections = k;
+            rows = face.tight_rows();
+            (x, y)
         };
         if !x.iter().chain(y.iter()).all(|v| v.is_finite()) {
             return Err(FaceMiss::Singular);
@@ -882,161 +1185,146 @@ impl<O> FaceOracle<O> {
                 },
                 violations,
                 cone_violated,
+                corrections,
             },
             used,
         ))
     }
 
-    /// Newton's method for the optimum on a face with second-order blocks on their boundary.
-    /// Each block's slack tail is lifted into variables `u = b̄ − Āx` and held on the boundary by
-    /// `ψ = (b₀ − a₀x) − ‖u‖ = 0` (multiplier λ ≥ 0; the block's dual is `λ (1, −u/‖u‖)`). Each
-    /// step solves the sparse SQP system in `(Δx, Δu, ω; yₑ, ȳ, −λ)`: the Hessian of the
-    /// Lagrangian is `λ/‖u‖ (I − ûûᵀ)` in u, written as `cI` bordered by one extra variable ω
-    /// (`[cI, √c û; √c ûᵀ, 1]`, whose Schur complement it is), so the matrix stays sparse and
-    /// quasi-definite — the same LDLᵀ as the linear faces.
+    /// Newton's method for the optimum on a face with second-order blocks on their boundary,
+    /// the linear rows' active set corrected on the way. Each block's slack tail is lifted into
+    /// variables `u = b̄ − Āx` and held on the boundary by `a₀x − b₀ + ‖u‖ = 0` (multiplier
+    /// λ = y₀ ≥ 0; the lifted rows' multipliers are the block's dual tail `ȳ = −λ û`).
+    ///
+    /// The steps are *chord* steps: the Jacobian is factorized once, at the hint, and kept (so
+    /// both sides of a centred pass share it), and every step solves it against the exact KKT
+    /// residual — which also refines away its static regularization. A step that contracts the
+    /// residual too little asks for a Jacobian at the current point (at most [`REFACTORS`]).
+    /// When the residual vanishes on the current face, rows that break their sign are moved to
+    /// the other side (a primal-dual active-set correction) and the steps go on, the changed rows
+    /// bordering the kept factorization. Returns x, y and the corrections made.
     fn newton(
         &mut self,
         problem: &ConicProblem,
-        face: &Face,
-        rows: &[usize],
-        boundary: &[(usize, usize)],
-    ) -> Result<(Array1<f64>, Array1<f64>), FaceMiss> {
+        face: &mut Face,
+    ) -> Result<(Array1<f64>, Array1<f64>, usize), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
-        if face.x.len() != n {
+        if face.x.len() != n || face.y.len() != m {
             return Err(FaceMiss::NoHint);
         }
-        let b = problem.b();
-        let tight = rows_as_columns(problem, rows);
-        let blocks: Vec<Vec<Vec<(usize, f64)>>> = boundary
-            .iter()
-            .map(|&(start, k)| rows_as_columns(problem, &(start..start + k).collect::<Vec<_>>()))
-            .collect();
-        let dot = |row: &[(usize, f64)], x: &[f64]| row.iter().map(|&(j, v)| v * x[j]).sum::<f64>();
-        // Primal layout: x, then per block its u (k − 1) and ω.
-        let mut offsets = Vec::with_capacity(boundary.len());
-        let mut primal = n;
-        for &(_, k) in boundary {
-            offsets.push(primal);
-            primal += k;
-        }
+        let lifted = Lifted::new(problem, face.boundary());
+        let b = problem.b().as_slice().expect("contiguous");
+        let scale_p = 1.0 + inf_norm(b);
+        let scale_d = 1.0 + inf_norm(problem.c().as_slice().expect("contiguous"));
+        let (tol_p, tol_d) = (
+            self.settings.tolerance * scale_p,
+            self.settings.tolerance * scale_d,
+        );
+        let target = CHORD_TARGET * self.settings.tolerance;
+        // The start: the hint, the duals of rows left free at zero.
         let mut x = face.x.clone();
-        let mut u: Vec<Vec<f64>> = boundary
-            .iter()
-            .zip(&blocks)
-            .map(|(&(start, k), rows_b)| {
-                (1..k).map(|r| b[start + r] - dot(&rows_b[r], &x)).collect()
-            })
-            .collect();
-        let mut lambda: Vec<f64> = face
-            .blocks
-            .iter()
-            .zip(&face.y0)
-            .filter(|((start, _), _)| face.roles[*start] == Role::ConeBoundary)
-            .map(|(_, &y0)| y0)
-            .collect();
-        let mut y_tight = vec![0.0; rows.len()];
-        let mut kept: Option<Kkt> = None;
-        for _ in 0..NEWTON_STEPS {
-            let mut upper: Vec<Vec<(usize, f64)>> = vec![Vec::new(); primal];
-            if let Some(p) = problem.p() {
-                for (i, j, v) in p.iter() {
-                    upper[j].push((i, v));
-                }
+        let mut y = face.y.clone();
+        for (yr, role) in y.iter_mut().zip(&face.roles) {
+            if matches!(role, Role::Free | Role::ConeFree) {
+                *yr = 0.0;
             }
-            let mut constraints = tight.clone();
-            let mut rhs_tail: Vec<f64> = rows
-                .iter()
-                .zip(&tight)
-                .map(|(&r, row)| b[r] - dot(row, &x))
-                .collect();
-            let mut psi_rows = Vec::with_capacity(boundary.len());
-            for (((&(start, k), rows_b), ub), (&lam, &off)) in boundary
-                .iter()
-                .zip(&blocks)
-                .zip(&u)
-                .zip(lambda.iter().zip(&offsets))
-            {
-                let nu = norm(ub);
-                if !(nu > 0.0 && nu.is_finite()) {
-                    return Err(FaceMiss::Cone);
-                }
-                let c = lam.max(0.0) / nu;
-                let omega = off + k - 1;
-                for i in 0..k - 1 {
-                    upper[off + i].push((off + i, c));
-                }
-                let mut col: Vec<(usize, f64)> = (0..k - 1)
-                    .map(|i| (off + i, c.sqrt() * ub[i] / nu))
+        }
+        let s = lifted.slack(problem, &x);
+        let mut u: Vec<Vec<f64>> = lifted
+            .boundary
+            .iter()
+            .map(|&(start, k)| s[start + 1..start + k].to_vec())
+            .collect();
+        let lambda = |y: &[f64]| -> Vec<f64> {
+            lifted.boundary.iter().map(|&(start, _)| y[start]).collect()
+        };
+        let base_rows = face.tight_rows();
+        let mut point = x.clone();
+        point.extend(lambda(&y));
+        let kept = self.factor(problem, &base_rows, (&lifted.boundary, &point), || {
+            lifted.jacobian(problem, &base_rows, &u, &lambda(&y))
+        })?;
+        // A Jacobian factorized at a later point replaces the kept one for the rest of the solve.
+        let mut local: Option<(Kkt, Vec<usize>)> = None;
+        let mut tight = base_rows;
+        let (mut previous, mut refactors, mut corrections) = (f64::INFINITY, 0, 0);
+        let mut violated_before = usize::MAX;
+        let mut fresh = true;
+        for _ in 0..CHORD_STEPS {
+            let s = lifted.slack(problem, &x);
+            let residual = lifted.residual(problem, (&x, &y, &u), &s, &tight);
+            let norm = (inf_norm(&residual.dual) / scale_d)
+                .max(inf_norm(&residual.rows).max(inf_norm(&residual.blocks)) / scale_p);
+            if !norm.is_finite() {
+                return Err(FaceMiss::Singular);
+            }
+            if norm <= target {
+                // Converged on this face: correct the rows that break their sign.
+                let violations: Vec<usize> = (0..m)
+                    .filter(|&r| match face.roles[r] {
+                        Role::Tight => y[r] < -tol_d,
+                        Role::Free => s[r] < -tol_p,
+                        _ => false,
+                    })
                     .collect();
-                col.push((omega, 1.0));
-                upper[omega] = col;
-                // Lift rows Āx + u = b̄, then ψ's row (−a₀, −û).
-                for r in 1..k {
-                    let mut row = rows_b[r].clone();
-                    row.push((off + r - 1, 1.0));
-                    constraints.push(row);
-                    rhs_tail.push(b[start + r] - dot(&rows_b[r], &x) - ub[r - 1]);
-                }
-                let mut row: Vec<(usize, f64)> = rows_b[0].iter().map(|&(j, v)| (j, -v)).collect();
-                row.extend((0..k - 1).map(|i| (off + i, -ub[i] / nu)));
-                psi_rows.push(constraints.len());
-                constraints.push(row);
-                rhs_tail.push(-(b[start] - dot(&rows_b[0], &x) - nu));
-            }
-            let mut rhs = problem.c().to_vec();
-            if let Some(p) = problem.p() {
-                let px = p.sym_upper_mul_vec(&x);
-                for (r, v) in rhs.iter_mut().zip(px.iter()) {
-                    *r += v;
-                }
-            }
-            for v in rhs.iter_mut() {
-                *v = -*v;
-            }
-            rhs.resize(primal, 0.0);
-            rhs.extend(rhs_tail);
-            // Every step has the same pattern: after the first, refactor numerically only.
-            let reused = match kept.as_mut() {
-                Some(f) => f.refactor_with(upper.clone(), constraints.clone()),
-                None => false,
-            };
-            if !reused {
-                kept = Some(Kkt::assemble(upper, constraints)?);
-            }
-            self.stats.factorizations += 1;
-            let factor = kept.as_mut().ok_or(FaceMiss::Singular)?;
-            let v = factor.solve(&rhs, primal).ok_or(FaceMiss::Singular)?;
-            let step = inf_norm(&v[..n]).max(
-                boundary
-                    .iter()
-                    .zip(&offsets)
-                    .map(|(&(_, k), &off)| inf_norm(&v[off..off + k - 1]))
-                    .fold(0.0, f64::max),
-            );
-            for j in 0..n {
-                x[j] += v[j];
-            }
-            for ((&(_, k), &off), ub) in boundary.iter().zip(&offsets).zip(u.iter_mut()) {
-                for i in 0..k - 1 {
-                    ub[i] += v[off + i];
-                }
-            }
-            y_tight.copy_from_slice(&v[primal..primal + rows.len()]);
-            for (l, &row) in lambda.iter_mut().zip(&psi_rows) {
-                *l = -v[primal + row];
-            }
-            if step <= NEWTON_TOLERANCE * (1.0 + inf_norm(&x)) {
-                let mut y = scatter(m, rows, &y_tight);
-                for ((&(start, k), rows_b), &lam) in boundary.iter().zip(&blocks).zip(&lambda) {
-                    let sb: Vec<f64> = (0..k).map(|r| b[start + r] - dot(&rows_b[r], &x)).collect();
-                    let nbar = norm(&sb[1..]);
-                    y[start] = lam;
-                    for r in 1..k {
-                        y[start + r] = -lam * sb[r] / nbar;
+                if violations.is_empty() {
+                    let mut y = Array1::from(y);
+                    for &(start, k) in &lifted.boundary {
+                        // The block's dual exactly on the boundary, aligned with its slack.
+                        let tail = norm_of(&s[start + 1..start + k]);
+                        let l = y[start];
+                        for r in 1..k {
+                            y[start + r] = -l * s[start + r] / tail;
+                        }
                     }
+                    return Ok((Array1::from(x), y, corrections));
                 }
-                return Ok((Array1::from(x), y));
+                corrections += 1;
+                if corrections > self.settings.corrections
+                    || violations.len() >= violated_before.saturating_mul(2)
+                {
+                    return Err(FaceMiss::Certificate);
+                }
+                violated_before = violations.len();
+                for r in violations {
+                    face.roles[r] = if face.roles[r] == Role::Tight {
+                        y[r] = 0.0;
+                        Role::Free
+                    } else {
+                        Role::Tight
+                    };
+                }
+                tight = face.tight_rows();
+                fresh = true;
+                continue;
             }
+            let far = {
+                let rows = local.as_ref().map_or(&self.factors[kept].rows, |l| &l.1);
+                let (added, removed) = Lifted::border(rows, &tight);
+                added.len() + removed.len() > MAX_BORDER
+            };
+            if far || !fresh && norm > CHORD_CONTRACTION * previous {
+                if refactors == REFACTORS {
+                    return Err(FaceMiss::Singular);
+                }
+                refactors += 1;
+                self.stats.factorizations += 1;
+                let (upper, constraints) = lifted.jacobian(problem, &tight, &u, &lambda(&y))?;
+                local = Some((Kkt::assemble(upper, constraints)?, tight.clone()));
+            }
+            fresh = false;
+            previous = norm;
+            let (kkt, rows) = match local.as_mut() {
+                Some((kkt, rows)) => (kkt, &rows[..]),
+                None => {
+                    let factor = &mut self.factors[kept];
+                    (&mut factor.kkt, &factor.rows[..])
+                }
+            };
+            let step = lifted
+                .step(problem, kkt, rows, &residual, (&s, &tight))
+                .ok_or(FaceMiss::Singular)?;
+            lifted.apply(&step, (rows, &tight), (&mut x, &mut y, &mut u));
         }
         Err(FaceMiss::Singular)
     }
@@ -1061,7 +1349,7 @@ impl<O> FaceOracle<O> {
         let mut previous = usize::MAX;
         let mut base = None;
         for step in 0..=self.settings.corrections {
-            let (candidate, used) = self.on_face(problem, &face, base)?;
+            let (candidate, used) = self.on_face(problem, &mut face, base)?;
             base = used;
             // A correction that doubles the violations is moving away from the optimal face:
             // stop paying for factorizations and let the inner oracle answer.
@@ -1071,6 +1359,7 @@ impl<O> FaceOracle<O> {
             previous = candidate.violations.len();
             if candidate.violations.is_empty() {
                 let mut z = candidate.solution;
+                let step = step + candidate.corrections;
                 z.iterations = u32::try_from(step + 1).unwrap_or(u32::MAX);
                 return Ok((z, step));
             }
@@ -1082,11 +1371,7 @@ impl<O> FaceOracle<O> {
             }
             // Newton on boundary cones starts the corrected face from this point.
             face.x = candidate.solution.x.to_vec();
-            face.y0 = face
-                .blocks
-                .iter()
-                .map(|&(start, _)| candidate.solution.y[start])
-                .collect();
+            face.y = candidate.solution.y.to_vec();
         }
         Err(FaceMiss::Certificate)
     }
