@@ -62,6 +62,7 @@ use clarabel::algebra::CscMatrix as ClCsc;
 use clarabel::qdldl::{QDLDLFactorisation, QDLDLSettingsBuilder};
 use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Oracle, SolveError, SolveStatus};
 use ndarray::Array1;
+use std::sync::Arc;
 
 /// Static regularization of the face KKT matrix (removed again by iterative refinement).
 const STATIC_REGULARIZATION: f64 = 1e-9;
@@ -368,20 +369,26 @@ fn scatter(m: usize, rows: &[usize], values: &[f64]) -> Array1<f64> {
     y
 }
 
-/// Rows `rows` of A as sparse columns (variables ascending).
-fn rows_as_columns(problem: &ConicProblem, rows: &[usize]) -> Vec<Vec<(usize, f64)>> {
-    let mut position = vec![usize::MAX; problem.m()];
-    for (e, &r) in rows.iter().enumerate() {
-        position[r] = e;
-    }
-    let mut columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); rows.len()];
-    // `iter` walks A by columns, so each list comes out sorted by variable.
-    for (i, j, v) in problem.a().iter() {
-        if position[i] != usize::MAX {
-            columns[position[i]].push((j, v));
+/// A's rows as sparse lists (variables ascending), kept for the last A the oracle saw.
+struct RowView {
+    a: CscMatrix,
+    rows: Vec<Vec<(usize, f64)>>,
+}
+
+impl RowView {
+    fn of(a: &CscMatrix) -> Self {
+        let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); a.nrows()];
+        // `iter` walks A by columns, so each list comes out sorted by variable.
+        for (i, j, v) in a.iter() {
+            rows[i].push((j, v));
         }
+        Self { a: a.clone(), rows }
     }
-    columns
+
+    /// Rows `rows` of A as sparse columns of the saddle-point matrix.
+    fn columns(&self, rows: &[usize]) -> Vec<Vec<(usize, f64)>> {
+        rows.iter().map(|&r| self.rows[r].clone()).collect()
+    }
 }
 
 /// A kept face factorization and what it was built from (the cache key): the problem's P and
@@ -571,7 +578,7 @@ impl Kkt {
     /// themselves).
     fn solve_bordered(
         &mut self,
-        problem: &ConicProblem,
+        view: &RowView,
         (rhs, primal): (&[f64], usize),
         added: &[usize],
         removed: &[usize],
@@ -598,7 +605,7 @@ impl Kkt {
             .copied()
             .filter(|r| !self.border.contains_key(&(true, *r)))
             .collect();
-        for (r, c) in missing.iter().zip(rows_as_columns(problem, &missing)) {
+        for (r, c) in missing.iter().zip(view.columns(&missing)) {
             let mut v = vec![0.0; size];
             for (j, a) in c {
                 v[j] = a;
@@ -737,11 +744,11 @@ struct Residual {
 }
 
 impl Lifted {
-    fn new(problem: &ConicProblem, boundary: Vec<(usize, usize)>) -> Self {
+    fn new(problem: &ConicProblem, view: &RowView, boundary: Vec<(usize, usize)>) -> Self {
         let n = problem.n();
         let block_rows = boundary
             .iter()
-            .map(|&(start, k)| rows_as_columns(problem, &(start..start + k).collect::<Vec<_>>()))
+            .map(|&(start, k)| view.rows[start..start + k].to_vec())
             .collect();
         let mut offsets = Vec::with_capacity(boundary.len());
         let mut primal = n;
@@ -767,13 +774,13 @@ impl Lifted {
     /// The Newton matrix at `(u, λ)` with `rows` tight.
     fn jacobian(
         &self,
-        problem: &ConicProblem,
+        (problem, view): (&ConicProblem, &RowView),
         rows: &[usize],
         u: &[Vec<f64>],
         lambda: &[f64],
     ) -> Result<Parts, FaceMiss> {
         let mut upper = upper_of(problem, self.primal);
-        let mut constraints = rows_as_columns(problem, rows);
+        let mut constraints = view.columns(rows);
         for (((&(_, k), &off), (ub, &lam)), rows_b) in self
             .boundary
             .iter()
@@ -854,7 +861,7 @@ impl Lifted {
     /// One chord step: the factor on `rows`, bordered to hold `tight`, against the residual.
     fn step(
         &self,
-        problem: &ConicProblem,
+        view: &RowView,
         kkt: &mut Kkt,
         rows: &[usize],
         residual: &Residual,
@@ -882,7 +889,7 @@ impl Lifted {
         let (added, removed) = Self::border(rows, tight);
         let targets: Vec<f64> = added.iter().map(|&r| s[r]).collect();
         kkt.solve_bordered(
-            problem,
+            view,
             (&rhs, self.primal),
             &added,
             &removed,
@@ -942,6 +949,7 @@ pub struct FaceOracle<O> {
     inner: O,
     settings: FaceSettings,
     factors: Vec<Factor>,
+    view: Option<Arc<RowView>>,
     clock: u64,
     stats: FaceStats,
     last: Option<FacePath>,
@@ -959,6 +967,7 @@ impl<O> FaceOracle<O> {
             inner,
             settings,
             factors: Vec::new(),
+            view: None,
             clock: 0,
             stats: FaceStats::default(),
             last: None,
@@ -988,6 +997,18 @@ impl<O> FaceOracle<O> {
     /// The inner oracle, mutably.
     pub fn inner_mut(&mut self) -> &mut O {
         &mut self.inner
+    }
+
+    /// A's rows, kept while A stays the same.
+    fn view(&mut self, problem: &ConicProblem) -> Arc<RowView> {
+        match &self.view {
+            Some(view) if &view.a == problem.a() => Arc::clone(view),
+            _ => {
+                let view = Arc::new(RowView::of(problem.a()));
+                self.view = Some(Arc::clone(&view));
+                view
+            }
+        }
     }
 
     /// The kept factorization for `problem` on `rows` (and at `at`), or a new one of the matrix
@@ -1069,6 +1090,7 @@ impl<O> FaceOracle<O> {
         }
         let b = problem.b();
         let mut used = None;
+        let view = self.view(problem);
         let mut corrections = 0;
         let (x, mut y) = if boundary.is_empty() {
             let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
@@ -1087,7 +1109,7 @@ impl<O> FaceOracle<O> {
                 let out =
                     factor
                         .kkt
-                        .solve_bordered(problem, (&rhs, n), &added, &removed, (&d, true))?;
+                        .solve_bordered(&view, (&rhs, n), &added, &removed, (&d, true))?;
                 let base_len = n + factor.rows.len();
                 let mut y = scatter(m, &factor.rows, &out[n..base_len]);
                 for &e in &removed {
@@ -1105,7 +1127,7 @@ impl<O> FaceOracle<O> {
                 }
                 None => {
                     let k = self.factor(problem, &rows, (&[], &[]), || {
-                        Ok((upper_of(problem, n), rows_as_columns(problem, &rows)))
+                        Ok((upper_of(problem, n), view.columns(&rows)))
                     })?;
                     used = Some(k);
                     rhs.truncate(n);
@@ -1212,7 +1234,8 @@ impl<O> FaceOracle<O> {
         if face.x.len() != n || face.y.len() != m {
             return Err(FaceMiss::NoHint);
         }
-        let lifted = Lifted::new(problem, face.boundary());
+        let view = self.view(problem);
+        let lifted = Lifted::new(problem, &view, face.boundary());
         let b = problem.b().as_slice().expect("contiguous");
         let scale_p = 1.0 + inf_norm(b);
         let scale_d = 1.0 + inf_norm(problem.c().as_slice().expect("contiguous"));
@@ -1242,7 +1265,7 @@ impl<O> FaceOracle<O> {
         let mut point = x.clone();
         point.extend(lambda(&y));
         let kept = self.factor(problem, &base_rows, (&lifted.boundary, &point), || {
-            lifted.jacobian(problem, &base_rows, &u, &lambda(&y))
+            lifted.jacobian((problem, &view), &base_rows, &u, &lambda(&y))
         })?;
         // A Jacobian factorized at a later point replaces the kept one for the rest of the solve.
         let mut local: Option<(Kkt, Vec<usize>)> = None;
@@ -1309,7 +1332,7 @@ impl<O> FaceOracle<O> {
                 }
                 refactors += 1;
                 self.stats.factorizations += 1;
-                let (upper, constraints) = lifted.jacobian(problem, &tight, &u, &lambda(&y))?;
+                let (upper, constraints) = lifted.jacobian((problem, &view), &tight, &u, &lambda(&y))?;
                 local = Some((Kkt::assemble(upper, constraints)?, tight.clone()));
             }
             fresh = false;
@@ -1322,7 +1345,7 @@ impl<O> FaceOracle<O> {
                 }
             };
             let step = lifted
-                .step(problem, kkt, rows, &residual, (&s, &tight))
+                .step(&view, kkt, rows, &residual, (&s, &tight))
                 .ok_or(FaceMiss::Singular)?;
             lifted.apply(&step, (rows, &tight), (&mut x, &mut y, &mut u));
         }
