@@ -370,3 +370,104 @@ fn small_tau_gradients_are_exact_with_the_face_oracle_where_the_plain_solver_is_
         "plain {plain_worst:.1e} vs face {face_worst:.1e}"
     );
 }
+
+#[test]
+fn boundary_cone_newton_shares_one_jacobian_across_a_centred_pass_and_is_optimal() {
+    // qp_socp_small's cone sits on its boundary. Newton's chord steps run on one Jacobian,
+    // formed at the forward solution and shared by both sides (its ordering taken over from
+    // the forward polish's), and each side's answer is an optimum: a KKT point to 1e-9 with an
+    // objective no worse than the high-accuracy interior point's (whose x is itself only
+    // ~1e-5 determined here, so it is no reference for the answer itself).
+    let file = problem_file("qp_socp_small");
+    let settings = FaceSettings {
+        boundary_cones: true,
+        ..FaceSettings::default()
+    };
+    let (tau, rho) = (1e-3, 0.1);
+    let lpgd = Lpgd::new(tau)
+        .unwrap()
+        .with_rho(rho)
+        .unwrap()
+        .with_side(Side::Centered);
+    for i in 0..4 {
+        let (problem, g) = (file.problem(i).unwrap(), file.cotangent(i).unwrap());
+        // Without the option the face is not tried (the cone is on its boundary).
+        let mut off = FaceOracle::new(ClarabelOracle::new());
+        lpgd.forward(&mut off, &problem).unwrap();
+        assert_eq!(
+            off.last_path(),
+            Some(FacePath::Unpolished(Some(FaceMiss::Cone))),
+            "#{i}"
+        );
+        let mut face = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+        let z = lpgd.forward(&mut face, &problem).unwrap();
+        assert_eq!(face.last_path(), Some(FacePath::Polished), "#{i}");
+        let before = face.stats();
+        lpgd.backward(&mut face, &problem, &z, &g).unwrap();
+        let after = face.stats();
+        assert_eq!(after.certified - before.certified, 2, "#{i}");
+        assert_eq!(
+            after.factorizations - before.factorizations,
+            1,
+            "#{i}: one Jacobian for both sides"
+        );
+        assert_eq!(after.reused - before.reused, 1, "#{i}");
+        for sigma in [tau, -tau] {
+            let perturbed = problem.backward_problem(&z, &g, sigma, rho).unwrap();
+            let ours = face.solve(&perturbed, Some(&z)).unwrap();
+            assert_eq!(face.last_path(), Some(FacePath::Certified), "#{i}");
+            let h = high_accuracy(&perturbed);
+            let objective = |z: &ConicSolution| perturbed.objective(z.x.as_slice().unwrap());
+            assert!(perturbed.verify(&ours, 1e-9).is_ok(), "#{i}");
+            assert!(
+                objective(&ours) <= objective(&h) + 1e-12 * (1.0 + objective(&h).abs()),
+                "#{i}: {:e} > {:e}",
+                objective(&ours),
+                objective(&h)
+            );
+        }
+    }
+}
+
+#[test]
+fn boundary_cone_newton_on_hostile_hints_answers_optimally_or_falls_back() {
+    // Hints of the right shape but far off, huge or sign-flipped: Newton either certifies an
+    // optimum or lets the inner oracle answer; it never panics or returns a false point.
+    let file = problem_file("qp_socp_small");
+    let problem = file.problem(0).unwrap();
+    let g = file.cotangent(0).unwrap();
+    let star = high_accuracy(&problem);
+    let perturbed = problem.backward_problem(&star, &g, 1e-3, 0.1).unwrap();
+    let mut hints = Vec::new();
+    for scale in [1e150, -3.0, 1e-300] {
+        let mut h = star.clone();
+        h.x.mapv_inplace(|v| v * scale);
+        hints.push(h);
+    }
+    for value in [1e300, -1.0, 0.0] {
+        let mut h = star.clone();
+        h.y.mapv_inplace(|_| value);
+        hints.push(h);
+    }
+    let mut h = star.clone();
+    h.s.mapv_inplace(|v| -v);
+    hints.push(h);
+    let settings = FaceSettings {
+        boundary_cones: true,
+        ..FaceSettings::default()
+    };
+    for (k, hint) in hints.iter().enumerate() {
+        let mut face = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+        let ours = face.solve(&perturbed, Some(hint)).unwrap();
+        match face.last_path() {
+            Some(FacePath::Certified | FacePath::Corrected(_)) => {
+                assert!(perturbed.verify(&ours, 1e-9).is_ok(), "#{k}")
+            }
+            _ => assert_eq!(
+                ours,
+                ClarabelOracle::new().solve(&perturbed, Some(hint)).unwrap(),
+                "#{k}"
+            ),
+        }
+    }
+}
