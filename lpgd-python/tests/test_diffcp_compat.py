@@ -95,6 +95,30 @@ def test_batch_is_one_call_with_per_item_results_and_the_callers_matrix_untouche
     assert all(np.all(np.isfinite(v)) for v in dxs)
 
 
+def test_p_full_or_upper_shared_or_copied_gives_the_same_answers_and_dp():
+    """P as its full symmetric matrix or its upper triangle, one object for the whole batch or a
+    copy per item (converted once or per item): the same solutions and gradients, bit for bit, and
+    dP on the pattern of P's upper triangle (the part the solver reads)."""
+    A, b, c, cone, P = strictly_convex_qp(7, n=5, m=7)
+    full = sp.csc_matrix(P)
+    upper = sp.csc_matrix(sp.triu(full))
+    cs = [c * (1 + 0.1 * k) for k in range(3)]
+    outs = []
+    for Ps in ([full] * 3, [upper] * 3, [upper.copy() for _ in range(3)]):
+        xs, _, _, _, DT = diffcp.solve_and_derivative_batch(
+            [A] * 3, [b] * 3, cs, [cone] * 3, Ps=Ps, n_jobs_forward=1, n_jobs_backward=1,
+            mode="lpgd", derivative_kwargs={"tau": 0.1, "rho": 0.1}, return_dP=True,
+        )
+        _, _, dcs, dPs = DT([np.ones(5)] * 3, [np.zeros(7)] * 3, [np.zeros(7)] * 3)
+        for dP, p in zip(dPs, Ps):
+            triu = sp.csc_matrix(sp.triu(p))
+            assert np.array_equal(dP.indices, triu.indices) and np.array_equal(dP.indptr, triu.indptr)
+        outs.append((xs, dcs))
+    for xs, dcs in outs[1:]:
+        assert all(np.array_equal(u, v) for u, v in zip(xs, outs[0][0]))
+        assert all(np.array_equal(u, v) for u, v in zip(dcs, outs[0][1]))
+
+
 def test_infeasible_and_unbounded_raise_solver_error_or_nan_as_asked():
     A = sp.csc_matrix(np.array([[1.0], [-1.0]]))
     infeasible = (A, np.array([0.0, -1.0]), np.array([1.0]), {"l": 2})  # x <= 0, x >= 1

@@ -99,16 +99,24 @@ class _Csc:
 
     def __init__(self, matrix, upper: bool = False):
         a = sp.csc_matrix(matrix)  # a new object; the caller's matrix is not touched
-        if upper:
-            a = sp.csc_matrix(sp.triu(a))
         m, n = a.shape
         indptr = np.asarray(a.indptr, dtype=np.int64)
         rows = np.asarray(a.indices, dtype=np.int64)
         cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        if upper and (rows > cols).any():
+            a = sp.csc_matrix(sp.triu(a))
+            indptr = np.asarray(a.indptr, dtype=np.int64)
+            rows = np.asarray(a.indices, dtype=np.int64)
+            cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
         key = cols * max(m, 1) + rows
-        unique, inverse = np.unique(key, return_inverse=True)
-        data = np.zeros(len(unique))
-        np.add.at(data, inverse, np.asarray(a.data, dtype=np.float64))
+        if a.has_canonical_format:
+            # Sorted, no duplicates (the common case): the caller's entries are the canonical ones.
+            unique, inverse = key, np.arange(len(key))
+            data = np.array(a.data, dtype=np.float64)
+        else:
+            unique, inverse = np.unique(key, return_inverse=True)
+            data = np.zeros(len(unique))
+            np.add.at(data, inverse, np.asarray(a.data, dtype=np.float64))
         ucols = unique // max(m, 1)
         self.shape = (m, n)
         self.keys = unique  # (column, row) of each canonical entry, sorted
@@ -118,6 +126,22 @@ class _Csc:
         self.inverse = inverse
         self.caller_indptr = indptr
         self.caller_rows = rows
+
+    @classmethod
+    def many(cls, matrices, upper: bool = False) -> list:
+        """One `_Csc` per matrix; a matrix object passed several times (one P for a whole batch)
+        is converted once."""
+        seen: dict = {}
+        out = []
+        for matrix in matrices:
+            if matrix is None:
+                out.append(None)
+                continue
+            key = id(matrix)
+            if key not in seen:
+                seen[key] = cls(matrix, upper=upper)
+            out.append(seen[key])
+        return out
 
     def raw(self):
         return (self.shape[0], self.shape[1], self.indptr, self.rows, self.data)
@@ -183,8 +207,8 @@ def _derivative_options(mode: str, kwargs: dict) -> dict:
 
 
 def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs):
-    mats = [_Csc(A) for A in As]
-    pmats = [None if P is None else _Csc(P, upper=True) for P in Ps]
+    mats = _Csc.many(As)
+    pmats = _Csc.many(Ps, upper=True)
     opts = _solver_options(kwargs)
     session = _lpgd.solve(
         [m.raw() for m in mats],
