@@ -469,6 +469,7 @@ impl Kkt {
     ) -> Result<Self, FaceMiss> {
         let dim = colptr.len() - 1;
         let count = dim - n;
+        debug_assert!((0..dim).all(|j| colptr[j + 1] > colptr[j] && rowval[colptr[j + 1] - 1] == j));
         let matrix = ClCsc::new(dim, dim, colptr, rowval, nzval);
         let mut signs = vec![1i8; n];
         signs.extend(std::iter::repeat_n(-1i8, count));
@@ -543,26 +544,25 @@ impl Kkt {
         (colptr, rowval, nzval)
     }
 
-    /// `K₀ v`, K₀ the matrix without the static regularization.
+    /// `K₀ v`, K₀ the matrix without the static regularization. Every column of the upper
+    /// triangle ends with its diagonal entry (`pattern` stores them so).
     fn unregularized_mul(&self, v: &[f64], n: usize) -> Vec<f64> {
         let k = &self.matrix;
         let mut out = vec![0.0; v.len()];
         for j in 0..k.n {
-            for idx in k.colptr[j]..k.colptr[j + 1] {
-                let i = k.rowval[idx];
-                let mut a = k.nzval[idx];
-                if i == j {
-                    a -= if j < n {
-                        STATIC_REGULARIZATION
-                    } else {
-                        -STATIC_REGULARIZATION
-                    };
-                    out[i] += a * v[j];
-                } else {
-                    out[i] += a * v[j];
-                    out[j] += a * v[i];
-                }
+            let (start, last) = (k.colptr[j], k.colptr[j + 1] - 1);
+            let vj = v[j];
+            let mut column = 0.0;
+            for (&i, &a) in k.rowval[start..last].iter().zip(&k.nzval[start..last]) {
+                out[i] += a * vj;
+                column += a * v[i];
             }
+            let delta = if j < n {
+                STATIC_REGULARIZATION
+            } else {
+                -STATIC_REGULARIZATION
+            };
+            out[j] += column + (k.nzval[last] - delta) * vj;
         }
         out
     }
@@ -1332,7 +1332,8 @@ impl<O> FaceOracle<O> {
                 }
                 refactors += 1;
                 self.stats.factorizations += 1;
-                let (upper, constraints) = lifted.jacobian((problem, &view), &tight, &u, &lambda(&y))?;
+                let (upper, constraints) =
+                    lifted.jacobian((problem, &view), &tight, &u, &lambda(&y))?;
                 local = Some((Kkt::assemble(upper, constraints)?, tight.clone()));
             }
             fresh = false;
