@@ -101,6 +101,10 @@ pub struct SolverArgs {
     /// Answer re-solves on the forward solution's face when certified (`FaceOracle`).
     #[arg(long)]
     pub face: bool,
+    /// With `--face`: second-order cones on their boundary too, by Newton's method (pays for
+    /// SOCPs at small τ).
+    #[arg(long, requires = "face")]
+    pub boundary_cones: bool,
     /// Worker threads (default: all cores; at most 256).
     #[arg(long, value_parser = thread_count)]
     pub threads: Option<usize>,
@@ -117,6 +121,7 @@ impl SolverArgs {
             high_accuracy: self.high_accuracy,
             kkt: self.kkt,
             face: self.face,
+            boundary_cones: self.boundary_cones,
         }
     }
 

@@ -268,10 +268,13 @@ fn rows_for(
             }
             // A face variant is measured through its concrete type, for its counters.
             let mut face = options.face.then(|| {
-                FaceOracle::new(backend.oracle(Options {
-                    face: false,
-                    ..options
-                }))
+                FaceOracle::with_settings(
+                    backend.oracle(Options {
+                        face: false,
+                        ..options
+                    }),
+                    options.face_settings(),
+                )
             });
             let mut plain = backend.oracle(options);
             let oracle: &mut dyn Oracle<ConicProblem> = match face.as_mut() {

@@ -599,7 +599,15 @@ pub(crate) fn solve<'py>(
     {
         return Err(value_error("A, b, c, cones and P lists differ in length"));
     }
-    let (backend, face) = Backend::parse_with_face(backend).map_err(value_error)?;
+    let (backend, options) = Backend::parse_with_options(
+        backend,
+        BackendOptions {
+            cold,
+            high_accuracy,
+            ..BackendOptions::default()
+        },
+    )
+    .map_err(value_error)?;
     let mut problems = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     for i in 0..n {
@@ -620,12 +628,6 @@ pub(crate) fn solve<'py>(
         sizes.push(Sizes::of(&problem));
         problems.push(Ok(problem));
     }
-    let options = BackendOptions {
-        cold,
-        high_accuracy,
-        face,
-        ..BackendOptions::default()
-    };
     Session::solve(py, problems, sizes, backend, options, threads)
 }
 
@@ -751,7 +753,15 @@ impl ConicStructure {
         high_accuracy: bool,
         threads: Option<usize>,
     ) -> PyResult<Session> {
-        let (backend, face) = Backend::parse_with_face(backend).map_err(value_error)?;
+        let (backend, options) = Backend::parse_with_options(
+            backend,
+            BackendOptions {
+                cold,
+                high_accuracy,
+                ..BackendOptions::default()
+            },
+        )
+        .map_err(value_error)?;
         let (a, b, c) = (a_values.as_array(), b.as_array(), c.as_array());
         let items = a.nrows();
         let shape = |what: &str, found: (usize, usize), cols: usize| {
@@ -794,12 +804,6 @@ impl ConicStructure {
             };
             items
         ];
-        let options = BackendOptions {
-            cold,
-            high_accuracy,
-            face,
-            ..BackendOptions::default()
-        };
         Session::solve(py, problems, sizes, backend, options, threads)
     }
 }

@@ -18,7 +18,8 @@
 //! **Certified re-solves** (feature `clarabel`, for its QDLDL): `FaceOracle` wraps any of these
 //! oracles and answers an LPGD re-solve with one sparse factorization on the forward solution's
 //! active face when it can certify the answer optimal, falling back to the inner oracle otherwise
-//! (`BackendOptions::face`, or `clarabel+face` by name).
+//! (`BackendOptions::face`, or `clarabel+face` by name; `clarabel+face+boundary` with
+//! second-order cones on their boundary solved by Newton's method too).
 //!
 //! **Nothing here panics on user input.** Problems arrive validated by `lpgd-core`; each backend
 //! refuses data beyond the magnitude it represents faithfully ([`lpgd_core::SolveError::OutOfRange`]),

@@ -59,6 +59,20 @@ pub struct BackendOptions {
     /// Wrap the oracle in a certified face re-solve (`FaceOracle`, feature `clarabel`; without
     /// that feature the flag is ignored).
     pub face: bool,
+    /// With `face`: solve faces with second-order cones on their boundary too, by Newton's
+    /// method (`FaceSettings::boundary_cones`; it pays for SOCPs at small τ, see its docs).
+    pub boundary_cones: bool,
+}
+
+impl BackendOptions {
+    /// The face re-solve's settings these options ask for (defaults, with `boundary_cones`).
+    #[cfg(feature = "clarabel")]
+    pub fn face_settings(&self) -> crate::FaceSettings {
+        crate::FaceSettings {
+            boundary_cones: self.boundary_cones,
+            ..crate::FaceSettings::default()
+        }
+    }
 }
 
 /// The sparse symmetric factorization Clarabel uses for its KKT systems.
@@ -211,20 +225,40 @@ impl Backend {
         }
     }
 
-    /// A backend name, optionally with the suffix `+face` (the certified face re-solve around it):
-    /// the backend and whether the suffix was there.
+    /// A backend name, optionally with the suffix `+face` (the certified face re-solve around it)
+    /// or `+face+boundary` (the same, with second-order cones on their boundary solved too): the
+    /// backend and `options` with `face` and `boundary_cones` set from the suffix.
     ///
     /// ```
-    /// use lpgd_solvers::Backend;
-    /// assert_eq!(Backend::parse_with_face("clarabel+face")?, (Backend::Clarabel, true));
-    /// assert_eq!(Backend::parse_with_face("clarabel")?, (Backend::Clarabel, false));
+    /// use lpgd_solvers::{Backend, BackendOptions};
+    /// let base = BackendOptions::default();
+    /// let (backend, options) = Backend::parse_with_options("clarabel+face", base)?;
+    /// assert_eq!(backend, Backend::Clarabel);
+    /// assert!(options.face && !options.boundary_cones);
+    /// let (_, options) = Backend::parse_with_options("clarabel+face+boundary", base)?;
+    /// assert!(options.face && options.boundary_cones);
+    /// let (_, options) = Backend::parse_with_options("clarabel", base)?;
+    /// assert!(!options.face);
+    /// assert!(Backend::parse_with_options("clarabel+boundary", base).is_err());
     /// # Ok::<(), lpgd_solvers::UnknownBackend>(())
     /// ```
-    pub fn parse_with_face(name: &str) -> Result<(Backend, bool), UnknownBackend> {
-        match name.strip_suffix("+face") {
-            Some(plain) => Ok((plain.parse()?, true)),
-            None => Ok((name.parse()?, false)),
-        }
+    pub fn parse_with_options(
+        name: &str,
+        options: BackendOptions,
+    ) -> Result<(Backend, BackendOptions), UnknownBackend> {
+        let (plain, face, boundary_cones) = if let Some(p) = name.strip_suffix("+face+boundary") {
+            (p, true, true)
+        } else if let Some(p) = name.strip_suffix("+face") {
+            (p, true, false)
+        } else {
+            (name, false, false)
+        };
+        let options = BackendOptions {
+            face,
+            boundary_cones,
+            ..options
+        };
+        Ok((plain.parse()?, options))
     }
 
     /// A new oracle of this backend (wrapped in a `FaceOracle` when `options.face`).
@@ -232,7 +266,10 @@ impl Backend {
         let plain = self.plain_oracle(options);
         #[cfg(feature = "clarabel")]
         if options.face {
-            return Box::new(crate::FaceOracle::new(plain));
+            return Box::new(crate::FaceOracle::with_settings(
+                plain,
+                options.face_settings(),
+            ));
         }
         plain
     }

@@ -65,8 +65,9 @@ pub struct Variant {
 
 /// Every backend of the build with default options; Clarabel once more with each named KKT
 /// factorization when the build has a choice (`clarabel[qdldl]`, `clarabel[faer]`, beside
-/// `clarabel`, the automatic one); and every backend wrapped in the certified face re-solve
-/// (`clarabel+face`, `osqp+face`, …).
+/// `clarabel`, the automatic one); every backend wrapped in the certified face re-solve
+/// (`clarabel+face`, `osqp+face`, …); and Clarabel's with boundary cones solved by Newton's
+/// method (`clarabel+face+boundary`; only Clarabel's cones have a boundary to speak of).
 pub fn variants() -> Vec<Variant> {
     let mut out = Vec::new();
     for backend in Backend::all() {
@@ -92,6 +93,13 @@ pub fn variants() -> Vec<Variant> {
             ..BackendOptions::default()
         };
         out.push(variant(format!("{backend}+face"), face));
+        if backend == Backend::Clarabel {
+            let boundary = BackendOptions {
+                boundary_cones: true,
+                ..face
+            };
+            out.push(variant(format!("{backend}+face+boundary"), boundary));
+        }
     }
     out
 }

@@ -135,7 +135,9 @@ class ConicLayer(torch.nn.Module):
     ``backend`` is one of :func:`lpgd._lpgd.backends`, optionally with the suffix ``"+face"``
     (e.g. ``"clarabel+face"``): re-solves on the forward solution's active face with one sparse
     factorization where that is certified optimal, and the forward solution polished the same way —
-    faster backward passes on QPs and exact gradients at small ``tau``.
+    faster backward passes on QPs and exact gradients at small ``tau``. ``"+face+boundary"`` also
+    solves second-order cones on their boundary (Newton's method; it pays for SOCPs at small
+    ``tau``).
     """
 
     def __init__(self, A, cones: dict, P=None, *, backend: str = "clarabel", tau: float = 0.1,
