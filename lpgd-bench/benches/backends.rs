@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lpgd_core::{ConicCotangent, ConicProblem, Lpgd, Oracle, ProblemFile, Side};
-use lpgd_solvers::{Backend, BackendOptions, ClarabelOracle, FaceOracle, FaceSettings};
+use lpgd_solvers::{Backend, BackendOptions};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,24 +81,15 @@ fn face(c: &mut Criterion) {
         "qp_socp_medium",
     ] {
         let (problems, cotangents) = load(family);
-        for variant in ["clarabel", "clarabel+face", "clarabel+face(boundary cones)"] {
-            let mut oracle: Box<dyn Oracle<ConicProblem>> = match variant {
-                "clarabel" => Backend::Clarabel.oracle(BackendOptions::default()),
-                "clarabel+face" => Backend::Clarabel.oracle(BackendOptions {
-                    face: true,
-                    ..BackendOptions::default()
-                }),
-                _ if family.starts_with("portfolio") || family.starts_with("qp_socp") => {
-                    Box::new(FaceOracle::with_settings(
-                        ClarabelOracle::new(),
-                        FaceSettings {
-                            boundary_cones: true,
-                            ..FaceSettings::default()
-                        },
-                    ))
-                }
-                _ => continue,
-            };
+        for variant in ["clarabel", "clarabel+face", "clarabel+face+boundary"] {
+            if variant.ends_with("+boundary")
+                && !(family.starts_with("portfolio") || family.starts_with("qp_socp"))
+            {
+                continue;
+            }
+            let (backend, options) =
+                Backend::parse_with_options(variant, BackendOptions::default()).unwrap();
+            let mut oracle = backend.oracle(options);
             let name = variant;
             group.bench_function(format!("{family}/{name}"), |b| {
                 b.iter(|| {

@@ -124,7 +124,7 @@ pub struct TauPoint {
     /// QP: relative error of centred LPGD (ρ = 0) against finite differences.
     pub qp_fd_error: f64,
     /// Per family (n = 20, the run's ρ, centred): the share of backward re-solves that
-    /// `clarabel+face` certified (None where Clarabel cannot solve the family).
+    /// `clarabel+face+boundary` certified (None where Clarabel cannot solve the family).
     pub certified: BTreeMap<String, Option<f64>>,
 }
 
@@ -406,7 +406,13 @@ fn tau_sweep(config: &CompareArgs) -> Vec<TauPoint> {
                         .with_rho(config.rho)
                         .expect("valid ρ")
                         .with_side(Side::Centered);
-                    let mut face = FaceOracle::new(ClarabelOracle::new());
+                    let options = Options {
+                        face: true,
+                        boundary_cones: true,
+                        ..Options::default()
+                    };
+                    let mut face =
+                        FaceOracle::with_settings(ClarabelOracle::new(), options.face_settings());
                     for i in 0..config.instances as u32 {
                         let Ok((p, g)) = instance(family, n, config.seed + 3000 + i) else {
                             continue;
@@ -752,7 +758,7 @@ mod tests {
         assert!(a
             .rows
             .iter()
-            .all(|r| r.certified.is_some() == r.backend.ends_with("+face")));
+            .all(|r| r.certified.is_some() == r.backend.contains("+face")));
         assert!(a.tau_sweep[0].certified["qp"].unwrap() > 0.5);
         let json = serde_json::to_value(&a).unwrap();
         for key in [
