@@ -574,6 +574,20 @@ impl Session {
     }
 }
 
+/// The backend a name gives (suffixes `+face`, `+face+boundary`) and its options.
+fn backend_options(
+    name: &str,
+    cold: bool,
+    high_accuracy: bool,
+) -> PyResult<(Backend, BackendOptions)> {
+    let base = BackendOptions {
+        cold,
+        high_accuracy,
+        ..BackendOptions::default()
+    };
+    Backend::parse_with_options(name, base).map_err(value_error)
+}
+
 /// Validates and solves a batch of conic programs `min ½xᵀPx + cᵀx s.t. Ax + s = b, s ∈ K` on
 /// `backend` (a name of the registry) with `threads` workers (None: all cores), the GIL released.
 /// Malformed data is a `ValueError` naming the item; a failed solve is recorded per item.
@@ -599,15 +613,7 @@ pub(crate) fn solve<'py>(
     {
         return Err(value_error("A, b, c, cones and P lists differ in length"));
     }
-    let (backend, options) = Backend::parse_with_options(
-        backend,
-        BackendOptions {
-            cold,
-            high_accuracy,
-            ..BackendOptions::default()
-        },
-    )
-    .map_err(value_error)?;
+    let (backend, options) = backend_options(backend, cold, high_accuracy)?;
     let mut problems = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     for i in 0..n {
@@ -753,15 +759,7 @@ impl ConicStructure {
         high_accuracy: bool,
         threads: Option<usize>,
     ) -> PyResult<Session> {
-        let (backend, options) = Backend::parse_with_options(
-            backend,
-            BackendOptions {
-                cold,
-                high_accuracy,
-                ..BackendOptions::default()
-            },
-        )
-        .map_err(value_error)?;
+        let (backend, options) = backend_options(backend, cold, high_accuracy)?;
         let (a, b, c) = (a_values.as_array(), b.as_array(), c.as_array());
         let items = a.nrows();
         let shape = |what: &str, found: (usize, usize), cols: usize| {
