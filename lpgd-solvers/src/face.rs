@@ -84,6 +84,8 @@ const CHORD_CONTRACTION: f64 = 0.25;
 const CHORD_TARGET: f64 = 1e-3;
 /// Factorizations kept (forward, both sides, proximal and slack-embedded problems).
 const KEPT: usize = 4;
+/// Orderings kept (a problem and its slack embedding).
+const ORDERINGS: usize = 2;
 
 /// What the wrapper does besides certifying re-solves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -399,6 +401,38 @@ impl RowView {
     }
 }
 
+/// AMD's ordering of the matrix `[P, Aᵀ; A, 0]` with *every* row of A, and the patterns it was
+/// formed for. A linear face's matrix holds x and a subset of the rows; its ordering is this one
+/// restricted to them (relative order kept), so one AMD serves every face of a batch instead of
+/// one per face.
+struct Ordering {
+    p: Option<(Vec<usize>, Vec<usize>)>,
+    a: (Vec<usize>, Vec<usize>),
+    perm: Vec<usize>,
+}
+
+impl Ordering {
+    /// The ordering of the face matrix with x (`n`) and the tight `rows` (ascending).
+    fn restricted(&self, n: usize, rows: &[usize]) -> Vec<usize> {
+        let mut position = vec![usize::MAX; self.perm.len().saturating_sub(n)];
+        for (e, &r) in rows.iter().enumerate() {
+            if let Some(p) = position.get_mut(r) {
+                *p = n + e;
+            }
+        }
+        self.perm
+            .iter()
+            .filter_map(|&k| {
+                if k < n {
+                    Some(k)
+                } else {
+                    position.get(k - n).copied().filter(|&p| p != usize::MAX)
+                }
+            })
+            .collect()
+    }
+}
+
 /// A kept face factorization and what it was built from (the cache key): the problem's P and
 /// A, the tight rows, and for a face with boundary cones those blocks and the point (x, then the
 /// blocks' multipliers) its Newton matrix was formed at.
@@ -464,16 +498,14 @@ impl Kkt {
         constraints: Vec<Vec<(usize, f64)>>,
     ) -> Result<Self, FaceMiss> {
         let n = upper.len();
-        let (colptr, rowval, nzval) = Self::pattern(upper, constraints);
-        Self::from_pattern(n, colptr, rowval, nzval)
+        Self::from_pattern(n, Self::pattern(upper, constraints), None)
     }
 
     /// Factorizes the matrix `pattern` gave (`n` primal columns).
     fn from_pattern(
         n: usize,
-        colptr: Vec<usize>,
-        rowval: Vec<usize>,
-        nzval: Vec<f64>,
+        (colptr, rowval, nzval): (Vec<usize>, Vec<usize>, Vec<f64>),
+        ordering: Option<Vec<usize>>,
     ) -> Result<Self, FaceMiss> {
         let dim = colptr.len() - 1;
         let count = dim - n;
@@ -481,13 +513,16 @@ impl Kkt {
         let matrix = ClCsc::new(dim, dim, colptr, rowval, nzval);
         let mut signs = vec![1i8; n];
         signs.extend(std::iter::repeat_n(-1i8, count));
-        let settings = QDLDLSettingsBuilder::default()
+        let mut builder = QDLDLSettingsBuilder::default();
+        builder
             .Dsigns(signs)
             .regularize_enable(true)
             .regularize_eps(1e-13)
-            .regularize_delta(1e-7)
-            .build()
-            .map_err(|_| FaceMiss::Singular)?;
+            .regularize_delta(1e-7);
+        if let Some(perm) = ordering {
+            builder.perm(perm);
+        }
+        let settings = builder.build().map_err(|_| FaceMiss::Singular)?;
         let ldl =
             QDLDLFactorisation::new(&matrix, Some(settings)).map_err(|_| FaceMiss::Singular)?;
         Ok(Self {
@@ -958,6 +993,8 @@ pub struct FaceOracle<O> {
     settings: FaceSettings,
     factors: Vec<Factor>,
     view: Option<Arc<RowView>>,
+    /// Kept orderings, most recent last (two: a forward problem and its slack embedding).
+    orderings: Vec<Arc<Ordering>>,
     clock: u64,
     stats: FaceStats,
     last: Option<FacePath>,
@@ -976,6 +1013,7 @@ impl<O> FaceOracle<O> {
             settings,
             factors: Vec::new(),
             view: None,
+            orderings: Vec::new(),
             clock: 0,
             stats: FaceStats::default(),
             last: None,
@@ -1007,6 +1045,41 @@ impl<O> FaceOracle<O> {
         &mut self.inner
     }
 
+    /// The fill-reducing ordering of the linear faces' matrices, kept while P's and A's
+    /// patterns stay the same (None when it cannot be formed: every face then orders its own).
+    fn ordering(&mut self, problem: &ConicProblem, view: &RowView) -> Option<Arc<Ordering>> {
+        let a = problem.a();
+        let p = problem
+            .p()
+            .map(|p| (p.colptr().to_vec(), p.rowval().to_vec()));
+        if let Some(k) = self
+            .orderings
+            .iter()
+            .position(|o| o.a.0 == a.colptr() && o.a.1 == a.rowval() && o.p == p)
+        {
+            let o = self.orderings.remove(k);
+            self.orderings.push(Arc::clone(&o));
+            return Some(o);
+        }
+        let all: Vec<usize> = (0..problem.m()).collect();
+        let n = problem.n();
+        let (colptr, rowval, nzval) = Kkt::pattern(upper_of(problem, n), view.columns(&all));
+        let dim = colptr.len() - 1;
+        let matrix = ClCsc::new(dim, dim, colptr, rowval, nzval);
+        let settings = QDLDLSettingsBuilder::default().logical(true).build().ok()?;
+        let perm = QDLDLFactorisation::new(&matrix, Some(settings)).ok()?.perm;
+        let ordering = Arc::new(Ordering {
+            p,
+            a: (a.colptr().to_vec(), a.rowval().to_vec()),
+            perm,
+        });
+        if self.orderings.len() == ORDERINGS {
+            self.orderings.remove(0);
+        }
+        self.orderings.push(Arc::clone(&ordering));
+        Some(ordering)
+    }
+
     /// A's rows, kept while A stays the same.
     fn view(&mut self, problem: &ConicProblem) -> Arc<RowView> {
         match &self.view {
@@ -1029,6 +1102,7 @@ impl<O> FaceOracle<O> {
         rows: &[usize],
         at: FactorPoint<'_>,
         build: impl FnOnce() -> Result<Parts, FaceMiss>,
+        ordering: impl FnOnce() -> Option<Vec<usize>>,
     ) -> Result<usize, FaceMiss> {
         self.clock += 1;
         if let Some(k) = self
@@ -1065,7 +1139,7 @@ impl<O> FaceOracle<O> {
             }
         }
         let factor = key(
-            Kkt::from_pattern(primal, colptr, rowval, nzval)?,
+            Kkt::from_pattern(primal, (colptr, rowval, nzval), ordering())?,
             self.clock,
         );
         if self.factors.len() < KEPT {
@@ -1134,9 +1208,14 @@ impl<O> FaceOracle<O> {
                     point
                 }
                 None => {
-                    let k = self.factor(problem, &rows, (&[], &[]), || {
-                        Ok((upper_of(problem, n), view.columns(&rows)))
-                    })?;
+                    let full = self.ordering(problem, &view);
+                    let k = self.factor(
+                        problem,
+                        &rows,
+                        (&[], &[]),
+                        || Ok((upper_of(problem, n), view.columns(&rows))),
+                        || full.map(|o| o.restricted(n, &rows)),
+                    )?;
                     used = Some(k);
                     rhs.truncate(n);
                     rhs.extend(rows.iter().map(|&r| b[r]));
@@ -1274,9 +1353,13 @@ impl<O> FaceOracle<O> {
         let base_rows = face.tight_rows();
         let mut point = x.clone();
         point.extend(lambda(&y));
-        let kept = self.factor(problem, &base_rows, (&lifted.boundary, &point), || {
-            lifted.jacobian((problem, &view), &base_rows, &u, &lambda(&y))
-        })?;
+        let kept = self.factor(
+            problem,
+            &base_rows,
+            (&lifted.boundary, &point),
+            || lifted.jacobian((problem, &view), &base_rows, &u, &lambda(&y)),
+            || None,
+        )?;
         // A Jacobian factorized at a later point replaces the kept one for the rest of the solve.
         let mut local: Option<(Kkt, Vec<usize>)> = None;
         let mut tight = base_rows;
@@ -1512,5 +1595,24 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 self.inner.solve(problem, Some(warm))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ordering;
+
+    #[test]
+    fn a_face_ordering_is_the_full_one_restricted_to_x_and_its_rows() {
+        // n = 2 variables, m = 3 rows: full indices 0, 1 (x) and 2, 3, 4 (rows 0, 1, 2).
+        let full = Ordering {
+            p: None,
+            a: (Vec::new(), Vec::new()),
+            perm: vec![3, 0, 4, 1, 2],
+        };
+        // The face holds rows 0 and 2, at face indices 2 and 3; row 1 drops out.
+        assert_eq!(full.restricted(2, &[0, 2]), vec![0, 3, 1, 2]);
+        assert_eq!(full.restricted(2, &[]), vec![0, 1]);
+        assert_eq!(full.restricted(2, &[0, 1, 2]), vec![3, 0, 4, 1, 2]);
     }
 }
