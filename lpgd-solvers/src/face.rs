@@ -14,7 +14,8 @@
 //!    attempt ends);
 //! 2. solves the equality-constrained QP on that face, `[P Aₑᵀ; Aₑ 0] (x, yₑ) = (−c, bₑ)`, with one
 //!    quasi-definite LDLᵀ (Clarabel's QDLDL: static regularization 1e-9, dynamic pivot
-//!    regularization, iterative refinement against the unregularized matrix to 1e-13);
+//!    regularization, iterative refinement against the unregularized matrix to 1e-13; one AMD
+//!    ordering per (P, A) pattern, of the matrix with every row, restricted to the face);
 //! 3. **certifies** the point: the slack of every free row lies in its cone and the dual of every
 //!    tight row in the dual cone, to [`FaceSettings::tolerance`] (tighter than the solvers'
 //!    1e-8). Stationarity and the tight rows hold to the refinement's residual, complementarity
