@@ -99,9 +99,9 @@ pub struct FaceSettings {
     pub tolerance: f64,
     /// Solve faces with second-order cones on their boundary by Newton's method: chord steps on
     /// one sparse LDLᵀ formed at the hint and shared by both sides of a centred pass. Off by
-    /// default: measured on the bundled medium problems (centred, ρ = 0.1) it takes `qp_socp`'s
-    /// backward from 1.95 forward solves to 0.54 at τ = 0.1 and 0.15 at τ = 0.01, and
-    /// `portfolio`'s to 0.76 at τ = 0.01 and 0.24 at τ = 0.001; but at τ = 0.1 `portfolio`'s
+    /// default: measured on the bundled medium problems (`compare`, centred, ρ = 0.1) it takes
+    /// `qp_socp`'s backward from ~2 forward solves to 0.52 at τ = 0.1 and 0.15 at τ = 0.01, and
+    /// `portfolio`'s to 0.77 at τ = 0.01 and 0.21 at τ = 0.001; but at τ = 0.1 `portfolio`'s
     /// optimum leaves the hint's face (no pass certifies) and the attempts and the forward
     /// polish cost ~10 % more than the plain path. Off, such faces fall back at once, without a
     /// factorization.
