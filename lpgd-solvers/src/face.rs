@@ -371,6 +371,20 @@ impl DenseLu {
     }
 }
 
+/// The rows a factor on `rows` must add, and the positions in `rows` it must remove, to hold
+/// `tight` (both sorted).
+fn border(rows: &[usize], tight: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let added = tight
+        .iter()
+        .copied()
+        .filter(|r| rows.binary_search(r).is_err())
+        .collect();
+    let removed = (0..rows.len())
+        .filter(|&e| tight.binary_search(&rows[e]).is_err())
+        .collect();
+    (added, removed)
+}
+
 /// A dual vector of length `m` holding `values[e]` on row `rows[e]`, zero elsewhere.
 fn scatter(m: usize, rows: &[usize], values: &[f64]) -> Array1<f64> {
     let mut y = Array1::zeros(m);
@@ -889,19 +903,6 @@ impl Lifted {
         }
     }
 
-    /// The rows a factor on `rows` must add and remove (positions) to hold `tight`.
-    fn border(rows: &[usize], tight: &[usize]) -> (Vec<usize>, Vec<usize>) {
-        let added = tight
-            .iter()
-            .copied()
-            .filter(|r| rows.binary_search(r).is_err())
-            .collect();
-        let removed = (0..rows.len())
-            .filter(|&e| tight.binary_search(&rows[e]).is_err())
-            .collect();
-        (added, removed)
-    }
-
     /// One chord step: the factor on `rows`, bordered to hold `tight`, against the residual.
     fn step(
         &self,
@@ -909,7 +910,7 @@ impl Lifted {
         kkt: &mut Kkt,
         rows: &[usize],
         residual: &Residual,
-        (s, tight): (&[f64], &[usize]),
+        (s, (added, removed)): (&[f64], (&[usize], &[usize])),
     ) -> Option<Vec<f64>> {
         let size = self.primal + rows.len() + residual.blocks.len();
         let mut rhs = vec![0.0; size];
@@ -930,22 +931,15 @@ impl Lifted {
         for (r, v) in rhs[con..].iter_mut().zip(&residual.blocks) {
             *r = -v;
         }
-        let (added, removed) = Self::border(rows, tight);
         let targets: Vec<f64> = added.iter().map(|&r| s[r]).collect();
-        kkt.solve_bordered(
-            view,
-            (&rhs, self.primal),
-            &added,
-            &removed,
-            (&targets, false),
-        )
+        kkt.solve_bordered(view, (&rhs, self.primal), added, removed, (&targets, false))
     }
 
-    /// Takes a chord step (from [`Lifted::step`] on `rows`, holding `tight`).
+    /// Takes a chord step (from [`Lifted::step`] on `rows`, bordered by `added` and `removed`).
     fn apply(
         &self,
         step: &[f64],
-        (rows, tight): (&[usize], &[usize]),
+        (rows, (added, removed)): (&[usize], (&[usize], &[usize])),
         (x, y, u): (&mut [f64], &mut [f64], &mut [Vec<f64>]),
     ) {
         for (xj, d) in x.iter_mut().zip(step) {
@@ -957,7 +951,7 @@ impl Lifted {
             }
         }
         for (e, &r) in rows.iter().enumerate() {
-            if tight.binary_search(&r).is_ok() {
+            if removed.binary_search(&e).is_err() {
                 y[r] += step[self.primal + e];
             }
         }
@@ -969,7 +963,6 @@ impl Lifted {
             y[start] += step[con + k - 1];
             con += k;
         }
-        let (added, _) = Self::border(rows, tight);
         for (i, &r) in added.iter().enumerate() {
             y[r] += step[con + i];
         }
@@ -1050,13 +1043,15 @@ impl<O> FaceOracle<O> {
     /// patterns stay the same (None when it cannot be formed: every face then orders its own).
     fn ordering(&mut self, problem: &ConicProblem, view: &RowView) -> Option<Arc<Ordering>> {
         let a = problem.a();
-        let p = problem
-            .p()
-            .map(|p| (p.colptr().to_vec(), p.rowval().to_vec()));
+        let same_p = |o: &Ordering| match (&o.p, problem.p()) {
+            (None, None) => true,
+            (Some((colptr, rowval)), Some(p)) => colptr == p.colptr() && rowval == p.rowval(),
+            _ => false,
+        };
         if let Some(k) = self
             .orderings
             .iter()
-            .position(|o| o.a.0 == a.colptr() && o.a.1 == a.rowval() && o.p == p)
+            .position(|o| o.a.0 == a.colptr() && o.a.1 == a.rowval() && same_p(o))
         {
             let o = self.orderings.remove(k);
             self.orderings.push(Arc::clone(&o));
@@ -1070,7 +1065,9 @@ impl<O> FaceOracle<O> {
         let settings = QDLDLSettingsBuilder::default().logical(true).build().ok()?;
         let perm = QDLDLFactorisation::new(&matrix, Some(settings)).ok()?.perm;
         let ordering = Arc::new(Ordering {
-            p,
+            p: problem
+                .p()
+                .map(|p| (p.colptr().to_vec(), p.rowval().to_vec())),
             a: (a.colptr().to_vec(), a.rowval().to_vec()),
             perm,
         });
@@ -1179,14 +1176,7 @@ impl<O> FaceOracle<O> {
             let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
             let bordered = base.and_then(|k| {
                 let factor = &mut self.factors[k];
-                let added: Vec<usize> = rows
-                    .iter()
-                    .copied()
-                    .filter(|r| factor.rows.binary_search(r).is_err())
-                    .collect();
-                let removed: Vec<usize> = (0..factor.rows.len())
-                    .filter(|&e| rows.binary_search(&factor.rows[e]).is_err())
-                    .collect();
+                let (added, removed) = border(&factor.rows, &rows);
                 rhs.extend(factor.rows.iter().map(|&r| b[r]));
                 let d: Vec<f64> = added.iter().map(|&r| b[r]).collect();
                 let out =
@@ -1228,7 +1218,7 @@ impl<O> FaceOracle<O> {
                 }
             }
         } else {
-            let (x, y, k) = self.newton(problem, face)?;
+            let (x, y, k) = self.newton((problem, &view), face)?;
             corrections = k;
             rows = face.tight_rows();
             (x, y)
@@ -1317,15 +1307,14 @@ impl<O> FaceOracle<O> {
     /// bordering the kept factorization. Returns x, y and the corrections made.
     fn newton(
         &mut self,
-        problem: &ConicProblem,
+        (problem, view): (&ConicProblem, &RowView),
         face: &mut Face,
     ) -> Result<(Array1<f64>, Array1<f64>, usize), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
         if face.x.len() != n || face.y.len() != m {
             return Err(FaceMiss::NoHint);
         }
-        let view = self.view(problem);
-        let lifted = Lifted::new(problem, &view, face.boundary());
+        let lifted = Lifted::new(problem, view, face.boundary());
         let b = problem.b().as_slice().expect("contiguous");
         let scale_p = 1.0 + inf_norm(b);
         let scale_d = 1.0 + inf_norm(problem.c().as_slice().expect("contiguous"));
@@ -1358,7 +1347,7 @@ impl<O> FaceOracle<O> {
             problem,
             &base_rows,
             (&lifted.boundary, &point),
-            || lifted.jacobian((problem, &view), &base_rows, &u, &lambda(&y)),
+            || lifted.jacobian((problem, view), &base_rows, &u, &lambda(&y)),
             || None,
         )?;
         // A Jacobian factorized at a later point replaces the kept one for the rest of the solve.
@@ -1418,11 +1407,12 @@ impl<O> FaceOracle<O> {
                 fresh = true;
                 continue;
             }
-            let far = {
-                let rows = local.as_ref().map_or(&self.factors[kept].rows, |l| &l.1);
-                let (added, removed) = Lifted::border(rows, &tight);
-                added.len() + removed.len() > MAX_BORDER
-            };
+            // The rows bordering the factor in use (the kept one or a later Jacobian).
+            let (mut added, mut removed) = border(
+                local.as_ref().map_or(&self.factors[kept].rows, |l| &l.1),
+                &tight,
+            );
+            let far = added.len() + removed.len() > MAX_BORDER;
             if !fresh && first {
                 // The first step from the hint's Jacobian grew the residual: the perturbation
                 // moved the optimum too far for Newton from the hint (measured: such solves
@@ -1439,8 +1429,9 @@ impl<O> FaceOracle<O> {
                 refactors += 1;
                 self.stats.factorizations += 1;
                 let (upper, constraints) =
-                    lifted.jacobian((problem, &view), &tight, &u, &lambda(&y))?;
+                    lifted.jacobian((problem, view), &tight, &u, &lambda(&y))?;
                 local = Some((Kkt::assemble(upper, constraints)?, tight.clone()));
+                (added, removed) = (Vec::new(), Vec::new());
             }
             fresh = false;
             previous = norm;
@@ -1452,9 +1443,9 @@ impl<O> FaceOracle<O> {
                 }
             };
             let step = lifted
-                .step(&view, kkt, rows, &residual, (&s, &tight))
+                .step(view, kkt, rows, &residual, (&s, (&added, &removed)))
                 .ok_or(FaceMiss::Singular)?;
-            lifted.apply(&step, (rows, &tight), (&mut x, &mut y, &mut u));
+            lifted.apply(&step, (rows, (&added, &removed)), (&mut x, &mut y, &mut u));
         }
         Err(FaceMiss::Newton)
     }
