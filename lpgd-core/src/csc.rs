@@ -224,8 +224,17 @@ impl CscMatrix {
 
     /// The same sparsity pattern with new values (one per stored entry, in CSC order).
     pub fn with_values(&self, values: &[f64]) -> Result<Self, InvalidInput> {
-        crate::error::check_len("matrix values", values.len(), self.nnz())?;
-        check_finite("matrix values", values)?;
+        self.with_values_named("matrix values", values)
+    }
+
+    /// [`CscMatrix::with_values`] with errors naming `field`.
+    pub(crate) fn with_values_named(
+        &self,
+        field: Field,
+        values: &[f64],
+    ) -> Result<Self, InvalidInput> {
+        crate::error::check_len(field, values.len(), self.nnz())?;
+        check_finite(field, values)?;
         Ok(Self {
             nzval: values.to_vec(),
             ..self.clone()

@@ -122,6 +122,15 @@ pub enum InvalidInput {
         /// The shift added to P's diagonal, `1e-9 · ‖P‖∞`.
         tolerance: f64,
     },
+    /// Data given for a compiled [`ConicStructure`](crate::ConicStructure) does not fit it: a
+    /// block (A's or P's pattern or values, b, c, the cones) has another shape or pattern.
+    #[error("{block} does not match the compiled structure: {detail}")]
+    StructureMismatch {
+        /// The block that differs: "A pattern", "P pattern", "A values", "b", "cones", …
+        block: Field,
+        /// How it differs (expected against found).
+        detail: String,
+    },
     /// A value that must be non-negative (a bound width, a count) is not.
     #[error("{field}[{index}]: {reason}")]
     Value {

@@ -72,8 +72,8 @@ pub use error::{
 pub use family::combinatorial::CombinatorialProblem;
 pub use family::conic::{
     ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicSolutionTangent,
-    ConicTangent, IntoCsc, IntoVector, Location, Parameters, Residuals, RowMap, SolveStatus,
-    VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST,
+    ConicStructure, ConicTangent, ConicValues, IntoCsc, IntoVector, Location, Parameters,
+    Residuals, RowMap, SolveStatus, VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST,
 };
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
 pub use linalg::symmetric_eigen;

@@ -1,8 +1,10 @@
 //! Solvers kept between calls, keyed by the problem's structure.
 //!
 //! LPGD re-solves differ from the forward problem only in `c` and `b` (and in P by ρI), and the
-//! instances of a layer share A and P. A backend that can update data in place keeps a few solver
-//! handles here and reuses the one whose (A, P, cones) match.
+//! instances of a layer share the structure of A and P. A backend that can update data in place
+//! keeps a few solver handles here and reuses the one whose (A, P, cones) match: by pattern and
+//! values ([`StructureCache::new`], for backends that can update only `c` and `b`), or by pattern
+//! alone ([`StructureCache::by_pattern`], for backends that also update A's and P's values).
 
 use lpgd_core::{Cone, ConicProblem, CscMatrix, SolveError};
 
@@ -34,6 +36,8 @@ pub(crate) struct StructureCache<S> {
     capacity: usize,
     clock: u64,
     reuse: bool,
+    /// Whether a kept handle must also have the problem's values of A and P.
+    match_values: bool,
     stats: OracleStats,
 }
 
@@ -46,7 +50,17 @@ impl<S> StructureCache<S> {
             capacity: 4,
             clock: 0,
             reuse: true,
+            match_values: true,
             stats: OracleStats::default(),
+        }
+    }
+
+    /// A cache whose handles serve every problem with the same patterns of A and P and the same
+    /// cones, whatever their values (the backend overwrites them).
+    pub(crate) fn by_pattern() -> Self {
+        Self {
+            match_values: false,
+            ..Self::new()
         }
     }
 
@@ -82,7 +96,19 @@ impl<S> StructureCache<S> {
             .reuse
             .then(|| {
                 self.slots.iter().position(|s| {
-                    &s.a == problem.a() && s.p.as_ref() == problem.p() && s.cones == problem.cones()
+                    let same = |kept: &CscMatrix, given: &CscMatrix| {
+                        if self.match_values {
+                            kept == given
+                        } else {
+                            kept.same_pattern(given)
+                        }
+                    };
+                    let p = match (&s.p, problem.p()) {
+                        (None, None) => true,
+                        (Some(kept), Some(given)) => same(kept, given),
+                        _ => false,
+                    };
+                    p && same(&s.a, problem.a()) && s.cones == problem.cones()
                 })
             })
             .flatten();

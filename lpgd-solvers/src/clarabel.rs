@@ -10,22 +10,26 @@
 //! column with the same scaling. [`ClarabelRows`] is the one place that converts: it permutes A's
 //! and b's rows on the way in and s's and z's on the way out.
 //!
-//! **Fast re-solve.** Building a Clarabel solver (equilibration, KKT symbolic factorization) costs
-//! about as much as a few interior-point iterations. LPGD re-solves differ from the forward problem
-//! only in `c` and `b` (and in P by ρI), so the oracle keeps a few solvers keyed by the problem's
-//! structure (A, P, cones) and, when one matches, only overwrites `q` and `b` with Clarabel's data
-//! update API. Every solver is set up with `q = 0`, so its equilibration depends on (P, A) alone
-//! and an updated solve gives bit-for-bit the same answer as a solver built for that problem: the
-//! result never depends on what the oracle solved before (and so not on how a batch was split
-//! across threads). Clarabel has no warm start; the hint is ignored.
+//! **Fast re-solve.** Building a Clarabel solver (equilibration, KKT assembly, AMD ordering and
+//! symbolic factorization) costs about as much as a few interior-point iterations. The oracle keeps
+//! a few solvers keyed by the problem's *structure* — the patterns of A and P and the cones, not
+//! their values — so every item of a layer ([`lpgd_core::ConicStructure`]) and every LPGD re-solve
+//! (new `c` and `b`, P + ρI) reuses one analysis. Before each solve the kept solver gets the
+//! problem's own equilibration, computed by Clarabel's routine from this problem's (P, q, A, b)
+//! exactly as a new solver would compute it, and then its values through Clarabel's data-update
+//! API. So an answer depends on the problem alone, never on what the oracle solved before (and so
+//! not on how a batch was split across threads), and the kept path is as accurate as a solver
+//! built for the problem (cost scaling included). Clarabel has no warm start; the hint is ignored.
 
 use crate::cache::{OracleStats, StructureCache};
 use crate::name::backend;
 use crate::range::check_range;
 use crate::KktSolver;
 use clarabel::algebra::CscMatrix as ClCsc;
+use clarabel::solver::traits::ProblemData;
 use clarabel::solver::{
-    DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
+    DefaultProblemData, DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver,
+    SolverStatus, SupportedConeT,
 };
 use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Oracle, SolveError, SolveStatus};
 use ndarray::Array1;
@@ -96,7 +100,7 @@ impl ClarabelOracle {
         }
         Self {
             settings,
-            cache: StructureCache::new(),
+            cache: StructureCache::by_pattern(),
         }
     }
 
@@ -262,27 +266,56 @@ fn cones_to_clarabel(cones: &[Cone]) -> Result<Vec<SupportedConeT<f64>>, SolveEr
         .collect()
 }
 
-fn build_solver(
-    problem: &ConicProblem,
-    rows: &ClarabelRows,
-    q: Option<&[f64]>,
-    settings: &DefaultSettings<f64>,
-) -> Result<DefaultSolver<f64>, SolveError> {
-    let zeros = vec![0.0; problem.n()];
-    let p = match problem.p() {
-        Some(p) => to_clarabel(p),
-        None => ClCsc::zeros((problem.n(), problem.n())),
-    };
-    let cones = cones_to_clarabel(problem.cones())?;
-    DefaultSolver::new(
-        &p,
-        q.unwrap_or(&zeros),
-        &rows.matrix(problem.a()),
-        &rows.to_clarabel(problem.b().as_slice().expect("contiguous")),
-        &cones,
-        settings.clone(),
-    )
-    .map_err(|e| backend(NAME, e))
+/// A problem's data as Clarabel takes it (rows in Clarabel's order).
+struct ClarabelData {
+    p: ClCsc<f64>,
+    a: ClCsc<f64>,
+    b: Vec<f64>,
+    cones: Vec<SupportedConeT<f64>>,
+}
+
+impl ClarabelData {
+    fn new(problem: &ConicProblem, rows: &ClarabelRows) -> Result<Self, SolveError> {
+        Ok(Self {
+            p: match problem.p() {
+                Some(p) => to_clarabel(p),
+                None => ClCsc::zeros((problem.n(), problem.n())),
+            },
+            a: rows.matrix(problem.a()),
+            b: rows.to_clarabel(problem.b().as_slice().expect("contiguous")),
+            cones: cones_to_clarabel(problem.cones())?,
+        })
+    }
+
+    fn solver(
+        &self,
+        q: &[f64],
+        settings: &DefaultSettings<f64>,
+    ) -> Result<DefaultSolver<f64>, SolveError> {
+        DefaultSolver::new(&self.p, q, &self.a, &self.b, &self.cones, settings.clone())
+            .map_err(|e| backend(NAME, e))
+    }
+
+    /// Gives a kept solver of the same structure this problem: the equilibration a new solver
+    /// would compute for it (Clarabel's own routine on this data), then its values.
+    fn refresh(
+        &self,
+        solver: &mut DefaultSolver<f64>,
+        q: &[f64],
+        settings: &DefaultSettings<f64>,
+    ) -> Result<(), SolveError> {
+        let mut fresh =
+            DefaultProblemData::new(&self.p, q, &self.a, &self.b, &self.cones, settings);
+        // The kept solver's cones have this problem's structure (equilibration reads only that).
+        fresh.equilibrate(&solver.cones, settings);
+        solver.data.equilibration = fresh.equilibration;
+        solver
+            .update_P(&self.p)
+            .and_then(|()| solver.update_A(&self.a))
+            .and_then(|()| solver.update_q(&q.to_vec()))
+            .and_then(|()| solver.update_b(&self.b))
+            .map_err(|e| backend(NAME, e))
+    }
 }
 
 /// The status as a result; infeasible and unbounded claims only with a certificate that checks
@@ -327,23 +360,26 @@ impl Oracle<ConicProblem> for ClarabelOracle {
         _warm: Option<&ConicSolution>,
     ) -> Result<ConicSolution, SolveError> {
         check_range(problem, NAME, CLARABEL_LIMIT)?;
-        cones_to_clarabel(problem.cones())?;
         let rows = ClarabelRows::new(problem.cones());
-        let reuse = self.cache.reuse();
-        let settings = &self.settings;
-        let (solver, stats, _) = self.cache.get_or_build(problem, || {
-            // A kept solver is set up with q = 0, so that its equilibration (and so every later
-            // answer) depends on (P, A) alone; the cold path sets up each solver for its own
-            // problem, exactly as a one-off Clarabel call (and diffcp) would, cost scaling included.
-            let q = (!reuse).then(|| problem.c().as_slice().expect("contiguous"));
-            build_solver(problem, &rows, q, settings)
-        })?;
+        let data = ClarabelData::new(problem, &rows)?;
         let q = problem.c().as_slice().expect("contiguous");
-        let b = rows.to_clarabel(problem.b().as_slice().expect("contiguous"));
-        solver
-            .update_q(&q.to_vec())
-            .and_then(|()| solver.update_b(&b))
-            .map_err(|e| backend(NAME, e))?;
+        let settings = &self.settings;
+        let reuse = self.cache.reuse();
+        let (solver, stats, kept) = self
+            .cache
+            .get_or_build(problem, || data.solver(q, settings))?;
+        if !solver.is_data_update_allowed() {
+            // Clarabel changed the problem's form (a chordal decomposition of a sparse PSD
+            // block): its data cannot be updated, so each problem gets a solver of its own.
+            if kept {
+                *solver = data.solver(q, settings)?;
+            }
+        } else if reuse {
+            // A new solver already holds this problem; refreshing it anyway keeps the first
+            // solve of a structure bit-identical to every later one.
+            data.refresh(solver, q, settings)?;
+        }
+        solver.solve();
         solver.solve();
         let sol = &solver.solution;
         stats.iterations += u64::from(sol.iterations);

@@ -69,6 +69,12 @@ fn qp_instances() -> Vec<ConicProblem> {
     out
 }
 
+/// How far a backend's LPGD gradient (τ = 0.1) at default tolerances may be from Clarabel's at
+/// high accuracy. A solution error ε becomes ε/τ in the gradient: Clarabel at its default
+/// tolerances, built for the problem as a one-off call (and diffcp) builds it, is 3.1e-5 away on
+/// qp_box_medium #0 (and within 6e-6 on #1–#7).
+const GRADIENT_AGREEMENT: f64 = 5e-5;
+
 fn check_agreement(problems: &[ConicProblem], quadratic: bool) {
     for (k, problem) in problems.iter().enumerate() {
         let z_ref = reference(problem);
@@ -118,10 +124,16 @@ fn check_agreement(problems: &[ConicProblem], quadratic: bool) {
                     ("dA", &grad.da, &grad_ref.da),
                 ] {
                     let e = rel_err(ours, theirs, floor);
-                    assert!(e < 1e-5, "{name} #{k} {side:?}: {block} differs by {e:.1e}");
+                    assert!(
+                        e < GRADIENT_AGREEMENT,
+                        "{name} #{k} {side:?}: {block} differs by {e:.1e}"
+                    );
                 }
                 if let (Some(ours), Some(theirs)) = (&grad.dp, &grad_ref.dp) {
-                    assert!(rel_err(ours, theirs, floor) < 1e-5, "{name} #{k}: dP");
+                    assert!(
+                        rel_err(ours, theirs, floor) < GRADIENT_AGREEMENT,
+                        "{name} #{k}: dP"
+                    );
                 }
             }
         }

@@ -17,19 +17,21 @@
 //!
 //! One concern per file: the problem and its validation (this file), the [`ConicBuilder`]
 //! (`builder`), the OSQP-style and LP constructors (`bounds`), solutions (`solution`), the vectors
-//! of the solution and data spaces (`vectors`), the LPGD perturbation (`perturb`) and the
-//! optimality checks (`verify`).
+//! of the solution and data spaces (`vectors`), the LPGD perturbation (`perturb`), the
+//! optimality checks (`verify`) and the compiled structure of a layer (`structure`).
 
 mod bounds;
 mod builder;
 mod perturb;
 mod solution;
+mod structure;
 mod vectors;
 mod verify;
 
 pub use bounds::RowMap;
 pub use builder::{ConicBuilder, IntoCsc, IntoVector, Location, Parameters};
 pub use solution::{ConicSolution, SolveStatus};
+pub use structure::{ConicStructure, ConicValues};
 pub use vectors::{ConicCotangent, ConicGradient, ConicSolutionTangent, ConicTangent};
 pub use verify::{Residuals, VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST};
 
@@ -91,6 +93,19 @@ impl ConicProblem {
         c: Array1<f64>,
         cones: Vec<Cone>,
     ) -> Result<Self, InvalidInput> {
+        Self::validated(p, a, b, c, cones, true)
+    }
+
+    /// [`ConicProblem::new`], with the convexity check of P left out where the caller has just
+    /// made it on the very same values (a compiled structure whose items share P).
+    pub(crate) fn validated(
+        p: Option<CscMatrix>,
+        a: CscMatrix,
+        b: Array1<f64>,
+        c: Array1<f64>,
+        cones: Vec<Cone>,
+        check_convexity: bool,
+    ) -> Result<Self, InvalidInput> {
         let (m, n) = (a.nrows(), a.ncols());
         if n == 0 {
             return Err(InvalidInput::Empty("the problem's variables (n = 0)"));
@@ -126,7 +141,7 @@ impl ConicProblem {
         if cone_rows != m {
             return Err(InvalidInput::ConeRows { cone_rows, rows: m });
         }
-        if let Some(p) = &p {
+        if let (Some(p), true) = (&p, check_convexity) {
             p.check_positive_semidefinite()?;
         }
         Ok(Self { p, a, b, c, cones })

@@ -1,0 +1,123 @@
+//! Forward solves of a bundled problem file, for a profiler: `perf record` on
+//! `cargo run --release -p lpgd-bench --example profile_forward -- qp_box_medium 20`.
+//! Prints the time per solve through lpgd's Clarabel oracle and through Clarabel called directly
+//! on the same data (so what is ours is the difference).
+#![allow(missing_docs)]
+
+use clarabel::algebra::CscMatrix as ClCsc;
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SupportedConeT};
+use lpgd_core::{Cone, ConicProblem, Lpgd, ProblemFile};
+use lpgd_solvers::ClarabelOracle;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn csc(m: &lpgd_core::CscMatrix) -> ClCsc<f64> {
+    ClCsc::new(
+        m.nrows(),
+        m.ncols(),
+        m.colptr().to_vec(),
+        m.rowval().to_vec(),
+        m.values().to_vec(),
+    )
+}
+
+/// The cones for a direct Clarabel call (this profile covers the LP, QP and SOCP files).
+fn cones(p: &ConicProblem) -> Option<Vec<SupportedConeT<f64>>> {
+    p.cones()
+        .iter()
+        .filter(|c| c.dim() > 0)
+        .map(|c| match *c {
+            Cone::Zero(k) => Some(SupportedConeT::ZeroConeT(k)),
+            Cone::Nonnegative(k) => Some(SupportedConeT::NonnegativeConeT(k)),
+            Cone::SecondOrder(k) => Some(SupportedConeT::SecondOrderConeT(k)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let name = args.next().unwrap_or_else(|| "qp_box_medium".into());
+    let rounds: usize = args.next().map_or(10, |r| r.parse().expect("rounds"));
+    let mode = args.next().unwrap_or_else(|| "both".into());
+    let kkt = args.next().unwrap_or_else(|| "qdldl".into());
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../data/diffcp/{name}.json"));
+    let problems: Vec<ConicProblem> = ProblemFile::read(path).expect("file").problems();
+    let problems = &problems[..64.min(problems.len())];
+    let lpgd = Lpgd::new(0.1).expect("tau");
+    if mode == "validate" {
+        // What building (validating) the problems costs: shapes, finiteness, cones, P ⪰ 0.
+        let t = Instant::now();
+        for _ in 0..rounds {
+            for p in problems {
+                let q = ConicProblem::new(
+                    p.p().cloned(),
+                    p.a().clone(),
+                    p.b().clone(),
+                    p.c().clone(),
+                    p.cones().to_vec(),
+                )
+                .expect("valid");
+                std::hint::black_box(q);
+            }
+        }
+        let k = (rounds * problems.len()) as f64;
+        println!(
+            "validate: {:.1} us/problem",
+            1e6 * t.elapsed().as_secs_f64() / k
+        );
+        return;
+    }
+    if mode != "direct" {
+        let mut oracle = ClarabelOracle::new();
+        let t = Instant::now();
+        let mut iters = 0u64;
+        for _ in 0..rounds {
+            for p in problems {
+                iters += u64::from(lpgd.forward(&mut oracle, p).expect("solves").iterations);
+            }
+        }
+        let k = (rounds * problems.len()) as f64;
+        println!(
+            "lpgd oracle: {:.1} us/solve, {:.2} iterations/solve",
+            1e6 * t.elapsed().as_secs_f64() / k,
+            iters as f64 / k
+        );
+    }
+    if mode != "lpgd" {
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .max_threads(1)
+            .direct_solve_method(kkt.clone())
+            .build()
+            .unwrap();
+        let t = Instant::now();
+        let mut iters = 0u64;
+        for _ in 0..rounds {
+            for p in problems {
+                let pm = p
+                    .p()
+                    .map(csc)
+                    .unwrap_or_else(|| ClCsc::zeros((p.n(), p.n())));
+                let mut s = DefaultSolver::new(
+                    &pm,
+                    p.c().as_slice().unwrap(),
+                    &csc(p.a()),
+                    p.b().as_slice().unwrap(),
+                    &cones(p).expect("the direct call covers zero, nonnegative and SOC cones"),
+                    settings.clone(),
+                )
+                .unwrap();
+                s.solve();
+                iters += u64::from(s.solution.iterations);
+            }
+        }
+        let k = (rounds * problems.len()) as f64;
+        println!(
+            "clarabel direct [{kkt}] (cold, new solver each): {:.1} us/solve, {:.2} iterations/solve",
+            1e6 * t.elapsed().as_secs_f64() / k,
+            iters as f64 / k
+        );
+    }
+}
