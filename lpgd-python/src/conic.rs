@@ -5,8 +5,8 @@
 use crate::value_error;
 use lpgd_core::ndarray::{Array1, Array2};
 use lpgd_core::{
-    Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, CscMatrix, Fallback, Lpgd,
-    LpgdError, Side,
+    Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicValues, CscMatrix,
+    Fallback, Lpgd, LpgdError, Side,
 };
 use lpgd_solvers::{Backend, BackendOptions};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
@@ -614,8 +614,7 @@ pub(crate) fn solve<'py>(
         return Err(value_error("A, b, c, cones and P lists differ in length"));
     }
     let (backend, options) = backend_options(backend, cold, high_accuracy)?;
-    let mut problems = Vec::with_capacity(n);
-    let mut sizes = Vec::with_capacity(n);
+    let mut data = Vec::with_capacity(n);
     for i in 0..n {
         let item = |e: PyErr| value_error(format!("item {i}: {e}"));
         let a = csc(&a_list[i], "A").map_err(item)?;
@@ -623,14 +622,19 @@ pub(crate) fn solve<'py>(
             Some(raw) => Some(csc(raw, "P").map_err(item)?),
             None => None,
         };
-        let problem = ConicProblem::new(
+        let cones = cones(&cone_list[i]).map_err(item)?;
+        data.push((
             p,
             a,
             b_list[i].as_array().to_owned(),
             c_list[i].as_array().to_owned(),
-            cones(&cone_list[i]).map_err(item)?,
-        )
-        .map_err(|e| value_error(format!("item {i}: {e}")))?;
+            cones,
+        ));
+    }
+    let mut problems = Vec::with_capacity(n);
+    let mut sizes = Vec::with_capacity(n);
+    for (i, problem) in ConicProblem::new_batch(data).into_iter().enumerate() {
+        let problem = problem.map_err(|e| value_error(format!("item {i}: {e}")))?;
         sizes.push(Sizes::of(&problem));
         problems.push(Ok(problem));
     }
@@ -638,14 +642,11 @@ pub(crate) fn solve<'py>(
 }
 
 /// The fixed part of a batch of conic layers: the sizes, the sparsity of A (and of P's upper
-/// triangle) and the cones. Each call gives the values: stacked A values, b, c (and P values).
+/// triangle) and the cones — [`lpgd_core::ConicStructure`], validated once. Each call gives the
+/// values: stacked A values, b, c (and P values).
 #[pyclass(module = "lpgd._lpgd", frozen)]
 pub struct ConicStructure {
-    m: usize,
-    n: usize,
-    a: (Vec<usize>, Vec<usize>),
-    p: Option<(Vec<usize>, Vec<usize>)>,
-    cones: Vec<Cone>,
+    inner: lpgd_core::ConicStructure,
 }
 
 fn pattern(
@@ -656,33 +657,9 @@ fn pattern(
     Ok((indices(indptr, what)?, indices(rows, what)?))
 }
 
-impl ConicStructure {
-    /// Item `i`'s problem from its values, or why it was refused.
-    fn problem(
-        &self,
-        a: Vec<f64>,
-        p: Option<Vec<f64>>,
-        b: Array1<f64>,
-        c: Array1<f64>,
-    ) -> Result<ConicProblem, lpgd_core::InvalidInput> {
-        let a = CscMatrix::new(self.m, self.n, self.a.0.clone(), self.a.1.clone(), a)?;
-        let p = match (&self.p, p) {
-            (Some((indptr, rows)), Some(v)) => Some(CscMatrix::new(
-                self.n,
-                self.n,
-                indptr.clone(),
-                rows.clone(),
-                v,
-            )?),
-            _ => None,
-        };
-        ConicProblem::new(p, a, b, c, self.cones.clone())
-    }
-}
-
 #[pymethods]
 impl ConicStructure {
-    /// Checks the structure by building one problem with unit values of A and zero b, c, P.
+    /// Checks the structure: the patterns (sorted, in bounds, P upper triangular) and the cones.
     #[new]
     #[pyo3(signature = (m, n, a_indptr, a_indices, cones, p_indptr=None, p_indices=None))]
     #[allow(clippy::too_many_arguments)]
@@ -700,51 +677,41 @@ impl ConicStructure {
             (None, None) => None,
             _ => return Err(value_error("P needs both its indptr and its indices")),
         };
-        let structure = Self {
-            m,
-            n,
-            a: pattern(&a_indptr, &a_indices, "A")?,
-            p,
-            cones: self::cones(&cones)?,
-        };
-        lpgd_core::check_dimension("m", m).map_err(value_error)?;
-        lpgd_core::check_dimension("n", n).map_err(value_error)?;
-        let ones = vec![1.0; structure.a.1.len()];
-        let p_zeros = structure.p.as_ref().map(|p| vec![0.0; p.1.len()]);
-        structure
-            .problem(ones, p_zeros, Array1::zeros(m), Array1::zeros(n))
+        let (a_indptr, a_rows) = pattern(&a_indptr, &a_indices, "A")?;
+        let inner = lpgd_core::ConicStructure::new(m, n, a_indptr, a_rows, p, self::cones(&cones)?)
             .map_err(value_error)?;
-        Ok(structure)
+        Ok(Self { inner })
     }
 
     /// Rows of A (m).
     #[getter]
     fn m(&self) -> usize {
-        self.m
+        self.inner.m()
     }
 
     /// Columns of A (n).
     #[getter]
     fn n(&self) -> usize {
-        self.n
+        self.inner.n()
     }
 
     /// Stored entries of A.
     #[getter]
     fn a_nnz(&self) -> usize {
-        self.a.1.len()
+        self.inner.a_nnz()
     }
 
     /// Stored entries of P's upper triangle (0 without P).
     #[getter]
     fn p_nnz(&self) -> usize {
-        self.p.as_ref().map_or(0, |p| p.1.len())
+        self.inner.p_nnz()
     }
 
     /// Solves one problem per row of the stacked values (`B × nnz(A)`, `B × m`, `B × n`, and
     /// `B × nnz(P)` when the structure has P) on `backend` with `threads` workers, the GIL
-    /// released. Wrong shapes are a `ValueError`; an item whose values are refused (NaN, a P that
-    /// is not positive semidefinite, …) or whose solve fails is recorded in the session alone.
+    /// released. Wrong shapes are a `ValueError` naming the block; an item whose values are
+    /// refused (NaN, a P that is not positive semidefinite, …) or whose solve fails is recorded
+    /// in the session alone.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads))]
     fn solve(
@@ -760,47 +727,27 @@ impl ConicStructure {
         threads: Option<usize>,
     ) -> PyResult<Session> {
         let (backend, options) = backend_options(backend, cold, high_accuracy)?;
-        let (a, b, c) = (a_values.as_array(), b.as_array(), c.as_array());
-        let items = a.nrows();
-        let shape = |what: &str, found: (usize, usize), cols: usize| {
-            if found == (items, cols) {
-                Ok(())
-            } else {
-                Err(value_error(format!(
-                    "{what}: expected shape ({items}, {cols}), got {found:?}"
-                )))
-            }
+        let values = ConicValues {
+            a: a_values.as_array(),
+            p: p_values.as_ref().map(|p| p.as_array()),
+            b: b.as_array(),
+            c: c.as_array(),
         };
-        shape("A values", a.dim(), self.a.1.len())?;
-        shape("b", b.dim(), self.m)?;
-        shape("c", c.dim(), self.n)?;
-        let p = p_values.as_ref().map(|p| p.as_array());
-        match (&self.p, &p) {
-            (Some(pattern), Some(p)) => shape("P values", p.dim(), pattern.1.len())?,
-            (None, None) => {}
-            (Some(_), None) => return Err(value_error("the structure has P: give its values")),
-            (None, Some(_)) => return Err(value_error("the structure has no P")),
-        }
-        let mut problems = Vec::with_capacity(items);
-        for i in 0..items {
-            let problem = self
-                .problem(
-                    a.row(i).to_vec(),
-                    p.as_ref().map(|p| p.row(i).to_vec()),
-                    b.row(i).to_owned(),
-                    c.row(i).to_owned(),
-                )
-                .map_err(|e| e.to_string());
-            problems.push(problem);
-        }
+        let problems: Vec<_> = self
+            .inner
+            .problems(values)
+            .map_err(value_error)?
+            .into_iter()
+            .map(|p| p.map_err(|e| e.to_string()))
+            .collect();
         let sizes = vec![
             Sizes {
-                n: self.n,
-                m: self.m,
-                a_nnz: self.a.1.len(),
-                p_nnz: self.p_nnz(),
+                n: self.inner.n(),
+                m: self.inner.m(),
+                a_nnz: self.inner.a_nnz(),
+                p_nnz: self.inner.p_nnz(),
             };
-            items
+            problems.len()
         ];
         Session::solve(py, problems, sizes, backend, options, threads)
     }

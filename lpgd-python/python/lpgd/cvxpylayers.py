@@ -12,7 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 from cvxpylayers.interfaces.base import SolverInterface
 
-from . import diffcp_compat
+from . import _lpgd, diffcp_compat
+from ._errors import raise_failures
 
 
 def _cone_dict(dims) -> dict:
@@ -31,13 +32,36 @@ def _cone_dict(dims) -> dict:
     }
 
 
+def _canonical(indptr, rows, m):
+    """For CSC arrays whose columns may be unsorted or hold duplicates: the canonical pattern
+    (indptr, rows) and a sparse matrix S with ``values @ S`` summing given values into it; S is
+    None when the pattern is canonical already."""
+    indptr = np.asarray(indptr, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(indptr) - 1
+    cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    key = cols * max(m, 1) + rows
+    if len(key) < 2 or np.all(np.diff(key) > 0):
+        return indptr, rows, None
+    unique, inverse = np.unique(key, return_inverse=True)
+    gather = sp.csc_matrix((np.ones(len(key)), (np.arange(len(key)), inverse)),
+                           shape=(len(key), len(unique)))
+    ucols = unique // max(m, 1)
+    return (np.searchsorted(ucols, np.arange(n + 1)).astype(np.int64),
+            (unique % max(m, 1)).astype(np.int64), gather)
+
+
 class LpgdSolver(SolverInterface):
     """LPGD on lpgd's Rust core as a cvxpylayers solver.
 
     ``tau`` and ``rho`` are LPGD's step and proximal weight, ``side`` one of ``"centered"``,
-    ``"right"``, ``"left"``, ``backend`` a name of :func:`lpgd.backends`, ``threads`` the worker
-    count (None: all cores), ``on_failure`` ``"raise"`` (``SolverError`` naming the item) or
-    ``"nan"``.
+    ``"right"``, ``"left"``, ``backend`` a name of :func:`lpgd.backends` (optionally with
+    ``"+face"`` or ``"+face+boundary"``), ``threads`` the worker count (None: all cores),
+    ``on_failure`` ``"raise"`` (``SolverError`` naming the item) or ``"nan"``.
+
+    The problem's structure (the patterns of A and P, the cones) is compiled once, when the layer
+    is set up; a batch then crosses into Rust as stacked values in one call, and the backward
+    pass re-solves with the solvers kept from the forward pass (one analysis for the layer).
     """
 
     canon_solver = "SCS"  # the same canonical form cvxpylayers builds for diffcp
@@ -59,65 +83,76 @@ class LpgdSolver(SolverInterface):
 
     def setup(self, ctx) -> None:
         indices, indptr, (m, n1) = ctx.reduced_A.problem_data_index
-        self.a_indices = np.asarray(indices)
-        self.a_indptr = np.asarray(indptr)
-        self.shape = (m, n1 - 1)
+        indices, indptr = np.asarray(indices), np.asarray(indptr)
         n = n1 - 1
-        self.split = int(self.a_indptr[n])  # entries of A's columns, then of the b column
-        self.b_rows = self.a_indices[self.split:]
+        self.shape = (m, n)
+        self.split = int(indptr[n])  # entries of A's columns, then of the b column
+        self.b_rows = indices[self.split:]
+        a_indptr, a_rows, self.a_gather = _canonical(indptr[: n + 1], indices[: self.split], m)
         p_struct = getattr(getattr(ctx, "reduced_P", None), "problem_data_index", None)
-        self.p_structure = None
+        p_indptr = p_rows = self.p_gather = None
         if p_struct is not None:
-            p_indices, p_indptr, p_shape = p_struct
-            cols = np.repeat(np.arange(p_shape[1]), np.diff(p_indptr))
+            p_indices, p_ptr, p_shape = p_struct
+            cols = np.repeat(np.arange(p_shape[1]), np.diff(p_ptr))
             if np.any(np.asarray(p_indices) > cols):
                 raise NotImplementedError("a quadratic cost stored below its diagonal is not supported yet")
-            self.p_structure = (np.asarray(p_indices), np.asarray(p_indptr), tuple(p_shape))
+            p_indptr, p_rows, self.p_gather = _canonical(p_ptr, p_indices, n)
+        self.has_p = p_indptr is not None
         self.cones = _cone_dict(ctx.cone_dims)
+        self.structure = _lpgd.ConicStructure(m, n, a_indptr, a_rows, diffcp_compat._cones(self.cones),
+                                              p_indptr, p_rows)
 
-    def _data(self, P, q, A):
-        m, n = self.shape
-        As, bs, cs, Ps = [], [], [], []
-        for i in range(q.shape[0]):
-            vals = np.asarray(A[i], dtype=np.float64)
-            As.append(sp.csc_matrix((-vals[: self.split], self.a_indices[: self.split],
-                                     self.a_indptr[: n + 1]), shape=(m, n)))
-            b = np.zeros(m)
-            np.add.at(b, self.b_rows, vals[self.split:])
-            bs.append(b)
-            cs.append(np.asarray(q[i][:-1], dtype=np.float64))
-            if P is not None and self.p_structure is not None:
-                pi, pp, shape = self.p_structure
-                Ps.append(sp.csc_matrix((np.asarray(P[i], dtype=np.float64), pi, pp), shape=shape))
-            else:
-                Ps.append(None)
-        return As, bs, cs, Ps
+    def _values(self, P, q, A):
+        """The batch's stacked values in the compiled structure's order."""
+        m, _ = self.shape
+        A = np.atleast_2d(np.asarray(A, dtype=np.float64))
+        a = -A[:, : self.split]
+        if self.a_gather is not None:
+            a = np.asarray(a @ self.a_gather)
+        b = np.zeros((A.shape[0], m))
+        np.add.at(b, (slice(None), self.b_rows), A[:, self.split:])
+        c = np.ascontiguousarray(np.atleast_2d(np.asarray(q, dtype=np.float64))[:, :-1])
+        p = None
+        if self.has_p:
+            p = np.atleast_2d(np.asarray(P, dtype=np.float64))
+            if self.p_gather is not None:
+                p = np.asarray(p @ self.p_gather)
+            p = np.ascontiguousarray(p)
+        return np.ascontiguousarray(a), b, c, p
 
     def solve_numpy_batch(self, P, q, A, dims, solver_args, needs_grad):
-        As, bs, cs, Ps = self._data(P, q, A)
         options = {**self.options, **(solver_args or {})}
-        options.pop("mode", None)
+        mode = options.pop("mode", self.mode)
+        solver = diffcp_compat._solver_options(options)
+        on_failure = options.get("on_failure", "raise")
+        threads = diffcp_compat._threads(self.threads)
+        a, b, c, p = self._values(P, q, A)
+        session = self.structure.solve(a, b, c, p, solver["backend"], solver["cold"],
+                                       solver["high_accuracy"], threads)
+        x, y, _, errors = session.stacked()
+        raise_failures(errors, "forward", on_failure)
+        state = None
         if needs_grad:
-            xs, ys, _, _, DT = diffcp_compat.solve_and_derivative_batch(
-                As, bs, cs, [self.cones] * len(As), n_jobs_forward=self.threads,
-                n_jobs_backward=self.threads, mode=self.mode, Ps=Ps,
-                return_dP=any(p is not None for p in Ps), **options)
-            state = (DT, [b.shape[0] for b in bs], any(p is not None for p in Ps))
-        else:
-            xs, ys, _ = diffcp_compat.solve_only_batch(
-                As, bs, cs, [self.cones] * len(As), n_jobs_forward=self.threads, Ps=Ps, **options)
-            state = None
-        return np.stack(xs), np.stack(ys), state
+            deriv = diffcp_compat._derivative_options(mode if mode in diffcp_compat.LPGD_MODES
+                                                      else self.mode, options)
+            state = (session, deriv, threads, on_failure)
+        return x, y, state
 
     def derivative_numpy_batch(self, dprimal, ddual, saved_state):
-        DT, ms, with_p = saved_state
-        dxs = [np.asarray(v, dtype=np.float64) for v in dprimal]
-        dys = [np.asarray(v, dtype=np.float64) for v in ddual]
-        out = DT(dxs, dys, [np.zeros(m) for m in ms])
-        dAs, dbs, dcs = out[:3]
-        dq = np.stack([np.hstack([dc, [0.0]]) for dc in dcs])
-        dA = np.stack([np.hstack([-dA.data, db[self.b_rows]]) for dA, db in zip(dAs, dbs)])
-        dP = np.stack([p.data for p in out[3]]) if with_p else None
+        session, deriv, threads, on_failure = saved_state
+        dx = np.ascontiguousarray(np.atleast_2d(np.asarray(dprimal, dtype=np.float64)))
+        dy = np.ascontiguousarray(np.atleast_2d(np.asarray(ddual, dtype=np.float64)))
+        da, db, dc, dp, errors = session.backward_stacked(
+            dx, dy, np.zeros_like(dy), deriv["tau"], deriv["rho"], deriv["side"],
+            deriv["fallback"], threads)
+        raise_failures(errors, "backward", on_failure)
+        if self.a_gather is not None:
+            da = np.asarray(da @ self.a_gather.T)  # each given entry gets its canonical entry's
+        dq = np.hstack([dc, np.zeros((dc.shape[0], 1))])
+        dA = np.hstack([-da, db[:, self.b_rows]])
+        dP = None
+        if self.has_p:
+            dP = dp if self.p_gather is None else np.asarray(dp @ self.p_gather.T)
         return dP, dq, dA
 
     # The torch layer enters at the batch methods; overriding them keeps the batch one Rust call

@@ -96,6 +96,58 @@ impl ConicProblem {
         Self::validated(p, a, b, c, cones, true)
     }
 
+    /// Many problems, each validated as [`ConicProblem::new`] validates it, but P's convexity
+    /// checked once for consecutive items with equal P (a batch whose items share P pays for one
+    /// check, not one per item: the check factorizes P).
+    ///
+    /// ```
+    /// use lpgd_core::{Cone, ConicProblem, CscMatrix};
+    /// use lpgd_core::ndarray::array;
+    /// let p = CscMatrix::from_dense(array![[2.0]].view())?;
+    /// let a = CscMatrix::from_dense(array![[1.0]].view())?;
+    /// let item = |c: f64| (Some(p.clone()), a.clone(), array![1.0], array![c], vec![Cone::Nonnegative(1)]);
+    /// let problems = ConicProblem::new_batch([item(1.0), item(f64::NAN), item(-1.0)]);
+    /// assert!(problems[0].is_ok() && problems[1].is_err() && problems[2].is_ok());
+    /// # Ok::<(), lpgd_core::InvalidInput>(())
+    /// ```
+    pub fn new_batch(
+        items: impl IntoIterator<
+            Item = (
+                Option<CscMatrix>,
+                CscMatrix,
+                Array1<f64>,
+                Array1<f64>,
+                Vec<Cone>,
+            ),
+        >,
+    ) -> Vec<Result<Self, InvalidInput>> {
+        // The last P whose convexity was decided, and the verdict.
+        let mut last: Option<(CscMatrix, Result<(), InvalidInput>)> = None;
+        items
+            .into_iter()
+            .map(|(p, a, b, c, cones)| {
+                let known = match (&p, &last) {
+                    (Some(p), Some((q, verdict))) if p == q => Some(verdict.clone()),
+                    _ => None,
+                };
+                if let Some(verdict) = &known {
+                    verdict.clone()?;
+                    return Self::validated(p, a, b, c, cones, false);
+                }
+                let kept = p.clone();
+                let problem = Self::validated(p, a, b, c, cones, true);
+                if let Some(p) = kept {
+                    match &problem {
+                        Ok(_) => last = Some((p, Ok(()))),
+                        Err(e @ InvalidInput::NotConvex { .. }) => last = Some((p, Err(e.clone()))),
+                        Err(_) => {}
+                    }
+                }
+                problem
+            })
+            .collect()
+    }
+
     /// [`ConicProblem::new`], with the convexity check of P left out where the caller has just
     /// made it on the very same values (a compiled structure whose items share P).
     pub(crate) fn validated(
