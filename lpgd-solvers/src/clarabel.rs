@@ -380,7 +380,6 @@ impl Oracle<ConicProblem> for ClarabelOracle {
             data.refresh(solver, q, settings)?;
         }
         solver.solve();
-        solver.solve();
         let sol = &solver.solution;
         stats.iterations += u64::from(sol.iterations);
         let status = status_to_result(sol.status, problem, &rows, sol)?;
