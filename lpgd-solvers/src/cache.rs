@@ -19,6 +19,9 @@ pub struct OracleStats {
     pub updates: u64,
     /// Solver iterations (interior-point, ADMM or simplex), summed.
     pub iterations: u64,
+    /// Solves repeated with a more careful setting because the first answer was not solved
+    /// (Clarabel's iterative refinement on demand).
+    pub refined: u64,
 }
 
 struct Slot<S> {

@@ -370,3 +370,41 @@ fn one_bad_item_is_its_own_error_and_the_others_are_untouched() {
     .unwrap();
     assert_eq!(out[0].as_ref().unwrap(), &rebuilt);
 }
+
+#[test]
+fn refinement_on_demand_answers_like_the_refined_solver_and_depends_on_the_problem_alone() {
+    for name in [
+        "qp_box_medium",
+        "lp_box_medium",
+        "portfolio_medium",
+        "qp_socp_medium",
+    ] {
+        let file = problem_file(name);
+        let mut fast = ClarabelOracle::new().with_refinement_on_demand(true);
+        for i in 0..8 {
+            let p = file.problem(i).unwrap();
+            let z = fast.solve(&p, None).unwrap();
+            let refined = ClarabelOracle::new().solve(&p, None).unwrap();
+            let high = ClarabelOracle::high_accuracy().solve(&p, None).unwrap();
+            // As far from a high-accuracy solve as the refined solver is (both at 1e-8).
+            assert!(
+                gap(&z, &high) <= 2.0 * gap(&refined, &high) + 1e-7,
+                "{name} #{i}: {:e} vs {:e}",
+                gap(&z, &high),
+                gap(&refined, &high)
+            );
+            let alone = ClarabelOracle::new()
+                .with_refinement_on_demand(true)
+                .solve(&p, None)
+                .unwrap();
+            assert_eq!(z, alone, "{name} #{i}: depends on what was solved before");
+        }
+    }
+    // Settings without refinement have nothing to do on demand.
+    let mut settings = ClarabelOracle::new().settings().clone();
+    settings.iterative_refinement_enable = false;
+    let p = problem_file("qp_box_small").problem(0).unwrap();
+    let mut plain = ClarabelOracle::with_settings(settings).with_refinement_on_demand(true);
+    plain.solve(&p, None).unwrap();
+    assert_eq!(plain.stats().refined, 0);
+}
