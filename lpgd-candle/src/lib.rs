@@ -53,10 +53,10 @@ use candle_core::{
 };
 use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
 use lpgd_combinatorial::RandomState;
-use lpgd_core::ndarray::Array1;
+use lpgd_core::ndarray::{s, Array1, ArrayView2};
 use lpgd_core::{
-    CombinatorialProblem, ConicCotangent, ConicGradient, ConicProblem, Lpgd, LpgdError, Oracle,
-    Problem,
+    CombinatorialProblem, ConicCotangent, ConicGradient, ConicProblem, ConicStructure, ConicValues,
+    Lpgd, LpgdError, Oracle, Problem,
 };
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -585,7 +585,8 @@ where
 
 struct ConicInner<F> {
     make_oracle: F,
-    base: ConicProblem,
+    /// The layer's compiled structure: patterns and cones validated once; rows give values.
+    structure: ConicStructure,
     lpgd: Lpgd,
 }
 
@@ -638,7 +639,7 @@ where
         Self {
             inner: Arc::new(ConicInner {
                 make_oracle,
-                base,
+                structure: ConicStructure::of(&base),
                 lpgd,
             }),
         }
@@ -646,13 +647,13 @@ where
 
     /// Width of a packed data row.
     pub fn data_width(&self) -> usize {
-        let p = &self.inner.base;
-        p.n() + p.m() + p.a().nnz() + p.p().map_or(0, |p| p.nnz())
+        let s = &self.inner.structure;
+        s.n() + s.m() + s.a_nnz() + s.p_nnz()
     }
 
     /// Width of a packed solution row (`n + 2m`).
     pub fn solution_width(&self) -> usize {
-        self.inner.base.n() + 2 * self.inner.base.m()
+        self.inner.structure.n() + 2 * self.inner.structure.m()
     }
 
     /// Packs one problem's data as a row (for building input tensors).
@@ -677,17 +678,24 @@ where
         row
     }
 
-    fn unpack(&self, row: &[f64]) -> std::result::Result<ConicProblem, lpgd_core::InvalidInput> {
-        let base = &self.inner.base;
-        let (n, m, na) = (base.n(), base.m(), base.a().nnz());
-        let mut p = base
-            .with_c(Array1::from(row[..n].to_vec()))?
-            .with_b(Array1::from(row[n..n + m].to_vec()))?
-            .with_a_values(&row[n + m..n + m + na])?;
-        if base.p().is_some() {
-            p = p.with_p_values(&row[n + m + na..])?;
-        }
-        Ok(p)
+    /// The problems of `b` packed rows (`data` holds them one after another); a row with bad
+    /// values is an error naming it.
+    fn unpack(&self, data: &[f64], b: usize) -> Result<Vec<ConicProblem>> {
+        let st = &self.inner.structure;
+        let (n, m, na) = (st.n(), st.m(), st.a_nnz());
+        let rows = ArrayView2::from_shape((b, self.data_width()), data).map_err(err)?;
+        let values = ConicValues {
+            c: rows.slice(s![.., ..n]),
+            b: rows.slice(s![.., n..n + m]),
+            a: rows.slice(s![.., n + m..n + m + na]),
+            p: st.has_p().then(|| rows.slice(s![.., n + m + na..])),
+        };
+        st.problems(values)
+            .map_err(err)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| p.map_err(|e| err(format!("batch item {i}: {e}"))))
+            .collect()
     }
 
     /// Solves every row of `data` (`[B, data_width]`), returning `[B, n + 2m]` = (x, y, s).
@@ -713,9 +721,7 @@ where
                 self.data_width()
             )));
         }
-        let problems: Vec<ConicProblem> = (0..b)
-            .map(|i| self.unpack(&data[i * w..(i + 1) * w]).map_err(err))
-            .collect::<Result<_>>()?;
+        let problems = self.unpack(&data, b)?;
         let mut out = Vec::with_capacity(b * self.solution_width());
         for z in solve_all(&self.inner.lpgd, &self.inner.make_oracle, &problems)? {
             out.extend(z.x.iter().chain(&z.y).chain(&z.s));
@@ -730,10 +736,8 @@ where
         let (data, b, w) = tensor_rows(arg)?;
         let (z, _, zw) = tensor_rows(res)?;
         let (g, _, _) = tensor_rows(grad_res)?;
-        let (n, m) = (self.inner.base.n(), self.inner.base.m());
-        let problems: Vec<ConicProblem> = (0..b)
-            .map(|i| self.unpack(&data[i * w..(i + 1) * w]).map_err(err))
-            .collect::<Result<_>>()?;
+        let (n, m) = (self.inner.structure.n(), self.inner.structure.m());
+        let problems = self.unpack(&data, b)?;
         let split = |v: &[f64], i: usize| {
             let r = &v[i * zw..(i + 1) * zw];
             (
