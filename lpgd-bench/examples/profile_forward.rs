@@ -1,39 +1,17 @@
 //! Forward solves of a bundled problem file, for a profiler: `perf record` on
 //! `cargo run --release -p lpgd-bench --example profile_forward -- qp_box_medium 20`.
 //! Prints the time per solve through lpgd's Clarabel oracle and through Clarabel called directly
-//! on the same data (so what is ours is the difference).
+//! on the same data (so what is ours is the difference). Files without PSD cones (their rows
+//! would need Clarabel's order).
 #![allow(missing_docs)]
 
 use clarabel::algebra::CscMatrix as ClCsc;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SupportedConeT};
-use lpgd_core::{Cone, ConicProblem, Lpgd, ProblemFile};
+use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver};
+use lpgd_core::{ConicProblem, Lpgd, ProblemFile};
+use lpgd_solvers::clarabel::{cones_to_clarabel, to_clarabel};
 use lpgd_solvers::ClarabelOracle;
 use std::path::PathBuf;
 use std::time::Instant;
-
-fn csc(m: &lpgd_core::CscMatrix) -> ClCsc<f64> {
-    ClCsc::new(
-        m.nrows(),
-        m.ncols(),
-        m.colptr().to_vec(),
-        m.rowval().to_vec(),
-        m.values().to_vec(),
-    )
-}
-
-/// The cones for a direct Clarabel call (this profile covers the LP, QP and SOCP files).
-fn cones(p: &ConicProblem) -> Option<Vec<SupportedConeT<f64>>> {
-    p.cones()
-        .iter()
-        .filter(|c| c.dim() > 0)
-        .map(|c| match *c {
-            Cone::Zero(k) => Some(SupportedConeT::ZeroConeT(k)),
-            Cone::Nonnegative(k) => Some(SupportedConeT::NonnegativeConeT(k)),
-            Cone::SecondOrder(k) => Some(SupportedConeT::SecondOrderConeT(k)),
-            _ => None,
-        })
-        .collect()
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -119,14 +97,14 @@ fn main() {
             for (p, x_ref) in problems.iter().zip(&reference) {
                 let pm = p
                     .p()
-                    .map(csc)
+                    .map(to_clarabel)
                     .unwrap_or_else(|| ClCsc::zeros((p.n(), p.n())));
                 let mut s = DefaultSolver::new(
                     &pm,
                     p.c().as_slice().unwrap(),
-                    &csc(p.a()),
+                    &to_clarabel(p.a()),
                     p.b().as_slice().unwrap(),
-                    &cones(p).expect("the direct call covers zero, nonnegative and SOC cones"),
+                    &cones_to_clarabel(p.cones()).expect("cones Clarabel has"),
                     settings.clone(),
                 )
                 .unwrap();

@@ -167,7 +167,9 @@ impl ClarabelOracle {
     }
 }
 
-fn to_clarabel(m: &CscMatrix) -> ClCsc<f64> {
+/// A matrix as Clarabel's CSC type (the same arrays; for calling Clarabel directly beside the
+/// oracle, as the profiling example does).
+pub fn to_clarabel(m: &CscMatrix) -> ClCsc<f64> {
     ClCsc::new(
         m.nrows(),
         m.ncols(),
@@ -260,7 +262,9 @@ impl ClarabelRows {
     }
 }
 
-fn cones_to_clarabel(cones: &[Cone]) -> Result<Vec<SupportedConeT<f64>>, SolveError> {
+/// The cones as Clarabel's (empty cones left out); a PSD cone needs the feature `clarabel-sdp`
+/// (and its rows in Clarabel's order: see [`ClarabelRows`]).
+pub fn cones_to_clarabel(cones: &[Cone]) -> Result<Vec<SupportedConeT<f64>>, SolveError> {
     cones
         .iter()
         .filter(|c| c.dim() > 0)

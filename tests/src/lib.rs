@@ -126,3 +126,36 @@ pub fn backends() -> Vec<(String, bool, Factory)> {
         )
         .collect()
 }
+
+/// Centred LPGD (τ = ρ = 0.1) through a batch on `threads` workers: every item's forward, then
+/// its backward with the matching cotangent — the gradients, for comparing thread counts.
+pub fn batch_gradients<O, F>(
+    threads: usize,
+    make: F,
+    problems: &[ConicProblem],
+    cotangents: &[lpgd_core::ConicCotangent],
+) -> Vec<lpgd_core::ConicGradient>
+where
+    O: Oracle<ConicProblem>,
+    F: Fn() -> O + Sync,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        let lpgd = lpgd_core::Lpgd::new(0.1)
+            .and_then(|l| l.with_rho(0.1))
+            .expect("valid configuration");
+        let z: Vec<_> = lpgd
+            .forward_batch(&make, problems)
+            .into_iter()
+            .map(|r| r.expect("forward solves"))
+            .collect();
+        lpgd.backward_batch(&make, problems, &z, &cotangents[..problems.len()])
+            .expect("matching lengths")
+            .into_iter()
+            .map(|r| r.expect("backward solves").gradient)
+            .collect()
+    })
+}

@@ -68,23 +68,7 @@ fn run_batch(
     kkt: KktSolver,
 ) -> Vec<lpgd_core::ConicGradient> {
     let make = || ClarabelOracle::new().with_kkt(kkt);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        let lpgd = Lpgd::new(0.1).unwrap().with_rho(0.1).unwrap();
-        let z: Vec<_> = lpgd
-            .forward_batch(make, problems)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        lpgd.backward_batch(make, problems, &z, &file.cotangents()[..problems.len()])
-            .unwrap()
-            .into_iter()
-            .map(|r| r.unwrap().gradient)
-            .collect()
-    })
+    lpgd_tests::batch_gradients(threads, make, problems, &file.cotangents())
 }
 
 #[test]

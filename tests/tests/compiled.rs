@@ -138,28 +138,7 @@ fn the_fast_path_is_as_accurate_as_a_cold_solve_on_socp_and_sdp_families() {
 }
 
 fn batch(threads: usize, problems: &[ConicProblem], file: &ProblemFile) -> Vec<ConicGradient> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        let lpgd = Lpgd::new(0.1).unwrap().with_rho(0.1).unwrap();
-        let z: Vec<_> = lpgd
-            .forward_batch(ClarabelOracle::new, problems)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        lpgd.backward_batch(
-            ClarabelOracle::new,
-            problems,
-            &z,
-            &file.cotangents()[..problems.len()],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| r.unwrap().gradient)
-        .collect()
-    })
+    lpgd_tests::batch_gradients(threads, ClarabelOracle::new, problems, &file.cotangents())
 }
 
 #[test]
