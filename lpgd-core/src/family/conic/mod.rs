@@ -121,30 +121,10 @@ impl ConicProblem {
             ),
         >,
     ) -> Vec<Result<Self, InvalidInput>> {
-        // The last P whose convexity was decided, and the verdict.
-        let mut last: Option<(CscMatrix, Result<(), InvalidInput>)> = None;
+        let mut memo = ConvexityMemo::default();
         items
             .into_iter()
-            .map(|(p, a, b, c, cones)| {
-                let known = match (&p, &last) {
-                    (Some(p), Some((q, verdict))) if p == q => Some(verdict.clone()),
-                    _ => None,
-                };
-                if let Some(verdict) = &known {
-                    verdict.clone()?;
-                    return Self::validated(p, a, b, c, cones, false);
-                }
-                let kept = p.clone();
-                let problem = Self::validated(p, a, b, c, cones, true);
-                if let Some(p) = kept {
-                    match &problem {
-                        Ok(_) => last = Some((p, Ok(()))),
-                        Err(e @ InvalidInput::NotConvex { .. }) => last = Some((p, Err(e.clone()))),
-                        Err(_) => {}
-                    }
-                }
-                problem
-            })
+            .map(|(p, a, b, c, cones)| memo.validate(p, a, b, c, cones))
             .collect()
     }
 
@@ -327,5 +307,46 @@ fn check_cone(cone: &Cone, index: usize) -> Result<(), InvalidInput> {
             issue: ConeIssue::PowerExponent(a),
         }),
         _ => Ok(()),
+    }
+}
+
+/// The verdict on the convexity of the last P checked, so that a run of problems with equal P
+/// (a batch sharing P) pays for one factorization instead of one per problem.
+#[derive(Default)]
+pub(crate) struct ConvexityMemo {
+    last: Option<(CscMatrix, Result<(), InvalidInput>)>,
+}
+
+impl ConvexityMemo {
+    /// [`ConicProblem::new`] on these data, with the same answer, skipping P's convexity check
+    /// when P equals the last one checked.
+    pub(crate) fn validate(
+        &mut self,
+        p: Option<CscMatrix>,
+        a: CscMatrix,
+        b: Array1<f64>,
+        c: Array1<f64>,
+        cones: Vec<Cone>,
+    ) -> Result<ConicProblem, InvalidInput> {
+        let known = match (&p, &self.last) {
+            (Some(p), Some((last, verdict))) if p == last => Some(verdict.clone()),
+            _ => None,
+        };
+        if let Some(verdict) = known {
+            // Every other check first, as `new` makes them before the convexity check.
+            let problem = ConicProblem::validated(p, a, b, c, cones, false)?;
+            return verdict.map(|()| problem);
+        }
+        let kept = p.clone();
+        let problem = ConicProblem::validated(p, a, b, c, cones, true);
+        if let Some(p) = kept {
+            match &problem {
+                Ok(_) => self.last = Some((p, Ok(()))),
+                Err(e @ InvalidInput::NotConvex { .. }) => self.last = Some((p, Err(e.clone()))),
+                // Refused before the convexity check: nothing learned about P.
+                Err(_) => {}
+            }
+        }
+        problem
     }
 }

@@ -11,8 +11,8 @@
 use crate::cone::Cone;
 use crate::csc::CscMatrix;
 use crate::error::InvalidInput;
-use crate::family::conic::ConicProblem;
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use crate::family::conic::{ConicProblem, ConvexityMemo};
+use ndarray::{Array1, ArrayView2};
 
 /// The fixed part of a conic layer: sizes, the patterns of A and of P's upper triangle, the
 /// cones. Validated once, at construction.
@@ -224,52 +224,22 @@ impl ConicStructure {
                 })
             }
         }
-        // The last P whose convexity was checked, and its verdict.
-        let mut checked: Option<(ArrayView1<'_, f64>, Result<(), InvalidInput>)> = None;
-        let mut out = Vec::with_capacity(items);
-        for i in 0..items {
-            let p_row = values.p.as_ref().map(|v| v.row(i));
-            let (p, check) = match (&self.p, p_row) {
-                (Some(template), Some(row)) => {
-                    let p = template.with_values_named("P values", &row.to_vec());
-                    match (&checked, &p) {
-                        (Some((last, verdict)), Ok(_)) if *last == row => {
-                            (Some(p), Some(verdict.clone()))
-                        }
-                        _ => (Some(p), None),
+        let mut memo = ConvexityMemo::default();
+        let out = (0..items)
+            .map(|i| {
+                let p = match (&self.p, &values.p) {
+                    (Some(template), Some(v)) => {
+                        Some(template.with_values_named("P values", &v.row(i).to_vec())?)
                     }
-                }
-                _ => (None, None),
-            };
-            let item = (|| {
-                let p = p.transpose()?;
+                    _ => None,
+                };
                 let a = self
                     .a
                     .with_values_named("A values", &values.a.row(i).to_vec())?;
-                if let Some(verdict) = &check {
-                    verdict.clone()?;
-                }
-                let problem = ConicProblem::validated(
-                    p,
-                    a,
-                    values.b.row(i).to_owned(),
-                    values.c.row(i).to_owned(),
-                    self.cones.clone(),
-                    check.is_none(),
-                );
-                if let (Some(row), None) = (p_row, &check) {
-                    // Remember the verdict on these P values for the next item.
-                    let verdict = match &problem {
-                        Err(e @ InvalidInput::NotConvex { .. }) => Err(e.clone()),
-                        Err(_) => return problem,
-                        Ok(_) => Ok(()),
-                    };
-                    checked = Some((row, verdict));
-                }
-                problem
-            })();
-            out.push(item);
-        }
+                let (b, c) = (values.b.row(i).to_owned(), values.c.row(i).to_owned());
+                memo.validate(p, a, b, c, self.cones.clone())
+            })
+            .collect();
         Ok(out)
     }
 }
