@@ -6,7 +6,7 @@
 //! not depend on what they solved before, results do not depend on the number of threads.
 
 use crate::error::{InvalidInput, LpgdError};
-use crate::lpgd::{Backward, Jvp, Lpgd};
+use crate::lpgd::{Backward, Forward, Jvp, Lpgd};
 use crate::oracle::Oracle;
 use crate::problem::Problem;
 #[cfg(feature = "rayon")]
@@ -111,6 +111,32 @@ impl Lpgd {
             problems.iter().collect(),
             |oracle, p| self.forward(oracle, p),
         )
+    }
+
+    /// Solves every problem given its guess ([`Lpgd::forward_from`]; `None`: from scratch); one
+    /// result per problem, in order. Each item's answer depends on its problem and its guess
+    /// alone, so it does not depend on the thread count or on the order of the items.
+    #[allow(clippy::type_complexity)]
+    pub fn forward_batch_from<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+        guesses: &[Option<&P::Solution>],
+    ) -> Result<Vec<Result<Forward<P::Solution>, LpgdError>>, InvalidInput>
+    where
+        P: Problem + Sync,
+        P::Solution: Send + Sync,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        same_len(problems.len(), guesses.len())?;
+        let items: Vec<_> = problems.iter().zip(guesses.iter().copied()).collect();
+        Ok(map_batch(
+            self.threads(),
+            make_oracle,
+            items,
+            |oracle, (p, guess)| self.forward_from(oracle, p, guess),
+        ))
     }
 
     /// Backward pass for every item; one result per item, in order. The slices must have equal

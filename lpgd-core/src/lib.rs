@@ -62,6 +62,7 @@ mod problem;
 #[cfg(feature = "json")]
 mod problem_file;
 mod side;
+mod warm;
 
 pub use batch::map_batch;
 pub use cone::{psd_matrix, psd_rows, Cone, ConeKind};
@@ -77,12 +78,13 @@ pub use family::conic::{
 };
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
 pub use linalg::symmetric_eigen;
-pub use lpgd::{Backward, Jvp, Lpgd, Report};
+pub use lpgd::{Backward, Forward, Jvp, Lpgd, Report};
 pub use oracle::{checked_solve, FnOracle, Oracle};
 pub use problem::{Finite, Problem};
 #[cfg(feature = "json")]
 pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};
 pub use side::{Fallback, Side};
+pub use warm::WarmStarts;
 
 /// Re-export of the array crate used throughout the API.
 pub use ndarray;

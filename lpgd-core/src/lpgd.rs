@@ -48,6 +48,16 @@ pub struct Jvp<T> {
     pub report: Report,
 }
 
+/// The result of a forward pass given a guess ([`Lpgd::forward_from`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward<S> {
+    /// The solution, checked as every forward solution is.
+    pub solution: S,
+    /// Whether the oracle answered from the guess (certified on the guess's face) instead of
+    /// solving from scratch.
+    pub from_guess: bool,
+}
+
 /// How a perturbed pass was carried out.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
@@ -201,7 +211,17 @@ impl Lpgd {
         problem: &P,
         warm: Option<&P::Solution>,
     ) -> Result<P::Solution, SolveError> {
-        let solution = crate::oracle::checked_solve(oracle, problem, warm)?;
+        self.accepted(problem, oracle.solve(problem, warm))
+    }
+
+    /// An oracle's answer to `problem`, checked: shape and finiteness, optimality where the
+    /// family can tell, accuracy against the configuration.
+    fn accepted<P: Problem>(
+        &self,
+        problem: &P,
+        answer: Result<P::Solution, SolveError>,
+    ) -> Result<P::Solution, SolveError> {
+        let solution = crate::oracle::checked(problem, answer?)?;
         if !self.accept_almost_solved && P::is_almost_solved(&solution) {
             return Err(SolveError::AlmostSolved);
         }
@@ -216,10 +236,60 @@ impl Lpgd {
         O: Oracle<P> + ?Sized,
     {
         self.solve_checked(oracle, problem, None)
-            .map_err(|e| match e {
-                SolveError::InvalidInput(bad) => LpgdError::InvalidInput(bad),
-                other => LpgdError::Forward(other),
-            })
+            .map_err(forward_error)
+    }
+
+    /// Solves the layer given `guess`, the answer to a nearby problem of the same shape (the same
+    /// item's answer at the previous step of a training loop): the oracle may answer from it
+    /// ([`Oracle::solve_from`]), which changes the speed, never the answer beyond the backend's
+    /// tolerance. A guess of another shape is ignored; an answer from the guess that fails the
+    /// checks of [`Lpgd::forward`] is replaced by a solve from scratch.
+    ///
+    /// ```
+    /// use lpgd_core::{CombinatorialProblem, FnOracle, Lpgd};
+    /// use lpgd_core::ndarray::{array, Array1};
+    /// let mut argmin = FnOracle::new(|p: &CombinatorialProblem| {
+    ///     let w = p.cost();
+    ///     let k = (0..w.len()).min_by(|&i, &j| w[i].total_cmp(&w[j])).unwrap();
+    ///     Ok(Array1::from_shape_fn(w.len(), |i| f64::from(u8::from(i == k))))
+    /// });
+    /// let lpgd = Lpgd::new(0.1)?;
+    /// let before = lpgd.forward(&mut argmin, &CombinatorialProblem::new(array![0.1, 0.5])?)?;
+    /// let now = CombinatorialProblem::new(array![0.2, 0.5])?;
+    /// let warm = lpgd.forward_from(&mut argmin, &now, Some(&before))?;
+    /// // A closure oracle ignores guesses: the answer is a solve from scratch.
+    /// assert_eq!(warm.solution, array![1.0, 0.0]);
+    /// assert!(!warm.from_guess);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn forward_from<P, O>(
+        &self,
+        oracle: &mut O,
+        problem: &P,
+        guess: Option<&P::Solution>,
+    ) -> Result<Forward<P::Solution>, LpgdError>
+    where
+        P: Problem,
+        O: Oracle<P> + ?Sized,
+    {
+        if let Some(guess) = guess.filter(|g| problem.check_solution(g).is_ok()) {
+            let answer = oracle.solve_from(problem, guess);
+            let from_guess = oracle.last_from_guess();
+            match self.accepted(problem, answer) {
+                Ok(solution) => {
+                    return Ok(Forward {
+                        solution,
+                        from_guess,
+                    })
+                }
+                Err(e) if !from_guess => return Err(forward_error(e)),
+                Err(_) => {}
+            }
+        }
+        Ok(Forward {
+            solution: self.forward(oracle, problem)?,
+            from_guess: false,
+        })
     }
 
     /// The LPGD replacement of `∂ℓ/∂w` given `∂ℓ/∂z*`: re-solves the problem with its linear terms
@@ -405,6 +475,14 @@ impl Lpgd {
             }
         }
         None
+    }
+}
+
+/// A forward solve's error: bad data as such, anything else as the forward's failure.
+fn forward_error(e: SolveError) -> LpgdError {
+    match e {
+        SolveError::InvalidInput(bad) => LpgdError::InvalidInput(bad),
+        other => LpgdError::Forward(other),
     }
 }
 

@@ -36,6 +36,21 @@ pub trait Oracle<P: Problem> {
     /// Solves `problem` to optimality, or says why it could not.
     fn solve(&mut self, problem: &P, warm: Option<&P::Solution>)
         -> Result<P::Solution, SolveError>;
+
+    /// A forward solve given `guess`, the answer to a nearby problem of the same shape — in a
+    /// training loop, the same item's answer at the previous step. The answer must be
+    /// `solve(problem, None)`'s to the backend's tolerance: a guess may change the speed, never
+    /// the answer. The default ignores the guess and solves from scratch.
+    fn solve_from(&mut self, problem: &P, guess: &P::Solution) -> Result<P::Solution, SolveError> {
+        let _ = guess;
+        self.solve(problem, None)
+    }
+
+    /// Whether the last [`solve_from`](Oracle::solve_from) answered from its guess (for a face
+    /// oracle: certified on the guess's face) instead of solving from scratch. Default: false.
+    fn last_from_guess(&self) -> bool {
+        false
+    }
 }
 
 impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for &mut O {
@@ -46,6 +61,14 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for &mut O {
     ) -> Result<P::Solution, SolveError> {
         (**self).solve(problem, warm)
     }
+
+    fn solve_from(&mut self, problem: &P, guess: &P::Solution) -> Result<P::Solution, SolveError> {
+        (**self).solve_from(problem, guess)
+    }
+
+    fn last_from_guess(&self) -> bool {
+        (**self).last_from_guess()
+    }
 }
 
 impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
@@ -55,6 +78,14 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
         warm: Option<&P::Solution>,
     ) -> Result<P::Solution, SolveError> {
         (**self).solve(problem, warm)
+    }
+
+    fn solve_from(&mut self, problem: &P, guess: &P::Solution) -> Result<P::Solution, SolveError> {
+        (**self).solve_from(problem, guess)
+    }
+
+    fn last_from_guess(&self) -> bool {
+        (**self).last_from_guess()
     }
 }
 
@@ -77,7 +108,14 @@ pub fn checked_solve<P: Problem, O: Oracle<P> + ?Sized>(
     problem: &P,
     warm: Option<&P::Solution>,
 ) -> Result<P::Solution, SolveError> {
-    let solution = oracle.solve(problem, warm)?;
+    checked(problem, oracle.solve(problem, warm)?)
+}
+
+/// `solution` if it has `problem`'s shape, is finite and passes [`Problem::verify`].
+pub(crate) fn checked<P: Problem>(
+    problem: &P,
+    solution: P::Solution,
+) -> Result<P::Solution, SolveError> {
     problem
         .check_solution(&solution)
         .map_err(SolveError::MalformedAnswer)?;

@@ -66,6 +66,8 @@ use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Oracle, SolveError
 use ndarray::Array1;
 use std::sync::Arc;
 
+mod continuation;
+
 /// Static regularization of the face KKT matrix (removed again by iterative refinement).
 const STATIC_REGULARIZATION: f64 = 1e-9;
 /// Iterative refinement stops at this residual, relative to `1 + ‖rhs‖∞`.
@@ -106,16 +108,21 @@ pub struct FaceSettings {
     /// polish cost ~10 % more than the plain path. Off, such faces fall back at once, without a
     /// factorization.
     pub boundary_cones: bool,
+    /// Most pivots of the active-set continuation ([`continuation`]) that answers a solve whose
+    /// corrections failed, on problems with a quadratic term (P or ρ > 0) and linear cones
+    /// only; 0 turns it off.
+    pub pivots: usize,
 }
 
 impl Default for FaceSettings {
-    /// Polish on, five corrections, tolerance 1e-9, boundary cones off.
+    /// Polish on, five corrections, tolerance 1e-9, boundary cones off, 64 pivots.
     fn default() -> Self {
         Self {
             polish: true,
             corrections: 5,
             tolerance: 1e-9,
             boundary_cones: false,
+            pivots: 64,
         }
     }
 }
@@ -138,6 +145,8 @@ pub enum FaceMiss {
     Newton,
     /// The certificate failed (the optimal face is another one).
     Certificate,
+    /// The active-set continuation needed more than [`FaceSettings::pivots`] pivots.
+    Pivots,
 }
 
 /// Which path answered a solve.
@@ -147,6 +156,11 @@ pub enum FacePath {
     Certified,
     /// A re-solve answered and certified after this many active-set corrections.
     Corrected(usize),
+    /// A re-solve answered by the active-set continuation after this many pivots, certified.
+    Continued(usize),
+    /// A forward solve given a guess ([`Oracle::solve_from`]), answered on the guess's face and
+    /// certified, after this many corrections or pivots.
+    Warm(usize),
     /// A re-solve answered by the inner oracle, and why the face solve did not.
     Fallback(FaceMiss),
     /// A forward solve by the inner oracle, refined on its face and certified.
@@ -162,6 +176,12 @@ pub struct FaceStats {
     pub certified: u64,
     /// Re-solves certified after active-set corrections.
     pub corrected: u64,
+    /// Re-solves answered by the active-set continuation.
+    pub continued: u64,
+    /// Forward solves answered from their guess (certified on its face).
+    pub warm: u64,
+    /// Forward solves whose guess did not certify (solved from scratch instead).
+    pub warm_missed: u64,
     /// Re-solves answered by the inner oracle.
     pub fallbacks: u64,
     /// Forward solves refined and certified.
@@ -177,7 +197,7 @@ pub struct FaceStats {
 impl FaceStats {
     /// The share of re-solves answered without the inner oracle (NaN before any).
     pub fn certified_share(&self) -> f64 {
-        let done = self.certified + self.corrected;
+        let done = self.certified + self.corrected + self.continued;
         done as f64 / (done + self.fallbacks) as f64
     }
 }
@@ -212,6 +232,8 @@ struct Face {
     x: Vec<f64>,
     /// The hint's y (the Newton start of the duals on boundary cones).
     y: Vec<f64>,
+    /// The hint's s (the continuation's start).
+    s: Vec<f64>,
 }
 
 impl Face {
@@ -285,6 +307,7 @@ impl Face {
             ties,
             x: x.to_vec(),
             y: y.to_vec(),
+            s: s.to_vec(),
         })
     }
 }
@@ -1125,8 +1148,15 @@ impl<O> FaceOracle<O> {
             last_used: clock,
         };
         self.stats.factorizations += 1;
+        // Only a factor of the same rows and blocks is taken over: its ordering is then the one
+        // a new factor would get, so a factor (and every answer) depends on its matrix alone,
+        // not on which faces the oracle saw before (with dense rows, faces of other rows share
+        // the pattern but not the ordering).
         let same = (0..self.factors.len())
-            .filter(|&k| self.factors[k].kkt.same_pattern(primal, &colptr, &rowval))
+            .filter(|&k| {
+                let f = &self.factors[k];
+                f.rows == rows && f.boundary == at.0 && f.kkt.same_pattern(primal, &colptr, &rowval)
+            })
             .min_by_key(|&k| self.factors[k].last_used);
         if let Some(k) = same {
             let old = self.factors.swap_remove(k);
@@ -1450,9 +1480,32 @@ impl<O> FaceOracle<O> {
         Err(FaceMiss::Newton)
     }
 
+    /// Solves on `face`, correcting it up to the configured number of times and then (with
+    /// `continuation`, where it applies) following the optimum from the face's point by the
+    /// active-set continuation: the certified point and the path that found it.
+    fn certified(
+        &mut self,
+        problem: &ConicProblem,
+        face: Face,
+        continuation: bool,
+    ) -> Result<(ConicSolution, FacePath), FaceMiss> {
+        let start =
+            (continuation && self.settings.pivots > 0 && continuation::applies(problem, &face))
+                .then(|| face.clone());
+        match (self.corrected(problem, face), start) {
+            (Ok((z, 0)), _) => Ok((z, FacePath::Certified)),
+            (Ok((z, k)), _) => Ok((z, FacePath::Corrected(k))),
+            (Err(_), Some(start)) => {
+                let (z, pivots) = self.continued(problem, start)?;
+                Ok((z, FacePath::Continued(pivots)))
+            }
+            (Err(miss), None) => Err(miss),
+        }
+    }
+
     /// Solves on `face`, correcting it up to the configured number of times: the certified
     /// point and the corrections it took.
-    fn certified(
+    fn corrected(
         &mut self,
         problem: &ConicProblem,
         mut face: Face,
@@ -1493,6 +1546,7 @@ impl<O> FaceOracle<O> {
             // Newton on boundary cones starts the corrected face from this point.
             face.x = candidate.solution.x.to_vec();
             face.y = candidate.solution.y.to_vec();
+            face.s = candidate.solution.s.to_vec();
         }
         Err(FaceMiss::Certificate)
     }
@@ -1543,12 +1597,12 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
             let polished = match hint_for(problem, &z) {
                 Some((x, y, s)) if z.x.len() == problem.n() => {
                     Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)
-                        .and_then(|face| self.certified(problem, face))
+                        .and_then(|face| self.certified(problem, face, false))
                 }
                 _ => Err(FaceMiss::NoHint),
             };
             return Ok(match polished {
-                Ok((mut p, 0)) => {
+                Ok((mut p, FacePath::Certified)) => {
                     self.stats.polished += 1;
                     self.last = Some(FacePath::Polished);
                     p.iterations = z.iterations;
@@ -1563,22 +1617,14 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 }
             });
         };
-        let attempt = match hint_for(problem, warm) {
-            Some((x, y, s)) => {
-                Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)
-                    .and_then(|face| self.certified(problem, face))
-            }
-            None => Err(FaceMiss::NoHint),
-        };
-        match attempt {
-            Ok((z, 0)) => {
-                self.stats.certified += 1;
-                self.last = Some(FacePath::Certified);
-                Ok(z)
-            }
-            Ok((z, k)) => {
-                self.stats.corrected += 1;
-                self.last = Some(FacePath::Corrected(k));
+        match self.on_hint(problem, warm) {
+            Ok((z, path)) => {
+                match path {
+                    FacePath::Certified => self.stats.certified += 1,
+                    FacePath::Continued(_) => self.stats.continued += 1,
+                    _ => self.stats.corrected += 1,
+                }
+                self.last = Some(path);
                 Ok(z)
             }
             Err(miss) => {
@@ -1587,6 +1633,48 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 self.inner.solve(problem, Some(warm))
             }
         }
+    }
+
+    /// A forward solve from `guess` (the same item's answer at the previous step): the guess's
+    /// face, corrected or continued, and certified — the exact optimum at the cost of a face
+    /// solve or a few pivots; otherwise the solve without a guess (inner oracle and polish), so
+    /// a guess changes the speed, never the answer beyond the certificate's tolerance.
+    fn solve_from(
+        &mut self,
+        problem: &ConicProblem,
+        guess: &ConicSolution,
+    ) -> Result<ConicSolution, SolveError> {
+        match self.on_hint(problem, guess) {
+            Ok((z, path)) => {
+                self.stats.warm += 1;
+                self.last = Some(FacePath::Warm(match path {
+                    FacePath::Corrected(k) | FacePath::Continued(k) => k,
+                    _ => 0,
+                }));
+                Ok(z)
+            }
+            Err(_) => {
+                self.stats.warm_missed += 1;
+                self.solve(problem, None)
+            }
+        }
+    }
+
+    fn last_from_guess(&self) -> bool {
+        matches!(self.last, Some(FacePath::Warm(_)))
+    }
+}
+
+impl<O> FaceOracle<O> {
+    /// The certified optimum of `problem` on the face `hint` shows (corrected, or continued).
+    fn on_hint(
+        &mut self,
+        problem: &ConicProblem,
+        hint: &ConicSolution,
+    ) -> Result<(ConicSolution, FacePath), FaceMiss> {
+        let (x, y, s) = hint_for(problem, hint).ok_or(FaceMiss::NoHint)?;
+        let face = Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)?;
+        self.certified(problem, face, true)
     }
 }
 

@@ -1,0 +1,190 @@
+//! The active-set continuation: a parametric active-set method (the online active-set strategy
+//! of qpOASES) for problems with a quadratic term and linear cones.
+//!
+//! Where the optimum has left the hint's face by more rows than the corrections can move, the
+//! hint is still the exact optimum of a *neighbouring* problem: clip its duals and slacks to its
+//! face's signs (tight rows: slack 0, dual ≥ 0; free rows: dual 0, slack ≥ 0) and it solves the
+//! problem with the same P and A and the data `c₀ = −(Px + Aᵀy)`, `b₀ = Ax + s`. On a fixed face
+//! the optimum moves affinely with the data, so the method follows it along the segment from
+//! `(c₀, b₀)` to the problem's `(c, b)`: one KKT solve gives the direction, a ratio test the first
+//! tight row whose dual or free row whose slack reaches zero, and that row changes sides (a
+//! pivot). Every face is solved by bordering one kept factorization (re-based after
+//! `MAX_BORDER` changed rows), so a pivot costs a few triangular solves, not a factorization.
+//! At the end of the segment the face is solved and certified like any face solve: the answer
+//! is exact, and the walk only decides which face to certify. No feasible start is needed, so
+//! warm forwards whose `b` moved continue too.
+
+use super::{border, is_linear, scatter, upper_of, Face, FaceMiss, FaceOracle, Role, MAX_BORDER};
+use lpgd_core::{ConicProblem, ConicSolution};
+
+/// Whether the continuation can answer on `face`: linear cones only, and a quadratic term (an
+/// LP's faces are vertices, whose neighbours are simplex pivots, not this walk).
+pub(super) fn applies(problem: &ConicProblem, face: &Face) -> bool {
+    face.blocks.is_empty() && !is_linear(problem)
+}
+
+/// `values` restricted to `rows`.
+fn gather(values: &[f64], rows: &[usize]) -> Vec<f64> {
+    rows.iter().map(|&r| values[r]).collect()
+}
+
+impl<O> FaceOracle<O> {
+    /// Follows the optimum from `start`'s point to `problem` (see the [module docs](self)): the
+    /// certified answer and the pivots it took.
+    pub(super) fn continued(
+        &mut self,
+        problem: &ConicProblem,
+        start: Face,
+    ) -> Result<(ConicSolution, usize), FaceMiss> {
+        let (n, m) = (problem.n(), problem.m());
+        let Face {
+            mut roles,
+            mut x,
+            mut y,
+            mut s,
+            ..
+        } = start;
+        for r in 0..m {
+            match roles[r] {
+                Role::Equality => s[r] = 0.0,
+                Role::Tight => {
+                    s[r] = 0.0;
+                    y[r] = y[r].max(0.0);
+                }
+                Role::Free => {
+                    y[r] = 0.0;
+                    s[r] = s[r].max(0.0);
+                }
+                _ => return Err(FaceMiss::Cone),
+            }
+        }
+        // The data the clipped point is optimal for, and the way to the problem's.
+        let a = problem.a();
+        let mut c0 = a.t_mul_vec(&y);
+        if let Some(p) = problem.p() {
+            c0 += &p.sym_upper_mul_vec(&x);
+        }
+        let dc: Vec<f64> = problem.c().iter().zip(&c0).map(|(c, c0)| c + c0).collect();
+        let ax = a.mul_vec(&x);
+        let db: Vec<f64> = (0..m).map(|r| problem.b()[r] - ax[r] - s[r]).collect();
+        let minus_dc: Vec<f64> = dc.iter().map(|v| -v).collect();
+
+        let view = self.view(problem);
+        let full = self.ordering(problem, &view);
+        let tight_rows = |roles: &[Role]| -> Vec<usize> {
+            (0..m)
+                .filter(|&r| matches!(roles[r], Role::Equality | Role::Tight))
+                .collect()
+        };
+        let mut base = None;
+        let mut t = 0.0;
+        let mut pivots = 0;
+        let mut last_pivot = None;
+        loop {
+            let tight = tight_rows(&roles);
+            let fits = base.is_some_and(|k: usize| {
+                let (added, removed) = border(&self.factors[k].rows, &tight);
+                added.len() + removed.len() <= MAX_BORDER
+            });
+            let k = match base {
+                Some(k) if fits => k,
+                _ => self.factor(
+                    problem,
+                    &tight,
+                    (&[], &[]),
+                    || Ok((upper_of(problem, n), view.columns(&tight))),
+                    || full.as_ref().map(|o| o.restricted(n, &tight)),
+                )?,
+            };
+            base = Some(k);
+            // The direction on this face: [P Aₜᵀ; Aₜ 0] (dx, dyₜ) = (−Δc, Δbₜ).
+            let factor = &mut self.factors[k];
+            let (added, removed) = border(&factor.rows, &tight);
+            let mut rhs = minus_dc.clone();
+            rhs.extend(gather(&db, &factor.rows));
+            let d = gather(&db, &added);
+            let out = factor
+                .kkt
+                .solve_bordered(&view, (&rhs, n), &added, &removed, (&d, true))
+                .ok_or(FaceMiss::Singular)?;
+            let base_len = n + factor.rows.len();
+            let dx = &out[..n];
+            let mut dy = scatter(m, &factor.rows, &out[n..base_len]);
+            for &e in &removed {
+                dy[factor.rows[e]] = 0.0;
+            }
+            for (i, &r) in added.iter().enumerate() {
+                dy[r] = out[base_len + i];
+            }
+            let ds: Vec<f64> = (0..m)
+                .map(|r| match roles[r] {
+                    Role::Free => db[r] - view.rows[r].iter().map(|&(j, v)| v * dx[j]).sum::<f64>(),
+                    _ => 0.0,
+                })
+                .collect();
+            // The first row to reach zero on the rest of the segment (ties: the lowest row; the
+            // row that just changed sides does not change back at once).
+            let remaining = 1.0 - t;
+            let mut blocking: Option<(f64, usize)> = None;
+            for r in 0..m {
+                let (value, rate) = match roles[r] {
+                    Role::Tight => (y[r], dy[r]),
+                    Role::Free => (s[r], ds[r]),
+                    _ => continue,
+                };
+                if rate >= 0.0 || !rate.is_finite() {
+                    continue;
+                }
+                let step = (value / -rate).max(0.0);
+                if step == 0.0 && last_pivot == Some(r) {
+                    continue;
+                }
+                if step < remaining && blocking.is_none_or(|(best, _)| step < best) {
+                    blocking = Some((step, r));
+                }
+            }
+            let Some((step, r)) = blocking else { break };
+            for (xi, di) in x.iter_mut().zip(dx) {
+                *xi += step * di;
+            }
+            for q in 0..m {
+                match roles[q] {
+                    Role::Free => s[q] = (s[q] + step * ds[q]).max(0.0),
+                    _ => y[q] += step * dy[q],
+                }
+            }
+            t += step;
+            roles[r] = match roles[r] {
+                Role::Tight => {
+                    y[r] = 0.0;
+                    Role::Free
+                }
+                _ => {
+                    s[r] = 0.0;
+                    Role::Tight
+                }
+            };
+            last_pivot = Some(r);
+            pivots += 1;
+            if pivots > self.settings.pivots {
+                return Err(FaceMiss::Pivots);
+            }
+        }
+        // The face at the end of the segment, solved exactly and certified.
+        let mut face = Face {
+            roles,
+            blocks: Vec::new(),
+            ties: Vec::new(),
+            x: x.to_vec(),
+            y: y.to_vec(),
+            s: s.to_vec(),
+        };
+        let (candidate, _) = self.on_face(problem, &mut face, base)?;
+        if candidate.cone_violated || !candidate.violations.is_empty() {
+            return Err(FaceMiss::Certificate);
+        }
+        let mut z = candidate.solution;
+        z.iterations = u32::try_from(pivots + 1).unwrap_or(u32::MAX);
+        Ok((z, pivots))
+    }
+}
