@@ -137,7 +137,39 @@ pub struct Session {
     backend: Backend,
     options: BackendOptions,
     threads: Option<usize>,
+    /// Per item: whether its forward was answered from its guess (a warm forward).
+    from_guess: Vec<bool>,
 }
+
+/// A layer's last answers, kept as the guesses of its next call's warm forwards
+/// ([`lpgd_core::WarmStarts`]): by key where the call names items by key, else by position.
+#[pyclass(module = "lpgd._lpgd")]
+#[derive(Default)]
+pub struct WarmStarts {
+    inner: lpgd_core::WarmStarts<ConicSolution>,
+}
+
+#[pymethods]
+impl WarmStarts {
+    /// An empty store.
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets every kept answer.
+    fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    /// How many answers are kept (by position and by key).
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// Where a batch's guesses come from and go to: the store and the items' keys.
+pub(crate) type Warm<'a, 'py> = Option<(&'a mut PyRefMut<'py, WarmStarts>, Option<Vec<u64>>)>;
 
 /// One array per item.
 type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
@@ -156,30 +188,73 @@ type Items = Vec<Result<Vec<Array1<f64>>, String>>;
 
 impl Session {
     /// Solves the valid items of `problems` (the others keep their message) on `threads` workers
-    /// with the GIL released.
+    /// with the GIL released; with `warm`, each from its guess in the store (warm forwards),
+    /// whose answers then become the store's.
     fn solve(
         py: Python<'_>,
         problems: Vec<Result<ConicProblem, String>>,
         sizes: Vec<Sizes>,
-        backend: Backend,
-        options: BackendOptions,
+        (backend, options): (Backend, BackendOptions),
         threads: Option<usize>,
+        warm: Warm<'_, '_>,
     ) -> PyResult<Self> {
         let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?;
         let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
-        let mut solved = py
-            .detach(|| lpgd.forward_batch(|| backend.oracle(options), &valid))
-            .into_iter();
-        let solutions = problems
+        let solved = match &warm {
+            Some((store, keys)) => {
+                let all = store
+                    .inner
+                    .guesses(problems.len(), keys.as_deref())
+                    .map_err(value_error)?;
+                let guesses: Vec<Option<&ConicSolution>> = problems
+                    .iter()
+                    .zip(all)
+                    .filter(|(p, _)| p.is_ok())
+                    .map(|(_, g)| g)
+                    .collect();
+                py.detach(|| lpgd.forward_batch_from(|| backend.oracle(options), &valid, &guesses))
+                    .map_err(value_error)?
+            }
+            None => py
+                .detach(|| lpgd.forward_batch(|| backend.oracle(options), &valid))
+                .into_iter()
+                .map(|z| {
+                    z.map(|solution| lpgd_core::Forward {
+                        solution,
+                        from_guess: false,
+                    })
+                })
+                .collect(),
+        };
+        let mut solved = solved.into_iter();
+        let mut from_guess = Vec::with_capacity(problems.len());
+        let solutions: Vec<Result<ConicSolution, String>> = problems
             .iter()
             .map(|p| match p {
                 Ok(_) => solved
                     .next()
                     .unwrap_or(Err(LpgdError::Forward(lpgd_core::SolveError::Numerical)))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.clone()),
+                    .map(|f| {
+                        from_guess.push(f.from_guess);
+                        f.solution
+                    })
+                    .map_err(|e| {
+                        from_guess.push(false);
+                        e.to_string()
+                    }),
+                Err(e) => {
+                    from_guess.push(false);
+                    Err(e.clone())
+                }
             })
             .collect();
+        if let Some((store, keys)) = warm {
+            let answers = solutions.iter().map(|z| z.as_ref().ok().cloned()).collect();
+            store
+                .inner
+                .remember(answers, keys.as_deref())
+                .map_err(value_error)?;
+        }
         Ok(Self {
             problems: problems.into_iter().map(Result::ok).collect(),
             sizes,
@@ -187,6 +262,7 @@ impl Session {
             backend,
             options,
             threads,
+            from_guess,
         })
     }
 
@@ -455,6 +531,12 @@ impl Session {
         Ok((x, y, sl, errors))
     }
 
+    /// Per item: whether its forward was answered from its guess (certified on the guess's
+    /// face; warm forwards need a `+face` backend), else solved from scratch.
+    fn warm(&self) -> Vec<bool> {
+        self.from_guess.clone()
+    }
+
     /// Solver iterations per item (0 for failed items).
     fn iterations(&self) -> Vec<u32> {
         self.solutions
@@ -638,7 +720,7 @@ pub(crate) fn solve<'py>(
         sizes.push(Sizes::of(&problem));
         problems.push(Ok(problem));
     }
-    Session::solve(py, problems, sizes, backend, options, threads)
+    Session::solve(py, problems, sizes, (backend, options), threads, None)
 }
 
 /// The fixed part of a batch of conic layers: the sizes, the sparsity of A (and of P's upper
@@ -711,9 +793,11 @@ impl ConicStructure {
     /// `B × nnz(P)` when the structure has P) on `backend` with `threads` workers, the GIL
     /// released. Wrong shapes are a `ValueError` naming the block; an item whose values are
     /// refused (NaN, a P that is not positive semidefinite, …) or whose solve fails is recorded
-    /// in the session alone.
+    /// in the session alone. With `warm` (a [`WarmStarts`]), each item starts from its guess —
+    /// its own last answer by `keys` (one integer per item, e.g. dataset indices) where known,
+    /// else the last answer at its position — and the answers are kept for the next call.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads))]
+    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads, warm=None, keys=None))]
     fn solve(
         &self,
         py: Python<'_>,
@@ -725,7 +809,14 @@ impl ConicStructure {
         cold: bool,
         high_accuracy: bool,
         threads: Option<usize>,
+        mut warm: Option<PyRefMut<'_, WarmStarts>>,
+        keys: Option<Vec<u64>>,
     ) -> PyResult<Session> {
+        if keys.is_some() && warm.is_none() {
+            return Err(value_error(
+                "keys name the items of warm forwards: give warm too",
+            ));
+        }
         let (backend, options) = backend_options(backend, cold, high_accuracy)?;
         let values = ConicValues {
             a: a_values.as_array(),
@@ -749,6 +840,7 @@ impl ConicStructure {
             };
             problems.len()
         ];
-        Session::solve(py, problems, sizes, backend, options, threads)
+        let warm = warm.as_mut().map(|store| (store, keys));
+        Session::solve(py, problems, sizes, (backend, options), threads, warm)
     }
 }

@@ -41,6 +41,7 @@ fn _lpgd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backends, m)?)?;
     m.add_class::<conic::Session>()?;
     m.add_class::<conic::ConicStructure>()?;
+    m.add_class::<conic::WarmStarts>()?;
     m.add_class::<combinatorial::CombinatorialOracle>()?;
     m.add_function(wrap_pyfunction!(combinatorial::dpo_backward_stacked, m)?)?;
     m.add_function(wrap_pyfunction!(combinatorial::pfyl_stacked, m)?)?;
