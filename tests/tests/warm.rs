@@ -103,6 +103,11 @@ fn a_wrong_guess_falls_back_to_the_cold_answer() {
                 bits(&cold),
                 "{kind} #{k}: not the cold answer"
             );
+            // Far from the problem (its KKT residual is large), the guess was refused before
+            // any face solve: the miss cost what the cold forward costs.
+            let mut fresh = face_oracle();
+            lpgd.forward(&mut fresh, &problem).unwrap();
+            assert_eq!(oracle.stats().factorizations, fresh.stats().factorizations);
         }
     }
     assert!(
