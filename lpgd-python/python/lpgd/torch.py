@@ -83,11 +83,14 @@ def _pattern(matrix, shape=None, upper=False):
 
 class _ConicFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, layer, a_values, b, c, p_values):
+    def forward(ctx, layer, keys, a_values, b, c, p_values):
         s = layer._structure
         session = s.solve(_np(a_values), _np(b), _np(c),
                           None if p_values is None else _np(p_values), layer.backend,
-                          layer.cold, layer.high_accuracy, layer.threads)
+                          layer.cold, layer.high_accuracy, layer.threads,
+                          layer._warm, keys if layer._warm is not None else None)
+        warm = session.warm()
+        layer.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
         x, y, sl, errors = session.stacked()
         raise_failures(errors, "ConicLayer forward", layer.on_failure)
         ctx.layer, ctx.session = layer, session
@@ -107,7 +110,7 @@ class _ConicFunction(torch.autograd.Function):
             grad(gx, layer.n), grad(gy, layer.m), grad(gs, layer.m), layer.tau, layer.rho,
             layer.side, layer.fallback, layer.threads)
         raise_failures(errors, "ConicLayer backward", layer.on_failure)
-        return (None, _back(da, a_values), _back(db, b), _back(dc, c),
+        return (None, None, _back(da, a_values), _back(db, b), _back(dc, c),
                 None if p_values is None else _back(dp, p_values))
 
 
@@ -134,22 +137,36 @@ class ConicLayer(torch.nn.Module):
 
     ``backend`` is one of :func:`lpgd._lpgd.backends`, optionally with the suffix ``"+face"``
     (e.g. ``"clarabel+face"``): re-solves on the forward solution's active face with one sparse
-    factorization where that is certified optimal, and the forward solution polished the same way —
+    factorization where that is certified optimal (and, on QPs and proximal LPs, by an active-set
+    continuation where the face moved), and the forward solution polished the same way —
     faster backward passes on QPs and exact gradients at small ``tau``. ``"+face+boundary"`` also
     solves second-order cones on their boundary (Newton's method; it pays for SOCPs at small
     ``tau``).
+
+    **Warm forwards** (``warm=True``, the default; they take effect with a ``"+face"`` backend):
+    each item starts from its last answer — by ``keys`` (``layer(A_values, b, c, keys=idx)``,
+    one integer per item, e.g. dataset indices, so shuffled batches find their item) where given
+    and known, else the last answer at its position — and is certified exactly on that answer's
+    face (or continued from it) at the cost of one factorization instead of an interior-point
+    solve; a guess that does not certify is solved from scratch, so the answer never depends on
+    it beyond the certificate's tolerance (1e-9). :attr:`last_warm_share` is the share of the
+    last call's items answered from their guess; :meth:`reset_warm` forgets the kept answers.
     """
 
     def __init__(self, A, cones: dict, P=None, *, backend: str = "clarabel", tau: float = 0.1,
                  rho: float = 0.0, side: str = "centered", fallback: str = "none",
                  outputs=("x",), on_failure: str = "raise", threads: int | None = None,
-                 cold: bool = False, high_accuracy: bool = False):
+                 cold: bool = False, high_accuracy: bool = False, warm: bool = True):
         super().__init__()
         _check_common(tau, side, on_failure)
-        plain = backend[: -len("+face")] if backend.endswith("+face") else backend
+        plain = backend
+        for suffix in ("+face+boundary", "+face"):
+            if plain.endswith(suffix):
+                plain = plain[: -len(suffix)]
+                break
         if plain not in _lpgd.backends():
             raise ValueError(f"backend {backend!r} is not built in; have {_lpgd.backends()} "
-                             "(each also with the suffix '+face')")
+                             "(each also with the suffix '+face' or '+face+boundary')")
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         if not outputs or any(o not in ("x", "y", "s") for o in outputs):
             raise ValueError("outputs must name some of 'x', 'y', 's'")
@@ -168,6 +185,14 @@ class ConicLayer(torch.nn.Module):
         self.backend, self.tau, self.rho, self.side = backend, float(tau), float(rho), side
         self.fallback, self.outputs, self.on_failure = fallback, outputs, on_failure
         self.threads, self.cold, self.high_accuracy = threads, cold, high_accuracy
+        self._warm = _lpgd.WarmStarts() if warm else None
+        #: The share of the last call's items answered from their guess (NaN before a call).
+        self.last_warm_share = float("nan")
+
+    def reset_warm(self) -> None:
+        """Forgets the kept answers: the next call solves every item from scratch."""
+        if self._warm is not None:
+            self._warm.clear()
 
     @property
     def A_nnz(self) -> int:
@@ -194,8 +219,9 @@ class ConicLayer(torch.nn.Module):
             raise ValueError("the layer has no P")
         return a, gather(P, self.P_pattern)
 
-    def forward(self, A_values, b, c, P_values=None):
-        """Solves the batch; returns the outputs named at construction (one tensor or a tuple)."""
+    def forward(self, A_values, b, c, P_values=None, *, keys=None):
+        """Solves the batch; returns the outputs named at construction (one tensor or a tuple).
+        ``keys`` (one integer per item) name the items for warm forwards."""
         if (P_values is None) != (self.P_pattern is None):
             raise ValueError("give P_values exactly when the layer has P")
         args = [A_values, b, c] + ([] if P_values is None else [P_values])
@@ -213,7 +239,13 @@ class ConicLayer(torch.nn.Module):
         args = [t if bt else t.unsqueeze(0).expand(bsz, -1) for t, bt in zip(args, batched)]
         if len(args) == 3:
             args.append(None)
-        x, y, s = _ConicFunction.apply(self, *args)
+        if keys is not None:
+            keys = [int(k) for k in (keys.tolist() if hasattr(keys, "tolist") else keys)]
+            if len(keys) != bsz:
+                raise ValueError(f"{len(keys)} keys for {bsz} items")
+            if any(k < 0 for k in keys):
+                raise ValueError("keys must be nonnegative integers")
+        x, y, s = _ConicFunction.apply(self, keys, *args)
         out = {"x": x, "y": y, "s": s}
         picked = [out[o] if any(batched) else out[o][0] for o in self.outputs]
         return picked[0] if len(picked) == 1 else tuple(picked)
