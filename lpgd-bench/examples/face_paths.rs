@@ -128,6 +128,26 @@ fn main() {
             paths.insert(format!("factorizations {}", st.factorizations), 0);
             (t.elapsed().as_secs_f64(), paths)
         };
+        // Why guesses miss: the same attempts as re-solves, which report the face's miss.
+        let mut o = oracle(pivots);
+        let mut misses: BTreeMap<String, usize> = BTreeMap::new();
+        for (k, p) in next.iter().enumerate() {
+            let _ = lpgd_core::Oracle::solve(&mut o, p, Some(&first[k]));
+            *misses.entry(label(o.last_path())).or_default() += 1;
+        }
+        println!("  the guesses' faces: {misses:?}");
+        if std::env::var("FACE_DEBUG").is_ok() {
+            for (k, z) in first.iter().enumerate().take(6) {
+                let tight = (0..z.y.len()).filter(|&r| z.s[r] <= z.y[r]).count();
+                let ties = (0..z.y.len()).filter(|&r| z.s[r] == z.y[r]).count();
+                println!(
+                    "    #{k}: n {} m {} tight {tight} ties {ties} cones {:?}",
+                    z.x.len(),
+                    z.y.len(),
+                    problems[k].cones()
+                );
+            }
+        }
         let (cold, cold_paths) = time(&|_| None);
         println!("  cold forward: {cold_paths:?}");
         let (warm, warm_paths) = time(&|k| Some(k));

@@ -102,8 +102,10 @@ fn a_face_that_must_change_falls_back_to_the_plain_answer() {
         let sigma = 10.0 * norm(problem.c()) / norm(&dx);
         let g = ConicCotangent::on_x(&problem, dx);
         let perturbed = problem.backward_problem(&star, &g, sigma, 0.0).unwrap();
+        // Neither corrections nor the continuation (tests/warm.rs follows such steps).
         let settings = FaceSettings {
             corrections: 0,
+            pivots: 0,
             ..FaceSettings::default()
         };
         let mut face = FaceOracle::with_settings(ClarabelOracle::new(), settings);

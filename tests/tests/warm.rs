@@ -4,9 +4,10 @@
 //! the high-accuracy re-solve where many active rows change.
 
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{ConicProblem, ConicSolution, Lpgd, Oracle, Problem, WarmStarts};
+use lpgd_core::{ConicCotangent, ConicProblem, ConicSolution, Lpgd, Oracle, Problem, WarmStarts};
 use lpgd_solvers::{ClarabelOracle, FaceMiss, FaceOracle, FacePath, FaceSettings};
 use lpgd_tests::random::{cotangent, gaussian_vector, nondegenerate_lp, rng, strictly_convex_qp};
+use lpgd_tests::{norm, problem_file};
 
 fn high_accuracy(problem: &ConicProblem) -> ConicSolution {
     ClarabelOracle::high_accuracy()
@@ -295,4 +296,81 @@ fn out_of_pivots_the_continuation_falls_back_to_the_inner_answer() {
         .solve(&perturbed, Some(&star))
         .unwrap();
     assert_eq!(bits(&ours), bits(&inner));
+}
+
+#[test]
+fn on_lps_the_continuation_pivots_from_vertex_to_vertex() {
+    // Plain LPs (ρ = 0): large LPGD steps move the optimum to another vertex; the parametric
+    // simplex follows it, and the certified vertex is the high-accuracy re-solve's.
+    let mut continued = 0;
+    let mut most = 0;
+    let file = problem_file("lp_box_small");
+    for seed in 0..12u64 {
+        let problem = if seed < 8 {
+            file.problem(seed as usize).unwrap()
+        } else {
+            nondegenerate_lp(seed, 12, 2, 30)
+        };
+        let star = high_accuracy(&problem);
+        let dx = cotangent(seed, &problem, false, false).dx;
+        for scale in [0.3, 1.0, 3.0] {
+            let sigma = scale * norm(problem.c()) / norm(&dx);
+            let g = ConicCotangent::on_x(&problem, dx.clone());
+            let perturbed = problem.backward_problem(&star, &g, sigma, 0.0).unwrap();
+            let Ok(reference) = ClarabelOracle::high_accuracy().solve(&perturbed, None) else {
+                continue;
+            };
+            let settings = FaceSettings {
+                corrections: 0,
+                ..FaceSettings::default()
+            };
+            let mut oracle = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+            let ours = oracle.solve(&perturbed, Some(&star)).unwrap();
+            if let Some(FacePath::Continued(pivots)) = oracle.last_path() {
+                continued += 1;
+                most = most.max(pivots);
+                // A vertex is unique where the LP is nondegenerate: the same x and objective.
+                let gap = (perturbed.objective(ours.x.as_slice().unwrap())
+                    - perturbed.objective(reference.x.as_slice().unwrap()))
+                .abs();
+                assert!(
+                    gap < 1e-6 * (1.0 + reference.x.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
+                    "seed {seed} ×{scale}: objective {gap:.1e} from the re-solve"
+                );
+                perturbed
+                    .verify(&ours, 1e-8)
+                    .expect("a certified vertex verifies");
+            }
+        }
+    }
+    assert!(continued >= 12, "only {continued} LP re-solves continued");
+    assert!(most >= 3, "the continued LPs took at most {most} pivots");
+}
+
+#[test]
+fn lp_warm_forwards_follow_moved_data_to_the_new_vertex() {
+    let lpgd = Lpgd::new(0.1).unwrap();
+    let mut warm_count = 0;
+    for seed in 0..8u64 {
+        let problem = nondegenerate_lp(seed, 12, 2, 30);
+        let before = lpgd.forward(&mut face_oracle(), &problem).unwrap();
+        // Moved enough that the vertex changes.
+        let now = moved(&problem, 700 + seed, 0.05);
+        let mut oracle = face_oracle();
+        let warm = lpgd.forward_from(&mut oracle, &now, Some(&before)).unwrap();
+        let cold = lpgd.forward(&mut face_oracle(), &now).unwrap();
+        if warm.from_guess {
+            warm_count += 1;
+            // Exact on its vertex: the high-accuracy optimum (the cold path may have kept
+            // Clarabel's answer at its tolerance where its polish did not certify).
+            let d = distance(&warm.solution, &high_accuracy(&now));
+            assert!(d < 1e-9, "seed {seed}: {d:.1e} from the high-accuracy optimum");
+        } else {
+            assert_eq!(bits(&warm.solution), bits(&cold), "seed {seed}");
+        }
+    }
+    assert!(
+        warm_count >= 6,
+        "only {warm_count} of 8 LP warm forwards certified"
+    );
 }

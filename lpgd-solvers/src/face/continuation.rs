@@ -13,14 +13,20 @@
 //! At the end of the segment the face is solved and certified like any face solve: the answer
 //! is exact, and the walk only decides which face to certify. No feasible start is needed, so
 //! warm forwards whose `b` moved continue too.
+//!
+//! An LP's faces are vertices (as many tight rows as variables), so there each breakpoint is a
+//! swap — the parametric self-dual simplex method: a tight row whose dual reaches zero leaves
+//! and the free row that the edge it opens reaches first enters (a primal ratio test); a free
+//! row whose slack reaches zero enters and the tight row whose dual the new row's weight drives
+//! to zero first leaves (a dual ratio test). Both tests are solves with the same bordered
+//! factor.
 
 use super::{border, is_linear, scatter, upper_of, Face, FaceMiss, FaceOracle, Role, MAX_BORDER};
 use lpgd_core::{ConicProblem, ConicSolution};
 
-/// Whether the continuation can answer on `face`: linear cones only, and a quadratic term (an
-/// LP's faces are vertices, whose neighbours are simplex pivots, not this walk).
-pub(super) fn applies(problem: &ConicProblem, face: &Face) -> bool {
-    face.blocks.is_empty() && !is_linear(problem)
+/// Whether the continuation can answer on `face`: linear cones only.
+pub(super) fn applies(face: &Face) -> bool {
+    face.blocks.is_empty()
 }
 
 /// `values` restricted to `rows`.
@@ -37,13 +43,28 @@ impl<O> FaceOracle<O> {
         start: Face,
     ) -> Result<(ConicSolution, usize), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
+        let linear = is_linear(problem);
         let Face {
             mut roles,
             mut x,
             mut y,
             mut s,
+            mut ties,
             ..
         } = start;
+        if linear {
+            // A vertex: let weakly active rows go until as many rows as variables are tight.
+            let mut extra = roles
+                .iter()
+                .filter(|r| matches!(r, Role::Equality | Role::Tight))
+                .count()
+                .saturating_sub(n);
+            while extra > 0 {
+                let Some(r) = ties.pop() else { break };
+                roles[r] = Role::Free;
+                extra -= 1;
+            }
+        }
         for r in 0..m {
             match roles[r] {
                 Role::Equality => s[r] = 0.0,
@@ -79,7 +100,8 @@ impl<O> FaceOracle<O> {
         let mut base = None;
         let mut t = 0.0;
         let mut pivots = 0;
-        let mut last_pivot = None;
+        // The rows the last pivot moved: they do not move back at a zero step (no cycling).
+        let mut last_pivot: Vec<usize> = Vec::new();
         loop {
             let tight = tight_rows(&roles);
             let fits = base.is_some_and(|k: usize| {
@@ -98,24 +120,8 @@ impl<O> FaceOracle<O> {
             };
             base = Some(k);
             // The direction on this face: [P Aₜᵀ; Aₜ 0] (dx, dyₜ) = (−Δc, Δbₜ).
-            let factor = &mut self.factors[k];
-            let (added, removed) = border(&factor.rows, &tight);
-            let mut rhs = minus_dc.clone();
-            rhs.extend(gather(&db, &factor.rows));
-            let d = gather(&db, &added);
-            let out = factor
-                .kkt
-                .solve_bordered(&view, (&rhs, n), &added, &removed, (&d, true))
-                .ok_or(FaceMiss::Singular)?;
-            let base_len = n + factor.rows.len();
-            let dx = &out[..n];
-            let mut dy = scatter(m, &factor.rows, &out[n..base_len]);
-            for &e in &removed {
-                dy[factor.rows[e]] = 0.0;
-            }
-            for (i, &r) in added.iter().enumerate() {
-                dy[r] = out[base_len + i];
-            }
+            let (dx, dy) = self.face_solve(k, &view, &tight, &minus_dc, &db)?;
+            let dx = &dx[..];
             let ds: Vec<f64> = (0..m)
                 .map(|r| match roles[r] {
                     Role::Free => db[r] - view.rows[r].iter().map(|&(j, v)| v * dx[j]).sum::<f64>(),
@@ -136,7 +142,7 @@ impl<O> FaceOracle<O> {
                     continue;
                 }
                 let step = (value / -rate).max(0.0);
-                if step == 0.0 && last_pivot == Some(r) {
+                if step == 0.0 && last_pivot.contains(&r) {
                     continue;
                 }
                 if step < remaining && blocking.is_none_or(|(best, _)| step < best) {
@@ -154,17 +160,26 @@ impl<O> FaceOracle<O> {
                 }
             }
             t += step;
-            roles[r] = match roles[r] {
-                Role::Tight => {
-                    y[r] = 0.0;
-                    Role::Free
-                }
-                _ => {
-                    s[r] = 0.0;
-                    Role::Tight
-                }
+            last_pivot = if linear {
+                self.swap(
+                    problem,
+                    (k, &view, &tight),
+                    r,
+                    (&mut roles, &mut x, &mut y, &mut s),
+                )?
+            } else {
+                roles[r] = match roles[r] {
+                    Role::Tight => {
+                        y[r] = 0.0;
+                        Role::Free
+                    }
+                    _ => {
+                        s[r] = 0.0;
+                        Role::Tight
+                    }
+                };
+                vec![r]
             };
-            last_pivot = Some(r);
             pivots += 1;
             if pivots > self.settings.pivots {
                 return Err(FaceMiss::Pivots);
@@ -186,5 +201,110 @@ impl<O> FaceOracle<O> {
         let mut z = candidate.solution;
         z.iterations = u32::try_from(pivots + 1).unwrap_or(u32::MAX);
         Ok((z, pivots))
+    }
+
+    /// Solves `[P Aₜᵀ; Aₜ 0] (u, w) = (f, gₜ)` on the face of the rows `tight` by bordering the
+    /// kept factor `k`: u, and w scattered over all m rows (zero off the face).
+    fn face_solve(
+        &mut self,
+        k: usize,
+        view: &super::RowView,
+        tight: &[usize],
+        f: &[f64],
+        g: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), FaceMiss> {
+        let n = f.len();
+        let m = g.len();
+        let factor = &mut self.factors[k];
+        let (added, removed) = border(&factor.rows, tight);
+        let mut rhs = f.to_vec();
+        rhs.extend(gather(g, &factor.rows));
+        let d = gather(g, &added);
+        let out = factor
+            .kkt
+            .solve_bordered(view, (&rhs, n), &added, &removed, (&d, true))
+            .ok_or(FaceMiss::Singular)?;
+        let base_len = n + factor.rows.len();
+        let mut w = scatter(m, &factor.rows, &out[n..base_len]).to_vec();
+        for &e in &removed {
+            w[factor.rows[e]] = 0.0;
+        }
+        for (i, &r) in added.iter().enumerate() {
+            w[r] = out[base_len + i];
+        }
+        Ok((out[..n].to_vec(), w))
+    }
+
+    /// An LP's pivot at a breakpoint of row `r` (see the [module docs](self)): `r` and its
+    /// partner change sides and the point moves to the new vertex. Returns the two rows.
+    fn swap(
+        &mut self,
+        problem: &ConicProblem,
+        (k, view, tight): (usize, &super::RowView, &[usize]),
+        r: usize,
+        (roles, x, y, s): (&mut [Role], &mut [f64], &mut [f64], &mut [f64]),
+    ) -> Result<Vec<usize>, FaceMiss> {
+        let (n, m) = (problem.n(), problem.m());
+        let row_dot =
+            |q: usize, v: &[f64]| -> f64 { view.rows[q].iter().map(|&(j, a)| a * v[j]).sum() };
+        let first = |candidates: &mut dyn Iterator<Item = (f64, usize)>| {
+            candidates.fold(None, |best: Option<(f64, usize)>, (step, q)| match best {
+                Some((b, _)) if b <= step => best,
+                _ => Some((step.max(0.0), q)),
+            })
+        };
+        if roles[r] == Role::Tight {
+            // r's dual reached zero: it leaves, and x moves along the edge d (a_r·d = −1, the
+            // other tight rows held) until a free row's slack reaches zero; that row enters.
+            let mut g = vec![0.0; m];
+            g[r] = -1.0;
+            let (d, _) = self.face_solve(k, view, tight, &vec![0.0; n], &g)?;
+            let rates: Vec<f64> = (0..m)
+                .map(|q| {
+                    if roles[q] == Role::Free {
+                        row_dot(q, &d)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let (theta, q) = first(
+                &mut (0..m)
+                    .filter(|&q| roles[q] == Role::Free && rates[q] > 0.0)
+                    .map(|q| (s[q] / rates[q], q)),
+            )
+            .ok_or(FaceMiss::Certificate)?; // an unbounded edge
+            for (xi, di) in x.iter_mut().zip(&d) {
+                *xi += theta * di;
+            }
+            for p in 0..m {
+                if roles[p] == Role::Free {
+                    s[p] = (s[p] - theta * rates[p]).max(0.0);
+                }
+            }
+            (roles[r], y[r], s[r]) = (Role::Free, 0.0, theta);
+            (roles[q], s[q]) = (Role::Tight, 0.0);
+            Ok(vec![r, q])
+        } else {
+            // r's slack reached zero: it enters with a weight θ on its dual, the tight rows'
+            // duals moving by −θα (a_r = Σ αₚ aₚ keeps stationarity) until one reaches zero.
+            let mut f = vec![0.0; n];
+            for &(j, a) in &view.rows[r] {
+                f[j] = a;
+            }
+            let (_, alpha) = self.face_solve(k, view, tight, &f, &vec![0.0; m])?;
+            let (theta, p) = first(
+                &mut (0..m)
+                    .filter(|&p| roles[p] == Role::Tight && alpha[p] > 0.0)
+                    .map(|p| (y[p] / alpha[p], p)),
+            )
+            .ok_or(FaceMiss::Certificate)?; // the problem turned infeasible on the way
+            for &q in tight {
+                y[q] -= theta * alpha[q];
+            }
+            (roles[r], y[r], s[r]) = (Role::Tight, theta, 0.0);
+            (roles[p], y[p], s[p]) = (Role::Free, 0.0, 0.0);
+            Ok(vec![r, p])
+        }
     }
 }

@@ -1500,9 +1500,8 @@ impl<O> FaceOracle<O> {
         face: Face,
         continuation: bool,
     ) -> Result<(ConicSolution, FacePath), FaceMiss> {
-        let start =
-            (continuation && self.settings.pivots > 0 && continuation::applies(problem, &face))
-                .then(|| face.clone());
+        let start = (continuation && self.settings.pivots > 0 && continuation::applies(&face))
+            .then(|| face.clone());
         match (self.corrected(problem, face), start) {
             (Ok((z, 0)), _) => Ok((z, FacePath::Certified)),
             (Ok((z, k)), _) => Ok((z, FacePath::Corrected(k))),
