@@ -55,12 +55,12 @@ use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{s, Array1, ArrayView2};
 use lpgd_core::{
-    CombinatorialProblem, ConicCotangent, ConicGradient, ConicProblem, ConicStructure, ConicValues,
-    Lpgd, LpgdError, Oracle, Problem,
+    CombinatorialProblem, ConicCotangent, ConicGradient, ConicProblem, ConicSolution,
+    ConicStructure, ConicValues, Lpgd, LpgdError, Oracle, Problem, WarmStarts,
 };
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 fn err(msg: impl std::fmt::Display) -> Error {
@@ -588,11 +588,21 @@ struct ConicInner<F> {
     /// The layer's compiled structure: patterns and cones validated once; rows give values.
     structure: ConicStructure,
     lpgd: Lpgd,
+    /// The last answers, as guesses for the next forward (None: warm forwards off).
+    warm: Option<Mutex<WarmStarts<ConicSolution>>>,
+    /// The share of the last forward's rows answered from their guess (f64 bits).
+    warm_share: AtomicU64,
 }
 
 /// A conic layer with a fixed structure (A's and P's sparsity patterns, cones) and data per batch
 /// row, packed as `[c (n), b (m), A's values (nnz A), P's values (nnz P)]`. The output packs
 /// `[x (n), y (m), s (m)]`; take x with `narrow(1, 0, n)` (gradients flow through the slice).
+///
+/// Forwards are warm by default: each row starts from the answer at its position in the last
+/// forward, which an oracle that can (a `FaceOracle`) certifies exactly on that answer's face
+/// instead of solving from scratch; a guess that does not certify is solved from scratch, so the
+/// answer does not depend on it beyond the certificate's tolerance. [`ConicLayer::with_warm`]
+/// turns it off, [`ConicLayer::last_warm_share`] reports the last forward's share.
 ///
 /// ```
 /// use lpgd_candle::candle_core::{Device, Var};
@@ -641,8 +651,69 @@ where
                 make_oracle,
                 structure: ConicStructure::of(&base),
                 lpgd,
+                warm: Some(Mutex::new(WarmStarts::new())),
+                warm_share: AtomicU64::new(f64::NAN.to_bits()),
             }),
         }
+    }
+
+    /// The layer with warm forwards on (the default) or off. A new layer: its kept answers
+    /// start empty.
+    pub fn with_warm(self, warm: bool) -> Self
+    where
+        F: Clone,
+    {
+        Self {
+            inner: Arc::new(ConicInner {
+                make_oracle: self.inner.make_oracle.clone(),
+                structure: self.inner.structure.clone(),
+                lpgd: self.inner.lpgd,
+                warm: warm.then(|| Mutex::new(WarmStarts::new())),
+                warm_share: AtomicU64::new(f64::NAN.to_bits()),
+            }),
+        }
+    }
+
+    /// The share of the last forward's rows answered from their guess (NaN before a forward;
+    /// 0 with warm forwards off).
+    pub fn last_warm_share(&self) -> f64 {
+        f64::from_bits(self.inner.warm_share.load(AtomicOrdering::Relaxed))
+    }
+
+    /// Forgets the kept answers: the next forward solves every row from scratch.
+    pub fn reset_warm(&self) {
+        if let Some(store) = &self.inner.warm {
+            store.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
+    /// Solves `problems`, warm where the layer keeps answers, and keeps the new ones.
+    fn solve_warm(&self, problems: &[ConicProblem]) -> Result<Vec<ConicSolution>> {
+        let inner = &self.inner;
+        let Some(store) = &inner.warm else {
+            inner.warm_share.store(0f64.to_bits(), AtomicOrdering::Relaxed);
+            return solve_all(&inner.lpgd, &inner.make_oracle, problems);
+        };
+        let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+        let results = {
+            let guesses = store.guesses(problems.len(), None).map_err(err)?;
+            inner
+                .lpgd
+                .forward_batch_from(&inner.make_oracle, problems, &guesses)
+                .map_err(err)?
+        };
+        let warm = results.iter().filter(|r| matches!(r, Ok(f) if f.from_guess)).count();
+        let share = warm as f64 / problems.len().max(1) as f64;
+        inner.warm_share.store(share.to_bits(), AtomicOrdering::Relaxed);
+        let solutions: Vec<ConicSolution> = results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.map(|f| f.solution).map_err(|e| lpgd_msg(i, e)))
+            .collect::<Result<_>>()?;
+        store
+            .remember(solutions.iter().cloned().map(Some).collect(), None)
+            .map_err(err)?;
+        Ok(solutions)
     }
 
     /// Width of a packed data row.
@@ -723,7 +794,7 @@ where
         }
         let problems = self.unpack(&data, b)?;
         let mut out = Vec::with_capacity(b * self.solution_width());
-        for z in solve_all(&self.inner.lpgd, &self.inner.make_oracle, &problems)? {
+        for z in self.solve_warm(&problems)? {
             out.extend(z.x.iter().chain(&z.y).chain(&z.s));
         }
         Ok((

@@ -368,3 +368,33 @@ fn one_sided_f32_gradients_do_not_difference_rounded_solutions() {
         assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
     }
 }
+
+#[test]
+fn conic_layer_forwards_are_warm_and_equal_the_cold_ones() {
+    // A face oracle answers the second forward from the first's answers, exactly.
+    let face = || lpgd_solvers::FaceOracle::new(ClarabelOracle::new());
+    let warm = ConicLayer::new(face, qp(), Lpgd::new(0.1).unwrap());
+    let cold = warm.clone().with_warm(false);
+    let second = qp().with_c(array![-0.4, 0.6, 0.0]).unwrap();
+    let rows = |shift: f64| {
+        let moved = |p: &ConicProblem| p.with_c(p.c() + shift).unwrap();
+        Tensor::new(
+            vec![warm.pack(&moved(&qp())), warm.pack(&moved(&second))],
+            &Device::Cpu,
+        )
+        .unwrap()
+    };
+    assert!(warm.last_warm_share().is_nan());
+    warm.forward(&rows(0.0)).unwrap();
+    assert_eq!(warm.last_warm_share(), 0.0);
+    let ours = warm.forward(&rows(1e-3)).unwrap().to_vec2::<f64>().unwrap();
+    assert_eq!(warm.last_warm_share(), 1.0);
+    let theirs = cold.forward(&rows(1e-3)).unwrap().to_vec2::<f64>().unwrap();
+    assert_eq!(cold.last_warm_share(), 0.0);
+    for (a, b) in ours.iter().flatten().zip(theirs.iter().flatten()) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    warm.reset_warm();
+    warm.forward(&rows(2e-3)).unwrap();
+    assert_eq!(warm.last_warm_share(), 0.0);
+}
