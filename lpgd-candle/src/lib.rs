@@ -691,7 +691,9 @@ where
     fn solve_warm(&self, problems: &[ConicProblem]) -> Result<Vec<ConicSolution>> {
         let inner = &self.inner;
         let Some(store) = &inner.warm else {
-            inner.warm_share.store(0f64.to_bits(), AtomicOrdering::Relaxed);
+            inner
+                .warm_share
+                .store(0f64.to_bits(), AtomicOrdering::Relaxed);
             return solve_all(&inner.lpgd, &inner.make_oracle, problems);
         };
         let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
@@ -702,9 +704,14 @@ where
                 .forward_batch_from(&inner.make_oracle, problems, &guesses)
                 .map_err(err)?
         };
-        let warm = results.iter().filter(|r| matches!(r, Ok(f) if f.from_guess)).count();
+        let warm = results
+            .iter()
+            .filter(|r| matches!(r, Ok(f) if f.from_guess))
+            .count();
         let share = warm as f64 / problems.len().max(1) as f64;
-        inner.warm_share.store(share.to_bits(), AtomicOrdering::Relaxed);
+        inner
+            .warm_share
+            .store(share.to_bits(), AtomicOrdering::Relaxed);
         let solutions: Vec<ConicSolution> = results
             .into_iter()
             .enumerate()

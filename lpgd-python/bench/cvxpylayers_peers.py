@@ -26,7 +26,7 @@ ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--repeats", type=int, default=5)
 ap.add_argument("--batch", type=int, default=128)
 ap.add_argument("--backend", default="clarabel")
-ARGS = ap.parse_args()
+ARGS, _ = ap.parse_known_args()  # (training_loop.py imports this module with its own flags)
 os.environ["RAYON_NUM_THREADS"] = str(ARGS.threads)
 
 import cvxpy as cp  # noqa: E402

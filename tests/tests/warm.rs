@@ -364,7 +364,10 @@ fn lp_warm_forwards_follow_moved_data_to_the_new_vertex() {
             // Exact on its vertex: the high-accuracy optimum (the cold path may have kept
             // Clarabel's answer at its tolerance where its polish did not certify).
             let d = distance(&warm.solution, &high_accuracy(&now));
-            assert!(d < 1e-9, "seed {seed}: {d:.1e} from the high-accuracy optimum");
+            assert!(
+                d < 1e-9,
+                "seed {seed}: {d:.1e} from the high-accuracy optimum"
+            );
         } else {
             assert_eq!(bits(&warm.solution), bits(&cold), "seed {seed}");
         }

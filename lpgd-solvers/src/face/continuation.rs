@@ -44,27 +44,17 @@ impl<O> FaceOracle<O> {
     ) -> Result<(ConicSolution, usize), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
         let linear = is_linear(problem);
+        let mut start = start;
+        if linear {
+            start.trim_to_vertex(n);
+        }
         let Face {
             mut roles,
             mut x,
             mut y,
             mut s,
-            mut ties,
             ..
         } = start;
-        if linear {
-            // A vertex: let weakly active rows go until as many rows as variables are tight.
-            let mut extra = roles
-                .iter()
-                .filter(|r| matches!(r, Role::Equality | Role::Tight))
-                .count()
-                .saturating_sub(n);
-            while extra > 0 {
-                let Some(r) = ties.pop() else { break };
-                roles[r] = Role::Free;
-                extra -= 1;
-            }
-        }
         for r in 0..m {
             match roles[r] {
                 Role::Equality => s[r] = 0.0,
@@ -189,7 +179,6 @@ impl<O> FaceOracle<O> {
         let mut face = Face {
             roles,
             blocks: Vec::new(),
-            ties: Vec::new(),
             x: x.to_vec(),
             y: y.to_vec(),
             s: s.to_vec(),

@@ -113,8 +113,8 @@ pub struct FaceSettings {
     /// only; 0 turns it off.
     pub pivots: usize,
     /// A forward's guess ([`Oracle::solve_from`]) is tried only where its KKT residual on the
-    /// new problem, relative to `1 + ‖c‖∞` (stationarity) and `1 + ‖b‖∞` (the rows), is at most
-    /// this: a guess from another item (shuffled data without keys) is then refused for the
+    /// new problem, relative to the size of its terms (`1 + max(‖c‖∞, ‖Aᵀy‖∞, ‖Px‖∞)` for
+    /// stationarity, `1 + max(‖b‖∞, ‖Ax‖∞, ‖s‖∞)` for the rows), is at most this: a guess from another item (shuffled data without keys) is then refused for the
     /// price of two matrix-vector products instead of a face solve and a walk of pivots that
     /// ends in the cold solve anyway.
     pub guess_residual: f64,
@@ -237,8 +237,6 @@ struct Face {
     roles: Vec<Role>,
     /// (first row, rows) of every second-order block.
     blocks: Vec<(usize, usize)>,
-    /// Nonnegative rows held tight on a tie (slack = dual, both zero in an exact hint).
-    ties: Vec<usize>,
     /// The hint's x (the Newton start on boundary cones).
     x: Vec<f64>,
     /// The hint's y (the Newton start of the duals on boundary cones).
@@ -248,6 +246,33 @@ struct Face {
 }
 
 impl Face {
+    /// An LP's face is a vertex: as many tight rows as variables. A degenerate vertex (more
+    /// tight rows: a weakly active row, or a top-k selection's marginal item) lets go of the
+    /// nonnegative rows held weakest — smallest dual over slack, the last row first on a tie —
+    /// whose duals an exact answer shows as zero; the certificate then says whether that basis
+    /// is dual feasible.
+    fn trim_to_vertex(&mut self, n: usize) {
+        let mut extra = self.tight_rows().len().saturating_sub(n);
+        if extra == 0 {
+            return;
+        }
+        let mut weakest: Vec<usize> = (0..self.roles.len())
+            .filter(|&r| self.roles[r] == Role::Tight)
+            .collect();
+        weakest.sort_by(|&a, &b| {
+            (self.y[a] - self.s[a])
+                .total_cmp(&(self.y[b] - self.s[b]))
+                .then(b.cmp(&a))
+        });
+        for r in weakest {
+            if extra == 0 {
+                break;
+            }
+            self.roles[r] = Role::Free;
+            extra -= 1;
+        }
+    }
+
     /// The rows held as equalities, in order.
     fn tight_rows(&self) -> Vec<usize> {
         (0..self.roles.len())
@@ -272,16 +297,12 @@ impl Face {
     ) -> Result<Self, FaceMiss> {
         let mut roles = Vec::with_capacity(y.len());
         let mut blocks = Vec::new();
-        let mut ties = Vec::new();
         let mut start = 0;
         for cone in cones {
             let k = cone.dim();
             match *cone {
                 Cone::Zero(_) => roles.extend(std::iter::repeat_n(Role::Equality, k)),
                 Cone::Nonnegative(_) => roles.extend((start..start + k).map(|r| {
-                    if s[r] == y[r] {
-                        ties.push(r);
-                    }
                     if s[r] <= y[r] {
                         Role::Tight
                     } else {
@@ -315,7 +336,6 @@ impl Face {
         Ok(Self {
             roles,
             blocks,
-            ties,
             x: x.to_vec(),
             y: y.to_vec(),
             s: s.to_vec(),
@@ -1520,15 +1540,8 @@ impl<O> FaceOracle<O> {
         problem: &ConicProblem,
         mut face: Face,
     ) -> Result<(ConicSolution, usize), FaceMiss> {
-        // A vertex has as many tight rows as variables: an exact hint (a certified forward
-        // solution) shows a weakly active row as a tie, which is let go first.
         if is_linear(problem) {
-            let mut extra = face.tight_rows().len().saturating_sub(problem.n());
-            while extra > 0 {
-                let Some(r) = face.ties.pop() else { break };
-                face.roles[r] = Role::Free;
-                extra -= 1;
-            }
+            face.trim_to_vertex(problem.n());
         }
         let mut previous = usize::MAX;
         let mut base = None;
@@ -1586,8 +1599,8 @@ fn hint_for(problem: &ConicProblem, warm: &ConicSolution) -> Option<Hint> {
     None
 }
 
-/// Whether `guess`'s KKT residual on `problem` is within `limit` (relative to `1 + ‖c‖∞` for
-/// stationarity, `1 + ‖b‖∞` for the rows); false for a guess of another shape.
+/// Whether `guess`'s KKT residual on `problem` is within `limit` relative to the size of its
+/// terms ([`FaceSettings::guess_residual`]); false for a guess of another shape.
 fn near(problem: &ConicProblem, guess: &ConicSolution, limit: f64) -> bool {
     let (n, m) = (problem.n(), problem.m());
     if guess.x.len() != n || guess.y.len() != m || guess.s.len() != m {
@@ -1597,20 +1610,21 @@ fn near(problem: &ConicProblem, guess: &ConicSolution, limit: f64) -> bool {
     let (Some(x), Some(y)) = (x, y) else {
         return false;
     };
-    let mut dual = problem.a().t_mul_vec(y);
-    dual += problem.c();
+    let big = |v: &Array1<f64>| v.iter().fold(0.0f64, |a, r| a.max(r.abs()));
+    // Each residual against the size of its terms (c may be zero where Aᵀy is not).
+    let aty = problem.a().t_mul_vec(y);
+    let mut dual = &aty + problem.c();
+    let mut dual_scale = big(&aty).max(big(problem.c()));
     if let Some(p) = problem.p() {
-        dual += &p.sym_upper_mul_vec(x);
+        let px = p.sym_upper_mul_vec(x);
+        dual += &px;
+        dual_scale = dual_scale.max(big(&px));
     }
-    let mut primal = problem.a().mul_vec(x);
-    primal += &guess.s;
-    primal -= problem.b();
-    let scaled = |v: &Array1<f64>, by: &Array1<f64>| {
-        v.iter().fold(0.0f64, |a, r| a.max(r.abs()))
-            / (1.0 + by.iter().fold(0.0f64, |a, r| a.max(r.abs())))
-    };
+    let ax = problem.a().mul_vec(x);
+    let primal = &ax + &guess.s - problem.b();
+    let primal_scale = big(&ax).max(big(&guess.s)).max(big(problem.b()));
     // (NaN compares false: a guess with NaN is refused.)
-    scaled(&dual, problem.c()) <= limit && scaled(&primal, problem.b()) <= limit
+    big(&dual) <= limit * (1.0 + dual_scale) && big(&primal) <= limit * (1.0 + primal_scale)
 }
 
 /// A hint's (x, y, s) in the problem's shape.
