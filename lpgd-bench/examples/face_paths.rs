@@ -136,6 +136,19 @@ fn main() {
             *misses.entry(label(o.last_path())).or_default() += 1;
         }
         println!("  the guesses' faces: {misses:?}");
+        let quartiles = |guess: &dyn Fn(usize) -> usize| {
+            let mut r: Vec<f64> = (0..next.len())
+                .map(|k| lpgd_solvers::guess_residual(&next[k], &first[guess(k)]))
+                .collect();
+            r.sort_by(f64::total_cmp);
+            let q = |f: f64| r[((r.len() - 1) as f64 * f) as usize];
+            format!("{:.2e} / {:.2e} / {:.2e}", q(0.0), q(0.5), q(1.0))
+        };
+        println!(
+            "  guess residual (min / median / max): own item {}, another item {}",
+            quartiles(&|k| k),
+            quartiles(&|k| (k + problems.len() / 2) % problems.len())
+        );
         if std::env::var("FACE_DEBUG").is_ok() {
             for (k, z) in first.iter().enumerate().take(6) {
                 let tight = (0..z.y.len()).filter(|&r| z.s[r] <= z.y[r]).count();

@@ -72,7 +72,7 @@ pub use crate::cache::OracleStats;
 #[cfg(feature = "clarabel")]
 pub use crate::clarabel::{ClarabelOracle, ClarabelSettings};
 #[cfg(feature = "clarabel")]
-pub use crate::face::{FaceMiss, FaceOracle, FacePath, FaceSettings, FaceStats};
+pub use crate::face::{guess_residual, FaceMiss, FaceOracle, FacePath, FaceSettings, FaceStats};
 #[cfg(feature = "good_lp")]
 pub use crate::good_lp::{GoodLpOracle, GoodLpSolver};
 #[cfg(feature = "highs")]

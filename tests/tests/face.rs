@@ -146,7 +146,12 @@ fn a_face_that_must_change_falls_back_to_the_plain_answer() {
     let ours = face.solve(&perturbed, Some(&star)).unwrap();
     match face.last_path() {
         Some(FacePath::Fallback(_)) => {
-            assert_eq!(ours, ClarabelOracle::new().solve(&perturbed, Some(&star)).unwrap())
+            assert_eq!(
+                ours,
+                ClarabelOracle::new()
+                    .solve(&perturbed, Some(&star))
+                    .unwrap()
+            )
         }
         _ => {
             perturbed.verify(&ours, 1e-12).expect("an exact optimum");
