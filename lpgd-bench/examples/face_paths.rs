@@ -48,6 +48,22 @@ fn moved(p: &ConicProblem, seed: u64, scale: f64) -> ConicProblem {
         .expect("finite")
 }
 
+/// The LP selection layer of `training_loop.py`: `min cᵀx s.t. 0 ≤ x ≤ 1, Σx = 5` over 50
+/// items, c Gaussian (a degenerate vertex: 51 tight rows).
+fn selection(count: usize) -> Vec<ConicProblem> {
+    let mut r = rng(77);
+    (0..count)
+        .map(|_| {
+            ConicProblem::builder(50)
+                .cost(gaussian_vector(&mut r, 50))
+                .equalities(lpgd_core::ndarray::Array2::ones((1, 50)), [5.0])
+                .bounds([0.0; 50], [1.0; 50])
+                .build()
+                .expect("valid")
+        })
+        .collect()
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let count: usize = args.next().map_or(64, |a| a.parse().expect("instances"));
@@ -59,13 +75,17 @@ fn main() {
     let lpgd = Lpgd::new(tau)
         .and_then(|l| l.with_rho(tau))
         .expect("valid τ, ρ");
-    for family in ["qp_box", "lp_box", "portfolio", "qp_socp"] {
+    for family in ["qp_box", "lp_box", "portfolio", "qp_socp", "select"] {
         if !families.is_empty() && !families.iter().any(|f| f == family) {
             continue;
         }
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../data/diffcp/{family}_medium.json"));
-        let problems: Vec<ConicProblem> = ProblemFile::read(path).expect("file").problems();
+        let problems: Vec<ConicProblem> = if family == "select" {
+            selection(count)
+        } else {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../data/diffcp/{family}_medium.json"));
+            ProblemFile::read(path).expect("file").problems()
+        };
         let problems = &problems[..count.min(problems.len())];
         println!(
             "{family}_medium ({} instances, τ = ρ = {tau})",

@@ -9,9 +9,10 @@ parameters, an LP selection layer, a portfolio). The parameters themselves are t
 (learning rate ``--lr``) on ``mean ‖x(θ) − x̂‖²`` against the solutions x̂ of fixed target
 parameters, the same start for every library. From one step to the next only the parameters
 move, a little — the situation warm forwards are for. Reported per layer and library: the mean
-seconds per step over steps 2..K (step 1 has nothing to start from), the share of lpgd's
-forwards answered from their guess, and the loss after the first and the last step (lpgd's warm
-and cold paths must give the same curve). lpgd runs ``LpgdSolver(tau=0.1, rho=0.1,
+seconds per step (forward, backward and Adam) and of its forward over steps 2..K (step 1 has
+nothing to start from), the mean share of lpgd's forwards answered from their guess, and the
+loss at the first and the last step (lpgd's warm and cold paths must give the same curve; a
+library whose step-1 loss differs returned other forward solutions). lpgd runs ``LpgdSolver(tau=0.1, rho=0.1,
 backend="clarabel+face")``, diffcp ``mode="lpgd"`` with Clarabel (same τ, ρ), Moreau its implicit
 backward. ``RAYON_NUM_THREADS`` is set from ``--threads`` before Moreau is imported (its CPU
 solver reads it once), so run the script once per thread count. Prints a markdown table.
@@ -67,21 +68,24 @@ def libraries(threads):
     return out
 
 
-def train(layer, start, target, args, call):
-    """Adam on the parameters from `start`: seconds per step, the losses."""
+def train(layer, solver, start, target, args, call):
+    """Adam on the parameters from `start`: seconds per step and of its forward, lpgd's warm
+    shares, the losses."""
     params = [v.clone().requires_grad_(True) for v in start]
     opt = torch.optim.Adam(params, lr=ARGS.lr)
-    times, losses = [], []
+    times, forwards, shares, losses = [], [], [], []
     for _ in range(ARGS.steps):
         t = time.perf_counter()
         opt.zero_grad()
         (x,) = layer(*params, solver_args=args, **call)
+        forwards.append(time.perf_counter() - t)
+        shares.append(getattr(solver, "last_warm_share", None))
         loss = ((x - target) ** 2).sum(dim=1).mean()
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t)
-        losses.append(float(loss))
-    return times, losses
+        losses.append(float(loss.detach()))
+    return times, forwards, shares, losses
 
 
 def main():
@@ -89,14 +93,15 @@ def main():
     wanted = ARGS.layers.split(",")
     print(f"threads = {ARGS.threads}, batch {ARGS.batch}, {ARGS.steps} Adam steps (lr {ARGS.lr}); "
           "s/step is the mean over steps 2..K")
-    print("| layer | library | s/step | Moreau warm / this | warm share | loss step 1 | "
-          f"loss step {ARGS.steps} |")
-    print("|---|---|---|---|---|---|---|")
+    print("| layer | library | s/step | forward s/step | Moreau warm / this | warm share | "
+          f"loss step 1 | loss step {ARGS.steps} |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, problem, params, variables, start in layers(ARGS.batch, rng):
+        # Fixed targets: the solutions at other parameters, solved once with lpgd (drawn for
+        # every layer, so a layer's numbers do not depend on which others run).
+        truth = [v + 0.5 * torch.tensor(rng.standard_normal(v.shape)) for v in start]
         if name not in wanted:
             continue
-        # Fixed targets: the solutions at other parameters, solved once with lpgd.
-        truth = [v + 0.5 * torch.tensor(rng.standard_normal(v.shape)) for v in start]
         with torch.no_grad():
             (target,) = CvxpyLayer(problem, parameters=params, variables=variables,
                                    solver=LpgdSolver(backend="clarabel", warm=False))(*truth)
@@ -104,19 +109,20 @@ def main():
         for label, solver, args, call in libraries(ARGS.threads):
             s = solver()
             layer = CvxpyLayer(problem, parameters=params, variables=variables, solver=s)
-            times, losses = train(layer, start, target, args, call)
-            share = getattr(s, "last_warm_share", None)
-            rows.append((label, float(np.mean(times[1:])), share, losses))
+            times, forwards, shares, losses = train(layer, s, start, target, args, call)
+            share = None if shares[0] is None else float(np.mean(shares[1:]))
+            rows.append((label, float(np.mean(times[1:])), float(np.mean(forwards[1:])), share,
+                         losses))
         peer = next((r for r in rows if r[0] == "moreau warm_start"), None)
-        for label, per_step, share, losses in rows:
+        for label, per_step, forward, share, losses in rows:
             ratio = "" if peer is None else f"{peer[1] / per_step:.2f}×"
             share = "" if share is None else f"{share:.2f}"
-            print(f"| {name} | {label} | {per_step:.4f} | {ratio} | {share} | {losses[0]:.5g} | "
-                  f"{losses[-1]:.5g} |")
-        warm = next(r for r in rows if r[0] == "lpgd warm")[3]
-        cold = next(r for r in rows if r[0] == "lpgd cold")[3]
+            print(f"| {name} | {label} | {per_step:.4f} | {forward:.4f} | {ratio} | {share} | "
+                  f"{losses[0]:.5g} | {losses[-1]:.5g} |")
+        warm = next(r for r in rows if r[0] == "lpgd warm")[4]
+        cold = next(r for r in rows if r[0] == "lpgd cold")[4]
         gap = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(warm, cold))
-        print(f"| {name} | lpgd warm vs cold loss curve | max relative gap {gap:.1e} | | | | |")
+        print(f"| {name} | lpgd warm vs cold loss curve | max relative gap {gap:.1e} | | | | | |")
 
 
 if __name__ == "__main__":

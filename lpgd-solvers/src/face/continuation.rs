@@ -45,9 +45,7 @@ impl<O> FaceOracle<O> {
         let (n, m) = (problem.n(), problem.m());
         let linear = is_linear(problem);
         let mut start = start;
-        if linear {
-            start.trim_to_vertex(n);
-        }
+        start.trim_to_vertex(n);
         let Face {
             mut roles,
             mut x,

@@ -251,8 +251,9 @@ struct Face {
 }
 
 impl Face {
-    /// An LP's face is a vertex: as many tight rows as variables. A degenerate vertex (more
-    /// tight rows: a weakly active row, or a top-k selection's marginal item) lets go of the
+    /// At most as many tight rows as variables (an LP's face is a vertex: exactly as many). A
+    /// degenerate vertex (more tight rows: a weakly active row, or a top-k selection's marginal
+    /// item; also the start of a proximal re-solve from such a vertex) lets go of the
     /// nonnegative rows held weakest — smallest dual over slack, the last row first on a tie —
     /// whose duals an exact answer shows as zero; the certificate then says whether that basis
     /// is dual feasible.
@@ -1545,9 +1546,8 @@ impl<O> FaceOracle<O> {
         problem: &ConicProblem,
         mut face: Face,
     ) -> Result<(ConicSolution, usize), FaceMiss> {
-        if is_linear(problem) {
-            face.trim_to_vertex(problem.n());
-        }
+        // More tight rows than variables cannot be independent: keep a vertex's worth.
+        face.trim_to_vertex(problem.n());
         let mut previous = usize::MAX;
         let mut base = None;
         for step in 0..=self.settings.corrections {
