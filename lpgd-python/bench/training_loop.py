@@ -96,6 +96,7 @@ def main():
     print("| layer | library | s/step | forward s/step | Moreau warm / this | warm share | "
           f"loss step 1 | loss step {ARGS.steps} |")
     print("|---|---|---|---|---|---|---|---|")
+    cases = []
     for name, problem, params, variables, start in layers(ARGS.batch, rng):
         # Fixed targets: the solutions at other parameters, solved once with lpgd (drawn for
         # every layer, so a layer's numbers do not depend on which others run).
@@ -105,22 +106,27 @@ def main():
         with torch.no_grad():
             (target,) = CvxpyLayer(problem, parameters=params, variables=variables,
                                    solver=LpgdSolver(backend="clarabel", warm=False))(*truth)
-        rows = []
-        for label, solver, args, call in libraries(ARGS.threads):
+        cases.append((name, problem, params, variables, start, target))
+    # Library by library over all layers, diffcp last: its BLAS threads keep spinning for a
+    # while after it returns, which would slow whatever is measured next.
+    rows = {}
+    for label, solver, args, call in libraries(ARGS.threads):
+        for name, problem, params, variables, start, target in cases:
             s = solver()
             layer = CvxpyLayer(problem, parameters=params, variables=variables, solver=s)
             times, forwards, shares, losses = train(layer, s, start, target, args, call)
             share = None if shares[0] is None else float(np.mean(shares[1:]))
-            rows.append((label, float(np.mean(times[1:])), float(np.mean(forwards[1:])), share,
-                         losses))
-        peer = next((r for r in rows if r[0] == "moreau warm_start"), None)
-        for label, per_step, forward, share, losses in rows:
+            rows.setdefault(name, []).append(
+                (label, float(np.mean(times[1:])), float(np.mean(forwards[1:])), share, losses))
+    for name, *_ in cases:
+        peer = next((r for r in rows[name] if r[0] == "moreau warm_start"), None)
+        for label, per_step, forward, share, losses in rows[name]:
             ratio = "" if peer is None else f"{peer[1] / per_step:.2f}×"
             share = "" if share is None else f"{share:.2f}"
             print(f"| {name} | {label} | {per_step:.4f} | {forward:.4f} | {ratio} | {share} | "
                   f"{losses[0]:.5g} | {losses[-1]:.5g} |")
-        warm = next(r for r in rows if r[0] == "lpgd warm")[4]
-        cold = next(r for r in rows if r[0] == "lpgd cold")[4]
+        warm = next(r for r in rows[name] if r[0] == "lpgd warm")[4]
+        cold = next(r for r in rows[name] if r[0] == "lpgd cold")[4]
         gap = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(warm, cold))
         print(f"| {name} | lpgd warm vs cold loss curve | max relative gap {gap:.1e} | | | | | |")
 

@@ -168,8 +168,8 @@ impl WarmStarts {
     }
 }
 
-/// Where a batch's guesses come from and go to: the store and the items' keys.
-pub(crate) type Warm<'a, 'py> = Option<(&'a mut PyRefMut<'py, WarmStarts>, Option<Vec<u64>>)>;
+/// The guesses of a batch's warm forwards, one per item (None: none), or no warm forward.
+type Guesses<'a> = Option<Vec<Option<&'a ConicSolution>>>;
 
 /// One array per item.
 type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
@@ -188,24 +188,27 @@ type Items = Vec<Result<Vec<Array1<f64>>, String>>;
 
 impl Session {
     /// Solves the valid items of `problems` (the others keep their message) on `threads` workers
-    /// with the GIL released; with `warm`, each from its guess in the store (warm forwards),
-    /// whose answers then become the store's.
+    /// with the GIL released; with `guesses` (one per item), each from its guess (a warm
+    /// forward).
     fn solve(
         py: Python<'_>,
         problems: Vec<Result<ConicProblem, String>>,
         sizes: Vec<Sizes>,
         (backend, options): (Backend, BackendOptions),
         threads: Option<usize>,
-        warm: Warm<'_, '_>,
+        guesses: Guesses<'_>,
     ) -> PyResult<Self> {
         let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?;
         let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
-        let solved = match &warm {
-            Some((store, keys)) => {
-                let all = store
-                    .inner
-                    .guesses(problems.len(), keys.as_deref())
-                    .map_err(value_error)?;
+        let solved = match guesses {
+            Some(all) => {
+                if all.len() != problems.len() {
+                    return Err(value_error(format!(
+                        "{} warm starts for {} problems",
+                        all.len(),
+                        problems.len()
+                    )));
+                }
                 let guesses: Vec<Option<&ConicSolution>> = problems
                     .iter()
                     .zip(all)
@@ -248,13 +251,6 @@ impl Session {
                 }
             })
             .collect();
-        if let Some((store, keys)) = warm {
-            let answers = solutions.iter().map(|z| z.as_ref().ok().cloned()).collect();
-            store
-                .inner
-                .remember(answers, keys.as_deref())
-                .map_err(value_error)?;
-        }
         Ok(Self {
             problems: problems.into_iter().map(Result::ok).collect(),
             sizes,
@@ -264,6 +260,14 @@ impl Session {
             threads,
             from_guess,
         })
+    }
+
+    /// Every item's forward solution (None where it failed), to keep as guesses.
+    fn answers(&self) -> Vec<Option<ConicSolution>> {
+        self.solutions
+            .iter()
+            .map(|z| z.as_ref().ok().cloned())
+            .collect()
     }
 
     /// The configuration on `threads` workers (None: the forward pass's setting).
@@ -670,11 +674,20 @@ fn backend_options(
     Backend::parse_with_options(name, base).map_err(value_error)
 }
 
+/// An item's warm start as Python hands it over: (x, y, s), or None.
+type RawWarm<'py> = Option<(
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+)>;
+
 /// Validates and solves a batch of conic programs `min ½xᵀPx + cᵀx s.t. Ax + s = b, s ∈ K` on
 /// `backend` (a name of the registry) with `threads` workers (None: all cores), the GIL released.
 /// Malformed data is a `ValueError` naming the item; a failed solve is recorded per item.
+/// `warm_starts` (diffcp's: one `(x, y, s)` or None per item) are the forwards' guesses: a
+/// `+face` backend certifies each on its face or solves from scratch; others ignore them.
 #[pyfunction]
-#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads))]
+#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads, warm_starts=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn solve<'py>(
     py: Python<'py>,
@@ -687,6 +700,7 @@ pub(crate) fn solve<'py>(
     cold: bool,
     high_accuracy: bool,
     threads: Option<usize>,
+    warm_starts: Option<Vec<RawWarm<'py>>>,
 ) -> PyResult<Session> {
     let n = a_list.len();
     if [b_list.len(), c_list.len(), cone_list.len(), p_list.len()]
@@ -720,7 +734,23 @@ pub(crate) fn solve<'py>(
         sizes.push(Sizes::of(&problem));
         problems.push(Ok(problem));
     }
-    Session::solve(py, problems, sizes, (backend, options), threads, None)
+    let warm: Option<Vec<Option<ConicSolution>>> = warm_starts.map(|list| {
+        list.iter()
+            .map(|w| {
+                w.as_ref().map(|(x, y, s)| ConicSolution {
+                    x: x.as_array().to_owned(),
+                    y: y.as_array().to_owned(),
+                    s: s.as_array().to_owned(),
+                    status: lpgd_core::SolveStatus::Solved,
+                    iterations: 0,
+                })
+            })
+            .collect()
+    });
+    let guesses = warm
+        .as_ref()
+        .map(|w| w.iter().map(Option::as_ref).collect());
+    Session::solve(py, problems, sizes, (backend, options), threads, guesses)
 }
 
 /// The fixed part of a batch of conic layers: the sizes, the sparsity of A (and of P's upper
@@ -840,7 +870,22 @@ impl ConicStructure {
             };
             problems.len()
         ];
-        let warm = warm.as_mut().map(|store| (store, keys));
-        Session::solve(py, problems, sizes, (backend, options), threads, warm)
+        let guesses = match &warm {
+            Some(store) => Some(
+                store
+                    .inner
+                    .guesses(problems.len(), keys.as_deref())
+                    .map_err(value_error)?,
+            ),
+            None => None,
+        };
+        let session = Session::solve(py, problems, sizes, (backend, options), threads, guesses)?;
+        if let Some(store) = warm.as_mut() {
+            store
+                .inner
+                .remember(session.answers(), keys.as_deref())
+                .map_err(value_error)?;
+        }
+        Ok(session)
     }
 }

@@ -115,3 +115,38 @@ def test_the_cvxpylayers_backend_warms_its_forwards():
     (warm_x, warm_share, _, _), (cold_x, cold_share, _, _) = out
     assert warm_share >= 0.75 and cold_share == 0.0
     assert torch.max(torch.abs(warm_x - cold_x)) < 1e-8
+
+
+def test_the_diffcp_drop_in_takes_warm_starts(qp):
+    from lpgd import _lpgd, diffcp_compat  # noqa: PLC0415
+
+    A, P, cones, b, rng = qp
+    n = A.shape[1]
+    cs = [rng.standard_normal(n) for _ in range(4)]
+    kw = dict(Ps=[P] * 4, backend="clarabel+face")
+    xs, ys, ss = diffcp_compat.solve_only_batch([A] * 4, [b] * 4, cs, [cones] * 4, **dict(kw))
+    moved = [c + 1e-3 * rng.standard_normal(n) for c in cs]
+    warm = list(zip(xs, ys, ss))
+    warm[3] = None  # an item without a warm start
+    wx, wy, ws = diffcp_compat.solve_only_batch([A] * 4, [b] * 4, moved, [cones] * 4,
+                                                 warm_starts=warm, **dict(kw))
+    cx, _, _ = diffcp_compat.solve_only_batch([A] * 4, [b] * 4, moved, [cones] * 4, **dict(kw))
+    assert max(np.abs(u - v).max() for u, v in zip(wx, cx)) < 1e-9
+    # The same call at the binding: the first three answered from their warm start.
+    mats = diffcp_compat._Csc.many([A] * 4)
+    pmats = diffcp_compat._Csc.many([P] * 4, upper=True)
+    session = _lpgd.solve([m.raw() for m in mats], [np.asarray(b, float)] * 4, moved,
+                          [diffcp_compat._cones(cones)] * 4, [p.raw() for p in pmats],
+                          "clarabel+face", False, False, 1,
+                          diffcp_compat._warm_starts(warm, 4))
+    assert session.warm() == [True, True, True, False]
+    # The single-problem form, and malformed warm starts.
+    x, _, _ = diffcp_compat.solve_only(A, b, moved[0], cones, warm_start=warm[0], P=P,
+                                       backend="clarabel+face")
+    assert np.abs(x - cx[0]).max() < 1e-9
+    with pytest.raises(ValueError):
+        diffcp_compat.solve_only_batch([A] * 4, [b] * 4, moved, [cones] * 4,
+                                       warm_starts=warm[:2], **dict(kw))
+    with pytest.raises(ValueError):
+        diffcp_compat.solve_only_batch([A] * 4, [b] * 4, moved, [cones] * 4,
+                                       warm_starts=[(xs[0], ys[0])] * 4, **dict(kw))

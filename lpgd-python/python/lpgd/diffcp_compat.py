@@ -206,7 +206,25 @@ def _derivative_options(mode: str, kwargs: dict) -> dict:
 # diffcp's functions
 
 
-def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs):
+def _warm_starts(warm_starts, count):
+    """diffcp's warm starts (one ``(x, y, s)`` or None per problem) as the forwards' guesses."""
+    if warm_starts is None:
+        return None
+    warm_starts = list(warm_starts)
+    if len(warm_starts) != count:
+        raise ValueError(f"{len(warm_starts)} warm starts for {count} problems")
+    out = []
+    for w in warm_starts:
+        if w is None:
+            out.append(None)
+            continue
+        if len(w) != 3:
+            raise ValueError("a warm start is (x, y, s)")
+        out.append(tuple(_f64(v) for v in w))
+    return out
+
+
+def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs, warm_starts=None):
     mats = _Csc.many(As)
     pmats = _Csc.many(Ps, upper=True)
     opts = _solver_options(kwargs)
@@ -220,16 +238,20 @@ def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs):
         opts["cold"],
         opts["high_accuracy"],
         _threads(n_jobs),
+        _warm_starts(warm_starts, len(As)),
     )
     return session, mats, pmats
 
 
 def solve_only_batch(As, bs, cs, cone_dicts, n_jobs_forward=-1, warm_starts=None, **kwargs):
     """Solves every problem; returns (xs, ys, ss). ``mode`` and ``derivative_kwargs`` are
-    accepted and ignored (as cvxpylayers passes them at inference)."""
+    accepted and ignored (as cvxpylayers passes them at inference). ``warm_starts`` (one
+    ``(x, y, s)`` or None per problem) are certified exactly on their face by a ``+face``
+    backend, else the problem is solved from scratch (the answer never depends on them beyond
+    the certificate's tolerance)."""
     Ps = kwargs.pop("Ps", None) or [None] * len(As)
     on_failure = kwargs.get("on_failure", "raise")
-    session, _, _ = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
+    session, _, _ = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs, warm_starts)
     xs, errors = session.primal()
     raise_failures(errors, "forward", on_failure)
     return list(xs), list(session.dual()), list(session.slack())
@@ -239,7 +261,9 @@ def solve_only(A, b, c, cone_dict, warm_start=None, **kwargs):
     """Solves one problem; returns (x, y, s)."""
     if "P" in kwargs:
         kwargs["Ps"] = [kwargs.pop("P")]
-    xs, ys, ss = solve_only_batch([A], [b], [c], [cone_dict], n_jobs_forward=1, **kwargs)
+    xs, ys, ss = solve_only_batch([A], [b], [c], [cone_dict], n_jobs_forward=1,
+                                  warm_starts=None if warm_start is None else [warm_start],
+                                  **kwargs)
     return xs[0], ys[0], ss[0]
 
 
@@ -248,7 +272,8 @@ def solve_and_derivative_batch(
 ):
     """Solves every problem; returns (xs, ys, ss, D_batch, DT_batch) with LPGD's forward mode
     ``D_batch(dAs, dbs, dcs) -> (dxs, dys, dss)`` and backward ``DT_batch(dxs, dys, dss) ->
-    (dAs, dbs, dcs)`` (and ``dPs`` when ``return_dP=True``)."""
+    (dAs, dbs, dcs)`` (and ``dPs`` when ``return_dP=True``). ``warm_starts`` as in
+    :func:`solve_only_batch`."""
     if mode not in LPGD_MODES:
         real = _real()
         if real is None:
@@ -263,7 +288,7 @@ def solve_and_derivative_batch(
     return_dP = bool(kwargs.pop("return_dP", False))
     on_failure = kwargs.get("on_failure", "raise")
     deriv = _derivative_options(mode, kwargs)
-    session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs)
+    session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs, warm_starts)
     xs, errors = session.primal()
     raise_failures(errors, "forward", on_failure)
     ys, ss = session.dual(), session.slack()
@@ -308,7 +333,8 @@ def solve_and_derivative(A, b, c, cone_dict, warm_start=None, mode="lpgd", **kwa
     if "P" in kwargs:
         kwargs["Ps"] = [kwargs.pop("P")]
     xs, ys, ss, D_batch, DT_batch = solve_and_derivative_batch(
-        [A], [b], [c], [cone_dict], n_jobs_forward=1, n_jobs_backward=1, mode=mode, **kwargs
+        [A], [b], [c], [cone_dict], n_jobs_forward=1, n_jobs_backward=1, mode=mode,
+        warm_starts=None if warm_start is None else [warm_start], **kwargs
     )
 
     def D(dA, db, dc, **kw):
