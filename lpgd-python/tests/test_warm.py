@@ -73,6 +73,8 @@ def test_keys_find_each_items_answer_in_a_shuffled_batch(qp):
         warm(a_vals, torch.tensor(b), c2, p_vals, keys=[0, 1])
     with pytest.raises(ValueError):
         warm(a_vals, torch.tensor(b), c2, p_vals, keys=[-1] * 8)
+    with pytest.raises(TypeError):
+        warm(a_vals, torch.tensor(b), c2, p_vals, keys=[0.5] * 8)
 
 
 def test_warm_forwards_can_be_switched_off_and_reset(qp):

@@ -31,6 +31,8 @@ processes, for instance.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -240,7 +242,8 @@ class ConicLayer(torch.nn.Module):
         if len(args) == 3:
             args.append(None)
         if keys is not None:
-            keys = [int(k) for k in (keys.tolist() if hasattr(keys, "tolist") else keys)]
+            # operator.index: integers only (a float key would be truncated into another's).
+            keys = [operator.index(k) for k in (keys.tolist() if hasattr(keys, "tolist") else keys)]
             if len(keys) != bsz:
                 raise ValueError(f"{len(keys)} keys for {bsz} items")
             if any(k < 0 for k in keys):
