@@ -139,6 +139,8 @@ pub struct Session {
     threads: Option<usize>,
     /// Per item: whether its forward was answered from its guess (a warm forward).
     from_guess: Vec<bool>,
+    /// Per item: the kind of its failure (`infeasible`, `unbounded`, `invalid_input`, …).
+    kinds: Vec<Option<&'static str>>,
 }
 
 /// A layer's last answers, kept as the guesses of its next call's warm forwards
@@ -231,22 +233,21 @@ impl Session {
         };
         let mut solved = solved.into_iter();
         let mut from_guess = Vec::with_capacity(problems.len());
+        let mut kinds = Vec::with_capacity(problems.len());
         let solutions: Vec<Result<ConicSolution, String>> = problems
             .iter()
             .map(|p| match p {
-                Ok(_) => solved
-                    .next()
-                    .unwrap_or(Err(LpgdError::Forward(lpgd_core::SolveError::Numerical)))
-                    .map(|f| {
-                        from_guess.push(f.from_guess);
-                        f.solution
-                    })
-                    .map_err(|e| {
-                        from_guess.push(false);
-                        e.to_string()
-                    }),
+                Ok(_) => {
+                    let answer = solved
+                        .next()
+                        .unwrap_or(Err(LpgdError::Forward(lpgd_core::SolveError::Numerical)));
+                    from_guess.push(answer.as_ref().is_ok_and(|f| f.from_guess));
+                    kinds.push(answer.as_ref().err().map(LpgdError::kind));
+                    answer.map(|f| f.solution).map_err(|e| e.to_string())
+                }
                 Err(e) => {
                     from_guess.push(false);
+                    kinds.push(Some("invalid_input"));
                     Err(e.clone())
                 }
             })
@@ -259,6 +260,7 @@ impl Session {
             options,
             threads,
             from_guess,
+            kinds,
         })
     }
 
@@ -539,6 +541,56 @@ impl Session {
     /// face; warm forwards need a `+face` backend), else solved from scratch.
     fn warm(&self) -> Vec<bool> {
         self.from_guess.clone()
+    }
+
+    /// How good each item's forward answer is, as columns (one entry per item): `status`
+    /// (`"solved"`, `"almost_solved"`, or the failure's kind: `"infeasible"`, `"unbounded"`,
+    /// `"max_iterations"`, `"numerical"`, `"invalid_input"`, …), `iterations`, the verification's
+    /// relative `primal_residual`, `dual_residual` and `gap` (`ConicProblem::residuals`; NaN where
+    /// the item failed), `warm` (answered from its guess) and `error` (the message, None where
+    /// solved).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let b = self.solutions.len();
+        let mut status = Vec::with_capacity(b);
+        let (mut primal, mut dual, mut gap) = (
+            Vec::with_capacity(b),
+            Vec::with_capacity(b),
+            Vec::with_capacity(b),
+        );
+        for (i, z) in self.solutions.iter().enumerate() {
+            match (z, &self.problems[i]) {
+                (Ok(z), Some(p)) => {
+                    status.push(match z.status {
+                        lpgd_core::SolveStatus::Solved => "solved",
+                        lpgd_core::SolveStatus::AlmostSolved => "almost_solved",
+                    });
+                    let r = p.residuals(z);
+                    primal.push(r.primal);
+                    dual.push(r.dual);
+                    gap.push(r.gap);
+                }
+                _ => {
+                    status.push(self.kinds[i].unwrap_or("failed"));
+                    primal.push(f64::NAN);
+                    dual.push(f64::NAN);
+                    gap.push(f64::NAN);
+                }
+            }
+        }
+        let errors: Vec<Option<String>> = self
+            .solutions
+            .iter()
+            .map(|z| z.as_ref().err().cloned())
+            .collect();
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("status", status)?;
+        out.set_item("iterations", self.iterations())?;
+        out.set_item("primal_residual", PyArray1::from_vec(py, primal))?;
+        out.set_item("dual_residual", PyArray1::from_vec(py, dual))?;
+        out.set_item("gap", PyArray1::from_vec(py, gap))?;
+        out.set_item("warm", self.from_guess.clone())?;
+        out.set_item("error", errors)?;
+        Ok(out)
     }
 
     /// Solver iterations per item (0 for failed items).

@@ -114,6 +114,8 @@ def test_the_cvxpylayers_backend_warms_its_forwards():
         a1, y1 = a0 + 1e-3, y0 - 1e-3
         (sol,) = layer(a1, y1)
         out.append((sol.detach(), solver.last_warm_share, a0, y0))
+        info = solver.last_info
+        assert info["status"] == ["solved"] * 4 and info["warm"] == [warm] * 4
     (warm_x, warm_share, _, _), (cold_x, cold_share, _, _) = out
     assert warm_share >= 0.75 and cold_share == 0.0
     assert torch.max(torch.abs(warm_x - cold_x)) < 1e-8

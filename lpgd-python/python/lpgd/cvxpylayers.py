@@ -87,6 +87,13 @@ class LpgdSolver(SolverInterface):
         self.threads = -1 if threads is None else int(threads)
         self._warm = _lpgd.WarmStarts() if warm else None
         self.last_warm_share = float("nan")
+        self._last_session = None
+
+    @property
+    def last_info(self):
+        """Per item of the last batch, how good its answer is (see
+        :attr:`lpgd.torch.ConicLayer.last_info`); None before a batch."""
+        return None if self._last_session is None else self._last_session.info()
 
     def reset_warm(self) -> None:
         """Forgets the kept answers: the next batch is solved from scratch."""
@@ -144,6 +151,7 @@ class LpgdSolver(SolverInterface):
                                        solver["high_accuracy"], threads, self._warm)
         warm = session.warm()
         self.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
+        self._last_session = session
         x, y, _, errors = session.stacked()
         raise_failures(errors, "forward", on_failure)
         state = None

@@ -93,6 +93,7 @@ class _ConicFunction(torch.autograd.Function):
                           layer._warm, keys if layer._warm is not None else None)
         warm = session.warm()
         layer.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
+        layer._last_session = session
         x, y, sl, errors = session.stacked()
         raise_failures(errors, "ConicLayer forward", layer.on_failure)
         ctx.layer, ctx.session = layer, session
@@ -190,6 +191,16 @@ class ConicLayer(torch.nn.Module):
         self._warm = _lpgd.WarmStarts() if warm else None
         #: The share of the last call's items answered from their guess (NaN before a call).
         self.last_warm_share = float("nan")
+        self._last_session = None
+
+    @property
+    def last_info(self) -> dict | None:
+        """How good each item of the last call is (None before a call): ``status``
+        (``"solved"``, ``"almost_solved"`` or the failure's kind, e.g. ``"infeasible"``),
+        ``iterations``, the verification's relative ``primal_residual``, ``dual_residual`` and
+        ``gap`` (NaN where an item failed), ``warm`` and ``error`` — one entry per item,
+        computed when asked."""
+        return None if self._last_session is None else self._last_session.info()
 
     def reset_warm(self) -> None:
         """Forgets the kept answers: the next call solves every item from scratch."""
