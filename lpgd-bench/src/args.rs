@@ -122,6 +122,7 @@ impl SolverArgs {
             kkt: self.kkt,
             face: self.face,
             boundary_cones: self.boundary_cones,
+            ..BackendOptions::default()
         }
     }
 

@@ -40,10 +40,7 @@ pub struct InstanceReport {
 }
 
 fn status_name(status: SolveStatus) -> &'static str {
-    match status {
-        SolveStatus::Solved => "solved",
-        SolveStatus::AlmostSolved => "almost_solved",
-    }
+    status.label()
 }
 
 /// Runs one instance with a per-worker oracle.

@@ -27,6 +27,7 @@ pub struct Lpgd {
     side: Side,
     fallback: Fallback,
     accept_almost_solved: bool,
+    accept_stopped: bool,
     threads: Option<usize>,
 }
 
@@ -106,6 +107,7 @@ impl Lpgd {
             side: Side::Centered,
             fallback: Fallback::Fail,
             accept_almost_solved: true,
+            accept_stopped: false,
             threads: None,
         })
     }
@@ -148,6 +150,22 @@ impl Lpgd {
     pub fn with_accept_almost_solved(mut self, accept: bool) -> Self {
         self.accept_almost_solved = accept;
         self
+    }
+
+    /// Whether an answer a solver limit stopped (an iteration or time limit the caller set on
+    /// the backend: `SolveStatus::IterationLimit`, `TimeLimit`) is returned as it is — its
+    /// last iterate, flagged by its status, for callers who asked for few iterations — instead
+    /// of failing with [`SolveError::MaxIterations`] / [`SolveError::MaxTime`] (default: no).
+    /// Such a point is checked for its shape and finiteness, not for optimality; the backward
+    /// pass differences such points as it would optima.
+    pub fn with_accept_stopped(mut self, accept: bool) -> Self {
+        self.accept_stopped = accept;
+        self
+    }
+
+    /// Whether answers stopped by a solver limit are accepted.
+    pub fn accepts_stopped(&self) -> bool {
+        self.accept_stopped
     }
 
     /// The most worker threads [`Lpgd::with_threads`] accepts.
@@ -221,7 +239,17 @@ impl Lpgd {
         problem: &P,
         answer: Result<P::Solution, SolveError>,
     ) -> Result<P::Solution, SolveError> {
-        let solution = crate::oracle::checked(problem, answer?)?;
+        let solution = answer?;
+        if let Some(stop) = P::stopped(&solution) {
+            if !self.accept_stopped {
+                return Err(stop);
+            }
+            problem
+                .check_solution(&solution)
+                .map_err(SolveError::MalformedAnswer)?;
+            return Ok(solution);
+        }
+        let solution = crate::oracle::checked(problem, solution)?;
         if !self.accept_almost_solved && P::is_almost_solved(&solution) {
             return Err(SolveError::AlmostSolved);
         }

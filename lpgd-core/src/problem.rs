@@ -33,6 +33,13 @@ pub trait Problem: Sized {
         false
     }
 
+    /// Why the solver stopped short of an optimum on this solution (an iteration or time limit
+    /// the caller set), as the error a caller who does not accept stopped answers gets; None
+    /// for an answer that claims optimality.
+    fn stopped(_solution: &Self::Solution) -> Option<SolveError> {
+        None
+    }
+
     /// Checks that an oracle's answer (already of the right shape and finite) is optimal, where
     /// the family can tell: conic programs check their optimality conditions
     /// ([`ConicProblem::verify`](crate::ConicProblem::verify)); an argmin over a finite set

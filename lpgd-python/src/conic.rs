@@ -8,7 +8,7 @@ use lpgd_core::{
     Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicValues, CscMatrix,
     Fallback, Lpgd, LpgdError, Side,
 };
-use lpgd_solvers::{Backend, BackendOptions};
+use lpgd_solvers::{Backend, BackendOptions, SolverLimits};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -200,7 +200,9 @@ impl Session {
         threads: Option<usize>,
         guesses: Guesses<'_>,
     ) -> PyResult<Self> {
-        let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?;
+        // With limits set, a solve they stop answers its last iterate, flagged by its status.
+        let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?
+            .with_accept_stopped(options.limits.any());
         let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
         let solved = match guesses {
             Some(all) => {
@@ -274,6 +276,8 @@ impl Session {
 
     /// The configuration on `threads` workers (None: the forward pass's setting).
     fn lpgd(&self, base: Lpgd, threads: Option<usize>) -> PyResult<Lpgd> {
+        // Re-solves run under the forward's limits: their stopped points are as acceptable.
+        let base = base.with_accept_stopped(self.options.limits.any());
         with_threads(base, threads.or(self.threads))
     }
 
@@ -560,10 +564,7 @@ impl Session {
         for (i, z) in self.solutions.iter().enumerate() {
             match (z, &self.problems[i]) {
                 (Ok(z), Some(p)) => {
-                    status.push(match z.status {
-                        lpgd_core::SolveStatus::Solved => "solved",
-                        lpgd_core::SolveStatus::AlmostSolved => "almost_solved",
-                    });
+                    status.push(z.status.label());
                     let r = p.residuals(z);
                     primal.push(r.primal);
                     dual.push(r.dual);
@@ -717,10 +718,13 @@ fn backend_options(
     name: &str,
     cold: bool,
     high_accuracy: bool,
+    limits: SolverLimits,
 ) -> PyResult<(Backend, BackendOptions)> {
+    limits.check().map_err(value_error)?;
     let base = BackendOptions {
         cold,
         high_accuracy,
+        limits,
         ..BackendOptions::default()
     };
     Backend::parse_with_options(name, base).map_err(value_error)
@@ -739,7 +743,7 @@ type RawWarm<'py> = Option<(
 /// `warm_starts` (diffcp's: one `(x, y, s)` or None per item) are the forwards' guesses: a
 /// `+face` backend certifies each on its face or solves from scratch; others ignore them.
 #[pyfunction]
-#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads, warm_starts=None))]
+#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads, warm_starts=None, max_iter=None, time_limit=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn solve<'py>(
     py: Python<'py>,
@@ -753,6 +757,8 @@ pub(crate) fn solve<'py>(
     high_accuracy: bool,
     threads: Option<usize>,
     warm_starts: Option<Vec<RawWarm<'py>>>,
+    max_iter: Option<u32>,
+    time_limit: Option<f64>,
 ) -> PyResult<Session> {
     let n = a_list.len();
     if [b_list.len(), c_list.len(), cone_list.len(), p_list.len()]
@@ -761,7 +767,11 @@ pub(crate) fn solve<'py>(
     {
         return Err(value_error("A, b, c, cones and P lists differ in length"));
     }
-    let (backend, options) = backend_options(backend, cold, high_accuracy)?;
+    let limits = SolverLimits {
+        max_iter,
+        time_limit,
+    };
+    let (backend, options) = backend_options(backend, cold, high_accuracy, limits)?;
     let mut data = Vec::with_capacity(n);
     for i in 0..n {
         let item = |e: PyErr| value_error(format!("item {i}: {e}"));
@@ -879,7 +889,7 @@ impl ConicStructure {
     /// its own last answer by `keys` (one integer per item, e.g. dataset indices) where known,
     /// else the last answer at its position — and the answers are kept for the next call.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads, warm=None, keys=None))]
+    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads, warm=None, keys=None, max_iter=None, time_limit=None))]
     fn solve(
         &self,
         py: Python<'_>,
@@ -893,13 +903,19 @@ impl ConicStructure {
         threads: Option<usize>,
         mut warm: Option<PyRefMut<'_, WarmStarts>>,
         keys: Option<Vec<u64>>,
+        max_iter: Option<u32>,
+        time_limit: Option<f64>,
     ) -> PyResult<Session> {
         if keys.is_some() && warm.is_none() {
             return Err(value_error(
                 "keys name the items of warm forwards: give warm too",
             ));
         }
-        let (backend, options) = backend_options(backend, cold, high_accuracy)?;
+        let limits = SolverLimits {
+            max_iter,
+            time_limit,
+        };
+        let (backend, options) = backend_options(backend, cold, high_accuracy, limits)?;
         let values = ConicValues {
             a: a_values.as_array(),
             p: p_values.as_ref().map(|p| p.as_array()),

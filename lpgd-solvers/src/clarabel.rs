@@ -24,7 +24,7 @@
 use crate::cache::{OracleStats, StructureCache};
 use crate::name::backend;
 use crate::range::check_range;
-use crate::KktSolver;
+use crate::{KktSolver, SolverLimits};
 use clarabel::algebra::CscMatrix as ClCsc;
 use clarabel::solver::traits::ProblemData;
 use clarabel::solver::{
@@ -135,6 +135,38 @@ impl ClarabelOracle {
             .build()
             .expect("valid settings");
         Self::with_settings(settings)
+    }
+
+    /// Limits on every solve: at most `limits.max_iter` interior-point iterations (default 200,
+    /// Clarabel's) and `limits.time_limit` seconds. A solve a limit stops answers its last
+    /// iterate with [`SolveStatus::IterationLimit`] / [`SolveStatus::TimeLimit`] — not an
+    /// optimum, so [`Lpgd`](lpgd_core::Lpgd) refuses it unless told to accept stopped answers.
+    /// A limit that is not a number of iterations ≥ 1 or of seconds > 0 is an error.
+    ///
+    /// ```
+    /// use lpgd_core::{ConicProblem, Lpgd, Oracle, SolveError, SolveStatus};
+    /// use lpgd_core::ndarray::array;
+    /// use lpgd_solvers::{ClarabelOracle, SolverLimits};
+    /// let lp = ConicProblem::builder(2).cost(array![1.0, 2.0]).bounds(&[0.0; 2], &[1.0; 2]).build()?;
+    /// let limits = SolverLimits { max_iter: Some(1), ..SolverLimits::default() };
+    /// let mut oracle = ClarabelOracle::new().with_limits(limits)?;
+    /// let z = oracle.solve(&lp, None)?;
+    /// assert_eq!(z.status, SolveStatus::IterationLimit);
+    /// assert!(matches!(Lpgd::new(0.1)?.forward(&mut oracle, &lp), Err(e) if e.kind() == "max_iterations"));
+    /// let accepted = Lpgd::new(0.1)?.with_accept_stopped(true).forward(&mut oracle, &lp)?;
+    /// assert_eq!(accepted.status, SolveStatus::IterationLimit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_limits(mut self, limits: SolverLimits) -> Result<Self, lpgd_core::InvalidInput> {
+        limits.check()?;
+        if let Some(k) = limits.max_iter {
+            self.settings.max_iter = k;
+        }
+        if let Some(t) = limits.time_limit {
+            self.settings.time_limit = t;
+        }
+        self.cache.clear();
+        Ok(self)
     }
 
     /// The factorization of Clarabel's KKT systems (default [`KktSolver::Auto`]).
@@ -364,8 +396,9 @@ fn status_to_result(
             )?;
             Err(SolveError::Unbounded)
         }
-        SolverStatus::MaxIterations => Err(SolveError::MaxIterations),
-        SolverStatus::MaxTime => Err(SolveError::MaxTime),
+        // The last iterate, flagged: the caller decides whether a stopped point will do.
+        SolverStatus::MaxIterations => Ok(SolveStatus::IterationLimit),
+        SolverStatus::MaxTime => Ok(SolveStatus::TimeLimit),
         SolverStatus::NumericalError | SolverStatus::InsufficientProgress => {
             Err(SolveError::Numerical)
         }

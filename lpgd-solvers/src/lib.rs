@@ -79,7 +79,9 @@ pub use crate::good_lp::{GoodLpOracle, GoodLpSolver};
 pub use crate::highs::{HighsMilpOracle, HighsOracle};
 #[cfg(feature = "osqp")]
 pub use crate::osqp::{OsqpOracle, OsqpSettings};
-pub use crate::registry::{Backend, BackendOptions, KktSolver, UnknownBackend, UnknownKktSolver};
+pub use crate::registry::{
+    Backend, BackendOptions, KktSolver, SolverLimits, UnknownBackend, UnknownKktSolver,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "clarabel"))]

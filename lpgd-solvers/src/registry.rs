@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use lpgd_core::{Capability, ConeKind, ConicProblem, Oracle};
+use lpgd_core::{Capability, ConeKind, ConicProblem, InvalidInput, Oracle};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -47,8 +47,58 @@ pub enum Backend {
     GoodLp(crate::GoodLpSolver),
 }
 
+/// Limits a caller sets on every solve of a backend: Clarabel honours both and answers a solve
+/// they stop with its last iterate, flagged (`SolveStatus::IterationLimit` / `TimeLimit`); the
+/// other backends keep their own limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SolverLimits {
+    /// Most iterations (None: the backend's own).
+    pub max_iter: Option<u32>,
+    /// Most seconds per solve (None: no limit).
+    pub time_limit: Option<f64>,
+}
+
+impl SolverLimits {
+    /// Checks the limits: at least one iteration, a positive number of seconds.
+    pub fn check(&self) -> Result<(), InvalidInput> {
+        if self.max_iter == Some(0) {
+            return Err(InvalidInput::Value {
+                field: "max_iter",
+                index: 0,
+                reason: "must be at least 1",
+            });
+        }
+        if self.time_limit.is_some_and(|t| !(t > 0.0)) {
+            return Err(InvalidInput::Value {
+                field: "time_limit",
+                index: 0,
+                reason: "must be a positive number of seconds",
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.max_iter.is_some() || self.time_limit.is_some()
+    }
+}
+
+/// An oracle that refuses every problem with one error (options that could not be applied).
+struct Refusing(InvalidInput);
+
+impl Oracle<ConicProblem> for Refusing {
+    fn solve(
+        &mut self,
+        _problem: &ConicProblem,
+        _warm: Option<&lpgd_core::ConicSolution>,
+    ) -> Result<lpgd_core::ConicSolution, lpgd_core::SolveError> {
+        Err(lpgd_core::SolveError::InvalidInput(self.0.clone()))
+    }
+}
+
 /// Options for the backends that have them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BackendOptions {
     /// Build a new solver for every solve instead of updating a kept one (the cold path).
     pub cold: bool,
@@ -62,6 +112,9 @@ pub struct BackendOptions {
     /// With `face`: solve faces with second-order cones on their boundary too, by Newton's
     /// method (`FaceSettings::boundary_cones`; it pays for SOCPs at small τ, see its docs).
     pub boundary_cones: bool,
+    /// Iteration and time limits (Clarabel; invalid limits make every solve an
+    /// `InvalidInput` error).
+    pub limits: SolverLimits,
 }
 
 impl BackendOptions {
@@ -283,7 +336,10 @@ impl Backend {
                 } else {
                     crate::ClarabelOracle::new()
                 };
-                Box::new(o.with_reuse(!options.cold).with_kkt(options.kkt))
+                match o.with_limits(options.limits) {
+                    Ok(o) => Box::new(o.with_reuse(!options.cold).with_kkt(options.kkt)),
+                    Err(bad) => Box::new(Refusing(bad)),
+                }
             }
             #[cfg(feature = "osqp")]
             Backend::Osqp => Box::new(crate::OsqpOracle::new().with_reuse(!options.cold)),

@@ -148,7 +148,9 @@ class LpgdSolver(SolverInterface):
         threads = diffcp_compat._threads(self.threads)
         a, b, c, p = self._values(P, q, A)
         session = self.structure.solve(a, b, c, p, solver["backend"], solver["cold"],
-                                       solver["high_accuracy"], threads, self._warm)
+                                       solver["high_accuracy"], threads, self._warm,
+                                       max_iter=solver["max_iter"],
+                                       time_limit=solver["time_limit"])
         warm = session.warm()
         self.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
         self._last_session = session

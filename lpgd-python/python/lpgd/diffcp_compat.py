@@ -18,6 +18,7 @@ Failures: by default a failed item raises :class:`SolverError` naming the item a
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -179,17 +180,62 @@ def _threads(n_jobs) -> int | None:
     return int(n_jobs)
 
 
+# Keywords the drop-in takes: lpgd's own, diffcp's, and the accuracy and limit keywords of
+# diffcp, SCS and Clarabel (mapped onto the backend). SCS's and Clarabel's tuning knobs do not
+# reach lpgd's backends: they are accepted with a warning. Anything else is a TypeError.
+_OWN = {"backend", "solve_method", "high_accuracy", "cold", "on_failure", "mode",
+        "derivative_kwargs", "n_jobs_forward", "n_jobs_backward", "warm_starts", "Ps",
+        "return_dP", "return_info", "verbose"}
+_ACCURACY = {"eps", "eps_abs", "eps_rel", "eps_infeas", "tol_gap_abs", "tol_gap_rel", "tol_feas",
+             "tol_ktratio"}
+_LIMITS = {"max_iters": "max_iter", "max_iter": "max_iter", "time_limit_secs": "time_limit",
+           "time_limit": "time_limit"}
+_TUNING = {"acceleration_lookback", "acceleration_interval", "use_indirect", "normalize", "scale",
+           "adaptive_scale", "rho_x", "alpha", "gpu", "write_data_filename", "log_csv_filename",
+           "equilibrate_enable", "equilibrate_max_iter", "direct_solve_method", "presolve_enable",
+           "static_regularization_enable", "static_regularization_constant",
+           "iterative_refinement_enable", "max_step_fraction"}
+
+
+def _check_keywords(kwargs: dict) -> None:
+    unknown = sorted(k for k in kwargs if k not in _OWN | _ACCURACY | set(_LIMITS) | _TUNING)
+    if unknown:
+        raise TypeError(f"unknown solver keyword(s) {unknown}; lpgd takes {sorted(_OWN)}, the "
+                        f"accuracy keywords {sorted(_ACCURACY)} and the limits {sorted(_LIMITS)}")
+    tuning = sorted(k for k in kwargs if k in _TUNING)
+    if tuning:
+        warnings.warn(f"solver tuning keyword(s) {tuning} do not apply to lpgd's backends and "
+                      "are ignored", stacklevel=3)
+
+
 def _solver_options(kwargs: dict) -> dict:
-    """Backend choice and accuracy from diffcp-, SCS- and Clarabel-style keyword arguments."""
+    """Backend choice, accuracy and limits from diffcp-, SCS- and Clarabel-style keyword
+    arguments (an unknown keyword is a TypeError). ``max_iters``/``max_iter`` and
+    ``time_limit_secs``/``time_limit`` reach the backend (Clarabel): a solve they stop answers
+    its last iterate, with the status ``"iteration_limit"``/``"time_limit"`` in the info."""
+    _check_keywords(kwargs)
     backend = str(kwargs.get("backend", "clarabel")).lower()
     method = kwargs.get("solve_method")
     if method is not None and str(method).lower() not in ("clarabel", "ecos", "scs"):
         backend = str(method).lower()
     high = bool(kwargs.get("high_accuracy", False))
-    for key in ("eps", "eps_abs", "tol_gap_abs", "tol_feas"):
+    for key in _ACCURACY:
         if key in kwargs and kwargs[key] is not None and float(kwargs[key]) < 1e-8:
             high = True
-    return {"backend": backend, "cold": bool(kwargs.get("cold", False)), "high_accuracy": high}
+    limits = {"max_iter": None, "time_limit": None}
+    for key, name in _LIMITS.items():
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        if name == "max_iter":
+            if isinstance(value, bool) or int(value) != value:
+                raise ValueError(f"{key} must be a whole number of iterations, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        limits[name] = value
+    return {"backend": backend, "cold": bool(kwargs.get("cold", False)), "high_accuracy": high,
+            **limits}
 
 
 def _derivative_options(mode: str, kwargs: dict) -> dict:
@@ -239,6 +285,8 @@ def _forward(As, bs, cs, cone_dicts, Ps, n_jobs, kwargs, warm_starts=None):
         opts["high_accuracy"],
         _threads(n_jobs),
         _warm_starts(warm_starts, len(As)),
+        opts["max_iter"],
+        opts["time_limit"],
     )
     return session, mats, pmats
 
@@ -248,13 +296,27 @@ def solve_only_batch(As, bs, cs, cone_dicts, n_jobs_forward=-1, warm_starts=None
     accepted and ignored (as cvxpylayers passes them at inference). ``warm_starts`` (one
     ``(x, y, s)`` or None per problem) are certified exactly on their face by a ``+face``
     backend, else the problem is solved from scratch (the answer never depends on them beyond
-    the certificate's tolerance)."""
+    the certificate's tolerance). With ``return_info=True`` a fourth value is appended: one
+    dict per problem saying how good its answer is (:func:`_infos`)."""
     Ps = kwargs.pop("Ps", None) or [None] * len(As)
+    return_info = bool(kwargs.pop("return_info", False))
     on_failure = kwargs.get("on_failure", "raise")
     session, _, _ = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs, warm_starts)
     xs, errors = session.primal()
     raise_failures(errors, "forward", on_failure)
-    return list(xs), list(session.dual()), list(session.slack())
+    out = list(xs), list(session.dual()), list(session.slack())
+    return (*out, _infos(session)) if return_info else out
+
+
+def _infos(session) -> list:
+    """Per problem: ``status`` (``"solved"``, ``"almost_solved"``, ``"iteration_limit"``,
+    ``"time_limit"``, or a failure's kind such as ``"infeasible"``), ``iterations``, the
+    verification's relative ``primal_residual``, ``dual_residual`` and ``gap``, ``warm`` and
+    ``error`` (the message, None where solved)."""
+    columns = session.info()
+    keys = list(columns)
+    return [{k: (columns[k][i].item() if hasattr(columns[k][i], "item") else columns[k][i])
+             for k in keys} for i in range(len(session))]
 
 
 def solve_only(A, b, c, cone_dict, warm_start=None, **kwargs):
@@ -272,8 +334,8 @@ def solve_and_derivative_batch(
 ):
     """Solves every problem; returns (xs, ys, ss, D_batch, DT_batch) with LPGD's forward mode
     ``D_batch(dAs, dbs, dcs) -> (dxs, dys, dss)`` and backward ``DT_batch(dxs, dys, dss) ->
-    (dAs, dbs, dcs)`` (and ``dPs`` when ``return_dP=True``). ``warm_starts`` as in
-    :func:`solve_only_batch`."""
+    (dAs, dbs, dcs)`` (and ``dPs`` when ``return_dP=True``). ``warm_starts`` and
+    ``return_info`` as in :func:`solve_only_batch`."""
     if mode not in LPGD_MODES:
         real = _real()
         if real is None:
@@ -286,6 +348,7 @@ def solve_and_derivative_batch(
         )
     Ps = kwargs.pop("Ps", None) or [None] * len(As)
     return_dP = bool(kwargs.pop("return_dP", False))
+    return_info = bool(kwargs.pop("return_info", False))
     on_failure = kwargs.get("on_failure", "raise")
     deriv = _derivative_options(mode, kwargs)
     session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs, warm_starts)
@@ -325,7 +388,8 @@ def solve_and_derivative_batch(
         raise_failures(errs, "forward mode", on_failure)
         return list(dxs), list(dys), list(dss)
 
-    return list(xs), list(ys), list(ss), D_batch, DT_batch
+    out = list(xs), list(ys), list(ss), D_batch, DT_batch
+    return (*out, _infos(session)) if return_info else out
 
 
 def solve_and_derivative(A, b, c, cone_dict, warm_start=None, mode="lpgd", **kwargs):

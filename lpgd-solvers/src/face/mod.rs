@@ -1649,7 +1649,8 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
     ) -> Result<ConicSolution, SolveError> {
         let Some(warm) = warm else {
             let z = self.inner.solve(problem, None)?;
-            if !self.settings.polish {
+            // A point a solver limit stopped stays as the caller asked for it.
+            if !self.settings.polish || z.status.is_stopped() {
                 self.stats.unpolished += 1;
                 self.last = Some(FacePath::Unpolished(None));
                 return Ok(z);

@@ -115,15 +115,23 @@ impl Problem for ConicProblem {
         z.status == SolveStatus::AlmostSolved
     }
 
+    fn stopped(z: &ConicSolution) -> Option<SolveError> {
+        match z.status {
+            SolveStatus::IterationLimit => Some(SolveError::MaxIterations),
+            SolveStatus::TimeLimit => Some(SolveError::MaxTime),
+            _ => None,
+        }
+    }
+
     fn verify(&self, z: &ConicSolution) -> Result<(), SolveError> {
-        ConicProblem::verify(
-            self,
-            z,
-            match z.status {
-                SolveStatus::Solved => VERIFY_TOLERANCE,
-                SolveStatus::AlmostSolved => VERIFY_TOLERANCE_ALMOST,
-            },
-        )
+        let tolerance = match z.status {
+            SolveStatus::Solved => VERIFY_TOLERANCE,
+            SolveStatus::AlmostSolved => VERIFY_TOLERANCE_ALMOST,
+            // A stopped point claims no optimality: it is never verified as an optimum.
+            SolveStatus::IterationLimit => return Err(SolveError::MaxIterations),
+            SolveStatus::TimeLimit => return Err(SolveError::MaxTime),
+        };
+        ConicProblem::verify(self, z, tolerance)
     }
 
     fn backward_problem(

@@ -10,6 +10,30 @@ pub enum SolveStatus {
     Solved,
     /// Solved to the solver's reduced tolerances only.
     AlmostSolved,
+    /// Stopped by the iteration limit the caller set: the last iterate, not an optimum (kept
+    /// only where the caller accepts stopped answers, [`Lpgd::with_accept_stopped`]).
+    ///
+    /// [`Lpgd::with_accept_stopped`]: crate::Lpgd::with_accept_stopped
+    IterationLimit,
+    /// Stopped by the time limit the caller set: the last iterate, not an optimum.
+    TimeLimit,
+}
+
+impl SolveStatus {
+    /// A stable snake_case label: `solved`, `almost_solved`, `iteration_limit`, `time_limit`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SolveStatus::Solved => "solved",
+            SolveStatus::AlmostSolved => "almost_solved",
+            SolveStatus::IterationLimit => "iteration_limit",
+            SolveStatus::TimeLimit => "time_limit",
+        }
+    }
+
+    /// Whether a limit stopped the solver (the point is not an optimum).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, SolveStatus::IterationLimit | SolveStatus::TimeLimit)
+    }
 }
 
 /// A primal-dual solution `(x, y, s)` of a conic program.
