@@ -68,6 +68,9 @@ pub struct Report {
     pub sigma_minus: Option<f64>,
     /// Failed attempts that a fallback recovered from (empty when nothing failed).
     pub recovered: Vec<FailedAttempt>,
+    /// How many of the re-solves used the oracle certified exactly on a face
+    /// ([`Oracle::last_certified`]; 0 for oracles that do not certify).
+    pub certified: usize,
 }
 
 impl Report {
@@ -449,15 +452,19 @@ impl Lpgd {
             });
         }
         report.recovered = failures;
+        report.certified = [&plus, &minus]
+            .iter()
+            .filter(|side| side.as_ref().is_some_and(|s| s.2))
+            .count();
         let (sa, a) = match plus {
-            Some((sigma, z)) => {
+            Some((sigma, z, _)) => {
                 report.sigma_plus = Some(sigma);
                 (sigma, PairItem::Owned(z))
             }
             None => (0.0, PairItem::Star(star)),
         };
         let (sb, b) = match minus {
-            Some((sigma, z)) => {
+            Some((sigma, z, _)) => {
                 report.sigma_minus = Some(sigma);
                 (sigma, PairItem::Owned(z))
             }
@@ -466,7 +473,8 @@ impl Lpgd {
         Ok((a, b, sa - sb, report))
     }
 
-    /// Solves one side, shrinking σ on failure if the fallback says so.
+    /// Solves one side, shrinking σ on failure if the fallback says so: the step used, the
+    /// solution and whether the oracle certified it.
     fn solve_side<P, O, B>(
         &self,
         oracle: &mut O,
@@ -475,7 +483,7 @@ impl Lpgd {
         build: &B,
         sigma: f64,
         failures: &mut Vec<FailedAttempt>,
-    ) -> Option<(f64, P::Solution)>
+    ) -> Option<(f64, P::Solution, bool)>
     where
         P: Problem,
         O: Oracle<P> + ?Sized,
@@ -491,7 +499,7 @@ impl Lpgd {
             let attempt = build(sigma)
                 .and_then(|perturbed| self.solve_checked(oracle, &perturbed, Some(star)));
             match attempt {
-                Ok(z) => return Some((sigma, problem.restrict(z))),
+                Ok(z) => return Some((sigma, problem.restrict(z), oracle.last_certified())),
                 Err(error) => {
                     let recoverable = error.is_recoverable();
                     failures.push(FailedAttempt { sigma, error });

@@ -51,6 +51,14 @@ pub trait Oracle<P: Problem> {
     fn last_from_guess(&self) -> bool {
         false
     }
+
+    /// Whether the last answer was certified exactly optimal by the oracle itself (a face
+    /// oracle's answer on a certified face) rather than taken from an iterative solver at its
+    /// tolerance. Reported per backward pass ([`Report::certified`](crate::Report)). Default:
+    /// false.
+    fn last_certified(&self) -> bool {
+        false
+    }
 }
 
 impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for &mut O {
@@ -69,6 +77,10 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for &mut O {
     fn last_from_guess(&self) -> bool {
         (**self).last_from_guess()
     }
+
+    fn last_certified(&self) -> bool {
+        (**self).last_certified()
+    }
 }
 
 impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
@@ -86,6 +98,10 @@ impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
 
     fn last_from_guess(&self) -> bool {
         (**self).last_from_guess()
+    }
+
+    fn last_certified(&self) -> bool {
+        (**self).last_certified()
     }
 }
 

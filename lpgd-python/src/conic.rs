@@ -141,6 +141,9 @@ pub struct Session {
     from_guess: Vec<bool>,
     /// Per item: the kind of its failure (`infeasible`, `unbounded`, `invalid_input`, …).
     kinds: Vec<Option<&'static str>>,
+    /// Per item, how the last backward or forward-mode pass went (None before one, or where
+    /// the item failed).
+    passes: std::sync::Mutex<Vec<Option<lpgd_core::Report>>>,
 }
 
 /// A layer's last answers, kept as the guesses of its next call's warm forwards
@@ -263,7 +266,21 @@ impl Session {
             threads,
             from_guess,
             kinds,
+            passes: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Keeps the reports of a pass over the solved items `idx` (None where the pass failed).
+    fn keep_reports<'r>(
+        &self,
+        idx: &[usize],
+        reports: impl Iterator<Item = Option<&'r lpgd_core::Report>>,
+    ) {
+        let mut passes = vec![None; self.solutions.len()];
+        for (&i, r) in idx.iter().zip(reports) {
+            passes[i] = r.cloned();
+        }
+        *self.passes.lock().unwrap_or_else(|p| p.into_inner()) = passes;
     }
 
     /// Every item's forward solution (None where it failed), to keep as guesses.
@@ -362,6 +379,10 @@ impl Session {
                 lpgd.backward_batch(|| backend.oracle(options), &problems, &sols, &cotangents)
             })
             .map_err(value_error)?;
+        self.keep_reports(
+            &idx,
+            results.iter().map(|r| r.as_ref().ok().map(|b| &b.report)),
+        );
         Ok(self
             .scatter(idx, results)
             .into_iter()
@@ -387,6 +408,10 @@ impl Session {
         let results = py
             .detach(|| lpgd.jvp_batch(|| backend.oracle(options), &problems, &sols, &tangents))
             .map_err(value_error)?;
+        self.keep_reports(
+            &idx,
+            results.iter().map(|r| r.as_ref().ok().map(|j| &j.report)),
+        );
         Ok(self
             .scatter(idx, results)
             .into_iter()
@@ -552,7 +577,9 @@ impl Session {
     /// `"max_iterations"`, `"numerical"`, `"invalid_input"`, …), `iterations`, the verification's
     /// relative `primal_residual`, `dual_residual` and `gap` (`ConicProblem::residuals`; NaN where
     /// the item failed), `warm` (answered from its guess) and `error` (the message, None where
-    /// solved).
+    /// solved); after a backward or forward-mode pass also `certified` (every re-solve certified
+    /// exactly on a face), `resolves`, `fell_back` (a fallback recovered from a failed re-solve)
+    /// and `side` (the side the result corresponds to), None where the pass did not run.
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let b = self.solutions.len();
         let mut status = Vec::with_capacity(b);
@@ -591,6 +618,41 @@ impl Session {
         out.set_item("gap", PyArray1::from_vec(py, gap))?;
         out.set_item("warm", self.from_guess.clone())?;
         out.set_item("error", errors)?;
+        // After a backward (or forward-mode) pass: per item, whether every re-solve was
+        // certified exactly on a face, how many re-solves ran, whether a fallback recovered
+        // from a failed one, and the side the result corresponds to (None where none ran).
+        let passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        if !passes.is_empty() {
+            let certified: Vec<Option<bool>> = passes
+                .iter()
+                .map(|r| {
+                    r.as_ref()
+                        .map(|r| r.certified == r.solves() - r.recovered.len())
+                })
+                .collect();
+            let resolves: Vec<Option<usize>> = passes
+                .iter()
+                .map(|r| r.as_ref().map(|r| r.solves()))
+                .collect();
+            let fell_back: Vec<Option<bool>> = passes
+                .iter()
+                .map(|r| r.as_ref().map(|r| r.fell_back()))
+                .collect();
+            let side: Vec<Option<&str>> = passes
+                .iter()
+                .map(|r| {
+                    r.as_ref().map(|r| match r.side() {
+                        Side::Right => "right",
+                        Side::Left => "left",
+                        Side::Centered => "centered",
+                    })
+                })
+                .collect();
+            out.set_item("certified", certified)?;
+            out.set_item("resolves", resolves)?;
+            out.set_item("fell_back", fell_back)?;
+            out.set_item("side", side)?;
+        }
         Ok(out)
     }
 

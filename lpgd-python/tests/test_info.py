@@ -134,3 +134,19 @@ def test_the_cvxpylayers_backend_honours_max_iters():
     (stopped,) = layer(a, b, solver_args={"max_iters": 1})
     assert solver.last_info["status"] == ["iteration_limit"] * 2
     assert torch.max(torch.abs(full - stopped)) > 1e-3
+
+
+@pytest.mark.parametrize("backend,certified", [("clarabel+face", True), ("clarabel", False)])
+def test_after_a_backward_the_info_says_how_it_was_computed(backend, certified):
+    A = sp.vstack([sp.csc_matrix(np.ones((1, 3))), -sp.eye(3)]).tocsc()
+    layer = lt.ConicLayer(A, {"z": 1, "l": 3}, P=sp.eye(3), tau=0.1, side="centered",
+                          backend=backend)
+    a = layer.values_of(torch.from_numpy(A.toarray()))
+    c = torch.tensor([[0.3, -0.2, 0.1], [1.0, 0.0, -1.0]], requires_grad=True)
+    x = layer(a, torch.tensor([1.0, 0, 0, 0]), c, torch.ones(3))
+    assert "certified" not in layer.last_info  # no backward yet
+    x[:, 0].sum().backward()
+    info = layer.last_info
+    assert info["certified"] == [certified] * 2
+    assert info["resolves"] == [2, 2] and info["side"] == ["centered"] * 2
+    assert info["fell_back"] == [False, False]

@@ -1731,6 +1731,19 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
     fn last_from_guess(&self) -> bool {
         matches!(self.last, Some(FacePath::Warm(_)))
     }
+
+    fn last_certified(&self) -> bool {
+        matches!(
+            self.last,
+            Some(
+                FacePath::Certified
+                    | FacePath::Corrected(_)
+                    | FacePath::Continued(_)
+                    | FacePath::Warm(_)
+                    | FacePath::Polished
+            )
+        )
+    }
 }
 
 impl<O> FaceOracle<O> {
