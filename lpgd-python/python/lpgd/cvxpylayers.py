@@ -17,16 +17,17 @@ from ._errors import raise_failures
 
 
 def _cone_dict(dims) -> dict:
-    """cvxpy's cone dimensions as diffcp's cone dict (rows: zero, nonneg, soc, exp, power)."""
+    """cvxpy's cone dimensions as diffcp's cone dict (rows in SCS's order: zero, nonneg, soc,
+    psd — cvxpy's SCS form, the lower triangle by columns with off-diagonals scaled by √2, which
+    is lpgd's — exp, power)."""
     get = dims.get if isinstance(dims, dict) else (lambda k, d=None: getattr(dims, k, d))
-    if list(get("psd", []) or []):
-        raise diffcp_compat.SolverError("positive semidefinite cones are not supported yet")
     if list(get("pnd", []) or []):
         raise diffcp_compat.SolverError("n-dimensional power cones are not supported")
     return {
         "z": int(get("zero", 0) or 0),
         "l": int(get("nonneg", 0) or 0),
         "q": [int(k) for k in (get("soc", []) or [])],
+        "s": [int(k) for k in (get("psd", []) or [])],
         "ep": int(get("exp", 0) or 0),
         "p": [float(a) for a in (get("p3d", []) or [])],
     }
