@@ -68,7 +68,7 @@ impl SolverLimits {
                 reason: "must be at least 1",
             });
         }
-        if self.time_limit.is_some_and(|t| !(t > 0.0)) {
+        if self.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
             return Err(InvalidInput::Value {
                 field: "time_limit",
                 index: 0,
