@@ -61,49 +61,39 @@ pub trait Oracle<P: Problem> {
     }
 }
 
-impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for &mut O {
-    fn solve(
-        &mut self,
-        problem: &P,
-        warm: Option<&P::Solution>,
-    ) -> Result<P::Solution, SolveError> {
-        (**self).solve(problem, warm)
-    }
+/// An oracle behind a pointer is that oracle: every method forwards, the defaulted ones too
+/// (else a boxed face oracle would lose its guessed forwards and certificates).
+macro_rules! forward_oracle {
+    ($($pointer:ty),*) => {$(
+        impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for $pointer {
+            fn solve(
+                &mut self,
+                problem: &P,
+                warm: Option<&P::Solution>,
+            ) -> Result<P::Solution, SolveError> {
+                (**self).solve(problem, warm)
+            }
 
-    fn solve_from(&mut self, problem: &P, guess: &P::Solution) -> Result<P::Solution, SolveError> {
-        (**self).solve_from(problem, guess)
-    }
+            fn solve_from(
+                &mut self,
+                problem: &P,
+                guess: &P::Solution,
+            ) -> Result<P::Solution, SolveError> {
+                (**self).solve_from(problem, guess)
+            }
 
-    fn last_from_guess(&self) -> bool {
-        (**self).last_from_guess()
-    }
+            fn last_from_guess(&self) -> bool {
+                (**self).last_from_guess()
+            }
 
-    fn last_certified(&self) -> bool {
-        (**self).last_certified()
-    }
+            fn last_certified(&self) -> bool {
+                (**self).last_certified()
+            }
+        }
+    )*};
 }
 
-impl<P: Problem, O: Oracle<P> + ?Sized> Oracle<P> for Box<O> {
-    fn solve(
-        &mut self,
-        problem: &P,
-        warm: Option<&P::Solution>,
-    ) -> Result<P::Solution, SolveError> {
-        (**self).solve(problem, warm)
-    }
-
-    fn solve_from(&mut self, problem: &P, guess: &P::Solution) -> Result<P::Solution, SolveError> {
-        (**self).solve_from(problem, guess)
-    }
-
-    fn last_from_guess(&self) -> bool {
-        (**self).last_from_guess()
-    }
-
-    fn last_certified(&self) -> bool {
-        (**self).last_certified()
-    }
-}
+forward_oracle!(&mut O, Box<O>);
 
 /// Solves `problem` with `oracle` and checks the answer the way every LPGD pass does: its shape
 /// and finiteness (else [`SolveError::MalformedAnswer`]) and its optimality where the family can

@@ -43,6 +43,22 @@ pub fn norm(v: &Array1<f64>) -> f64 {
     v.dot(v).sqrt()
 }
 
+/// Clarabel's answer at high accuracy: the reference of the face and warm-forward tests.
+pub fn high_accuracy(problem: &ConicProblem) -> lpgd_core::ConicSolution {
+    lpgd_solvers::ClarabelOracle::high_accuracy()
+        .solve(problem, None)
+        .expect("a reference solve")
+}
+
+/// max over x, y, s of `‖ours − theirs‖∞ / max(1, ‖theirs‖∞)`.
+pub fn distance(a: &lpgd_core::ConicSolution, b: &lpgd_core::ConicSolution) -> f64 {
+    let d = |u: &Array1<f64>, v: &Array1<f64>| {
+        let scale = v.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        (u - v).iter().fold(0.0f64, |m, x| m.max(x.abs())) / scale
+    };
+    d(&a.x, &b.x).max(d(&a.y, &b.y)).max(d(&a.s, &b.s))
+}
+
 /// `‖a − b‖ / max(‖b‖, floor)`.
 pub fn rel_err(a: &Array1<f64>, b: &Array1<f64>, floor: f64) -> f64 {
     assert_eq!(a.len(), b.len(), "lengths differ");

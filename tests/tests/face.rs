@@ -8,22 +8,7 @@ use lpgd_core::{
 };
 use lpgd_solvers::{ClarabelOracle, FaceMiss, FaceOracle, FacePath, FaceSettings};
 use lpgd_tests::random::{cotangent, nondegenerate_lp, strictly_convex_qp};
-use lpgd_tests::{norm, problem_file};
-
-fn high_accuracy(problem: &ConicProblem) -> ConicSolution {
-    ClarabelOracle::high_accuracy()
-        .solve(problem, None)
-        .expect("a reference solve")
-}
-
-/// max over x, y, s of ‖ours − theirs‖∞ / max(1, ‖theirs‖∞).
-fn distance(a: &ConicSolution, b: &ConicSolution) -> f64 {
-    let d = |u: &Array1<f64>, v: &Array1<f64>| {
-        let scale = v.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-        (u - v).iter().fold(0.0f64, |m, x| m.max(x.abs())) / scale
-    };
-    d(&a.x, &b.x).max(d(&a.y, &b.y)).max(d(&a.s, &b.s))
-}
+use lpgd_tests::{distance, high_accuracy, norm, problem_file};
 
 fn instances() -> Vec<(&'static str, ConicProblem)> {
     let mut out = Vec::new();

@@ -3,26 +3,10 @@
 //! do not depend on the thread count or the order of the items, and the continuation's answer is
 //! the high-accuracy re-solve where many active rows change.
 
-use lpgd_core::ndarray::Array1;
 use lpgd_core::{ConicCotangent, ConicProblem, ConicSolution, Lpgd, Oracle, Problem, WarmStarts};
 use lpgd_solvers::{ClarabelOracle, FaceMiss, FaceOracle, FacePath, FaceSettings};
 use lpgd_tests::random::{cotangent, gaussian_vector, nondegenerate_lp, rng, strictly_convex_qp};
-use lpgd_tests::{norm, problem_file};
-
-fn high_accuracy(problem: &ConicProblem) -> ConicSolution {
-    ClarabelOracle::high_accuracy()
-        .solve(problem, None)
-        .expect("a reference solve")
-}
-
-/// max over x, y, s of ‖ours − theirs‖∞ / max(1, ‖theirs‖∞).
-fn distance(a: &ConicSolution, b: &ConicSolution) -> f64 {
-    let d = |u: &Array1<f64>, v: &Array1<f64>| {
-        let scale = v.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-        (u - v).iter().fold(0.0f64, |m, x| m.max(x.abs())) / scale
-    };
-    d(&a.x, &b.x).max(d(&a.y, &b.y)).max(d(&a.s, &b.s))
-}
+use lpgd_tests::{distance, high_accuracy, norm, problem_file};
 
 fn bits(z: &ConicSolution) -> Vec<u64> {
     z.x.iter()
@@ -46,6 +30,16 @@ fn moved(problem: &ConicProblem, seed: u64, scale: f64) -> ConicProblem {
 
 fn face_oracle() -> FaceOracle<ClarabelOracle> {
     FaceOracle::new(ClarabelOracle::new())
+}
+
+/// A face oracle that goes from the hint's face straight to the continuation (`pivots` of it).
+fn without_corrections(pivots: usize) -> FaceOracle<ClarabelOracle> {
+    let settings = FaceSettings {
+        corrections: 0,
+        pivots,
+        ..FaceSettings::default()
+    };
+    FaceOracle::with_settings(ClarabelOracle::new(), settings)
 }
 
 /// Random QPs and nondegenerate LPs (zero and nonnegative rows).
@@ -232,11 +226,7 @@ fn the_continuation_answers_re_solves_where_many_active_rows_change() {
             if !(1..=20).contains(&moved) {
                 continue;
             }
-            let settings = FaceSettings {
-                corrections: 0,
-                ..FaceSettings::default()
-            };
-            let mut oracle = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+            let mut oracle = without_corrections(FaceSettings::default().pivots);
             let ours = oracle.solve(&perturbed, Some(&star)).unwrap();
             let path = oracle.last_path();
             if let Some(FacePath::Continued(pivots)) = path {
@@ -281,12 +271,7 @@ fn out_of_pivots_the_continuation_falls_back_to_the_inner_answer() {
     let star = high_accuracy(&problem);
     let g = cotangent(9, &problem, false, false);
     let perturbed = problem.backward_problem(&star, &g, 3.0, 0.0).unwrap();
-    let settings = FaceSettings {
-        corrections: 0,
-        pivots: 1,
-        ..FaceSettings::default()
-    };
-    let mut oracle = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+    let mut oracle = without_corrections(1);
     let ours = oracle.solve(&perturbed, Some(&star)).unwrap();
     assert_eq!(
         oracle.last_path(),
@@ -320,11 +305,7 @@ fn on_lps_the_continuation_pivots_from_vertex_to_vertex() {
             let Ok(reference) = ClarabelOracle::high_accuracy().solve(&perturbed, None) else {
                 continue;
             };
-            let settings = FaceSettings {
-                corrections: 0,
-                ..FaceSettings::default()
-            };
-            let mut oracle = FaceOracle::with_settings(ClarabelOracle::new(), settings);
+            let mut oracle = without_corrections(FaceSettings::default().pivots);
             let ours = oracle.solve(&perturbed, Some(&star)).unwrap();
             if let Some(FacePath::Continued(pivots)) = oracle.last_path() {
                 continued += 1;
