@@ -24,9 +24,10 @@ pub struct Residuals {
     /// values, not their absolute sums: a dual whose huge entries cancel in `Aᵀy` cannot pass
     /// a reduced cost that is off in the objective's units.
     pub dual: f64,
-    /// The duality gap `|xᵀPx + cᵀx + bᵀy|`, or what the residuals cost in the objective
-    /// (`Σⱼ|rⱼxⱼ| + Σᵢ|pᵢyᵢ|`, r the dual and p the primal residual) where larger, over
-    /// `1 + max(|primal objective|, |dual objective|)`.
+    /// The larger of the duality gap `|xᵀPx + cᵀx + bᵀy| / (1 + max(|primal objective|, |dual
+    /// objective|))` and what the residuals cost in the objective, `(Σⱼ|rⱼxⱼ| + Σᵢ|pᵢyᵢ|)` (r
+    /// the dual and p the primal residual) over `1 +` the size of the Lagrangian's terms
+    /// `Σⱼ|xⱼ|(|cⱼ| + |(Px)ⱼ| + |(Aᵀy)ⱼ|) + Σᵢ|yᵢ|(|bᵢ| + |(Ax)ᵢ| + |sᵢ|)`.
     pub gap: f64,
     /// How far `s` lies outside `K`: on linear rows each slack against its row's scale (as in
     /// `primal`), on other cones each block against `1 + ‖s_block‖∞`.
@@ -150,15 +151,22 @@ impl ConicProblem {
         let (pobj, dobj) = (0.5 * xpx + cx, -0.5 * xpx - by);
         // The gap, and what the residuals cost in the objective's units: a reduced cost off by
         // rⱼ moves the objective by rⱼxⱼ, a row off by pᵢ by pᵢyᵢ — invariant under scaling a
-        // row or a variable, and what a badly scaled problem's "optimal" answer gets wrong
-        // (a variable of 1e5 with a reduced cost off by 1e-6 is 0.1 off the optimum).
-        let priced: f64 = (0..self.n())
-            .map(|j| ((px[j] + self.c[j] + aty[j]) * x[j]).abs())
-            .sum::<f64>()
-            + (0..self.m())
-                .map(|i| ((ax[i] + s[i] - self.b[i]) * y[i]).abs())
-                .sum::<f64>();
-        let gap = (pobj - dobj).abs().max(priced) / (1.0 + pobj.abs().max(dobj.abs()));
+        // row or a variable, and what a badly scaled problem's "optimal" answer gets wrong (a
+        // variable of 1e5 with a reduced cost off by 1e-6 is 0.1 off the optimum). It is
+        // measured against the size of the Lagrangian's terms at the point, so a large x with
+        // a zero objective (a feasibility layer) is not held to an objective of 0.
+        let mut priced = 0.0;
+        let mut terms = 0.0;
+        for j in 0..self.n() {
+            priced += ((px[j] + self.c[j] + aty[j]) * x[j]).abs();
+            terms += x[j].abs() * (self.c[j].abs() + px[j].abs() + aty[j].abs());
+        }
+        for i in 0..self.m() {
+            priced += ((ax[i] + s[i] - self.b[i]) * y[i]).abs();
+            terms += y[i].abs() * (self.b[i].abs() + ax[i].abs() + s[i].abs());
+        }
+        let gap =
+            ((pobj - dobj).abs() / (1.0 + pobj.abs().max(dobj.abs()))).max(priced / (1.0 + terms));
         // Cone membership: linear rows one by one (a slack against its row's scale, a dual
         // against its own size), other cones block by block.
         let (mut slack_cone, mut dual_cone, mut row) = (0.0_f64, 0.0_f64, 0);
