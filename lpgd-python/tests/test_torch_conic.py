@@ -119,6 +119,19 @@ def test_the_face_backend_gives_exact_gradients_at_default_accuracy(qp, side):
         lt.ConicLayer(A, cones, P, backend="gurobi+face")
 
 
+def test_the_face_backend_with_boundary_cones_is_a_layer_backend(qp):
+    # Its docstring offers "+face+boundary"; the layer took only "+face" before.
+    A, P, cones, b, rng = qp
+    layer = lt.ConicLayer(A, cones, P, tau=1e-5, backend="clarabel+face+boundary")
+    plain = lt.ConicLayer(A, cones, P, tau=1e-5, backend="clarabel+face")
+    a_vals, p_vals = values(layer, A, P)
+    c = torch.tensor(rng.standard_normal((2, A.shape[1])))
+    x = layer(a_vals, torch.tensor(b), c, p_vals)
+    assert torch.max(torch.abs(x - plain(a_vals, torch.tensor(b), c, p_vals))) < 1e-9
+    with pytest.raises(ValueError):
+        lt.ConicLayer(A, cones, P, backend="clarabel+boundary")
+
+
 def test_torch_gradcheck_on_a_strictly_convex_qp(qp):
     A, P, cones, b, rng = qp
     layer = lt.ConicLayer(A, cones, P, tau=1e-6, high_accuracy=True)
