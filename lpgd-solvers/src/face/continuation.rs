@@ -21,17 +21,12 @@
 //! to zero first leaves (a dual ratio test). Both tests are solves with the same bordered
 //! factor.
 
-use super::{border, is_linear, scatter, upper_of, Face, FaceMiss, FaceOracle, Role, MAX_BORDER};
+use super::{border, is_linear, upper_of, Face, FaceMiss, FaceOracle, Role, MAX_BORDER};
 use lpgd_core::{ConicProblem, ConicSolution};
 
 /// Whether the continuation can answer on `face`: linear cones only.
 pub(super) fn applies(face: &Face) -> bool {
     face.blocks.is_empty()
-}
-
-/// `values` restricted to `rows`.
-fn gather(values: &[f64], rows: &[usize]) -> Vec<f64> {
-    rows.iter().map(|&r| values[r]).collect()
 }
 
 impl<O> FaceOracle<O> {
@@ -44,54 +39,52 @@ impl<O> FaceOracle<O> {
     ) -> Result<(ConicSolution, usize), FaceMiss> {
         let (n, m) = (problem.n(), problem.m());
         let linear = is_linear(problem);
-        let mut start = start;
-        start.trim_to_vertex(n);
-        let Face {
-            mut roles,
-            mut x,
-            mut y,
-            mut s,
-            ..
-        } = start;
-        for r in 0..m {
-            match roles[r] {
-                Role::Equality => s[r] = 0.0,
-                Role::Tight => {
-                    s[r] = 0.0;
-                    y[r] = y[r].max(0.0);
+        // The walk moves the face's roles and its point (x, y, s) along; at the end of the
+        // segment the face is the one to certify.
+        let mut face = start;
+        face.trim_to_vertex(n);
+        let (minus_dc, db) = {
+            let Face { roles, x, y, s, .. } = &mut face;
+            for r in 0..m {
+                match roles[r] {
+                    Role::Equality => s[r] = 0.0,
+                    Role::Tight => {
+                        s[r] = 0.0;
+                        y[r] = y[r].max(0.0);
+                    }
+                    Role::Free => {
+                        y[r] = 0.0;
+                        s[r] = s[r].max(0.0);
+                    }
+                    _ => return Err(FaceMiss::Cone),
                 }
-                Role::Free => {
-                    y[r] = 0.0;
-                    s[r] = s[r].max(0.0);
-                }
-                _ => return Err(FaceMiss::Cone),
             }
-        }
-        // The data the clipped point is optimal for, and the way to the problem's.
-        let a = problem.a();
-        let mut c0 = a.t_mul_vec(&y);
-        if let Some(p) = problem.p() {
-            c0 += &p.sym_upper_mul_vec(&x);
-        }
-        let dc: Vec<f64> = problem.c().iter().zip(&c0).map(|(c, c0)| c + c0).collect();
-        let ax = a.mul_vec(&x);
-        let db: Vec<f64> = (0..m).map(|r| problem.b()[r] - ax[r] - s[r]).collect();
-        let minus_dc: Vec<f64> = dc.iter().map(|v| -v).collect();
+            // The data the clipped point is optimal for, and the way to the problem's.
+            let a = problem.a();
+            let mut c0 = a.t_mul_vec(y);
+            if let Some(p) = problem.p() {
+                c0 += &p.sym_upper_mul_vec(x);
+            }
+            let minus_dc: Vec<f64> = problem
+                .c()
+                .iter()
+                .zip(&c0)
+                .map(|(c, c0)| -(c + c0))
+                .collect();
+            let ax = a.mul_vec(x);
+            let db: Vec<f64> = (0..m).map(|r| problem.b()[r] - ax[r] - s[r]).collect();
+            (minus_dc, db)
+        };
 
         let view = self.view(problem);
         let full = self.ordering(problem, &view);
-        let tight_rows = |roles: &[Role]| -> Vec<usize> {
-            (0..m)
-                .filter(|&r| matches!(roles[r], Role::Equality | Role::Tight))
-                .collect()
-        };
         let mut base = None;
         let mut t = 0.0;
         let mut pivots = 0;
         // The rows the last pivot moved: they do not move back at a zero step (no cycling).
         let mut last_pivot: Vec<usize> = Vec::new();
         loop {
-            let tight = tight_rows(&roles);
+            let tight = face.tight_rows();
             let fits = base.is_some_and(|k: usize| {
                 let (added, removed) = border(&self.factors[k].rows, &tight);
                 added.len() + removed.len() <= MAX_BORDER
@@ -110,6 +103,7 @@ impl<O> FaceOracle<O> {
             // The direction on this face: [P Aₜᵀ; Aₜ 0] (dx, dyₜ) = (−Δc, Δbₜ).
             let (dx, dy) = self.face_solve(k, &view, &tight, &minus_dc, &db)?;
             let dx = &dx[..];
+            let Face { roles, x, y, s, .. } = &mut face;
             let ds: Vec<f64> = (0..m)
                 .map(|r| match roles[r] {
                     Role::Free => db[r] - view.rows[r].iter().map(|&(j, v)| v * dx[j]).sum::<f64>(),
@@ -149,12 +143,7 @@ impl<O> FaceOracle<O> {
             }
             t += step;
             last_pivot = if linear {
-                self.swap(
-                    problem,
-                    (k, &view, &tight),
-                    r,
-                    (&mut roles, &mut x, &mut y, &mut s),
-                )?
+                self.swap(problem, (k, &view, &tight), r, (roles, x, y, s))?
             } else {
                 roles[r] = match roles[r] {
                     Role::Tight => {
@@ -174,13 +163,6 @@ impl<O> FaceOracle<O> {
             }
         }
         // The face at the end of the segment, solved exactly and certified.
-        let mut face = Face {
-            roles,
-            blocks: Vec::new(),
-            x: x.to_vec(),
-            y: y.to_vec(),
-            s: s.to_vec(),
-        };
         let (candidate, _) = self.on_face(problem, &mut face, base)?;
         if candidate.cone_violated || !candidate.violations.is_empty() {
             return Err(FaceMiss::Certificate);
@@ -188,38 +170,6 @@ impl<O> FaceOracle<O> {
         let mut z = candidate.solution;
         z.iterations = u32::try_from(pivots + 1).unwrap_or(u32::MAX);
         Ok((z, pivots))
-    }
-
-    /// Solves `[P Aₜᵀ; Aₜ 0] (u, w) = (f, gₜ)` on the face of the rows `tight` by bordering the
-    /// kept factor `k`: u, and w scattered over all m rows (zero off the face).
-    fn face_solve(
-        &mut self,
-        k: usize,
-        view: &super::RowView,
-        tight: &[usize],
-        f: &[f64],
-        g: &[f64],
-    ) -> Result<(Vec<f64>, Vec<f64>), FaceMiss> {
-        let n = f.len();
-        let m = g.len();
-        let factor = &mut self.factors[k];
-        let (added, removed) = border(&factor.rows, tight);
-        let mut rhs = f.to_vec();
-        rhs.extend(gather(g, &factor.rows));
-        let d = gather(g, &added);
-        let out = factor
-            .kkt
-            .solve_bordered(view, (&rhs, n), &added, &removed, (&d, true))
-            .ok_or(FaceMiss::Singular)?;
-        let base_len = n + factor.rows.len();
-        let mut w = scatter(m, &factor.rows, &out[n..base_len]).to_vec();
-        for &e in &removed {
-            w[factor.rows[e]] = 0.0;
-        }
-        for (i, &r) in added.iter().enumerate() {
-            w[r] = out[base_len + i];
-        }
-        Ok((out[..n].to_vec(), w))
     }
 
     /// An LP's pivot at a breakpoint of row `r` (see the [module docs](self)): `r` and its

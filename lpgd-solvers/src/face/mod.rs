@@ -454,6 +454,11 @@ fn scatter(m: usize, rows: &[usize], values: &[f64]) -> Array1<f64> {
     y
 }
 
+/// `values` restricted to `rows`.
+fn gather(values: &[f64], rows: &[usize]) -> Vec<f64> {
+    rows.iter().map(|&r| values[r]).collect()
+}
+
 /// A's rows as sparse lists (variables ascending), kept for the last A the oracle saw.
 struct RowView {
     a: CscMatrix,
@@ -1240,31 +1245,16 @@ impl<O> FaceOracle<O> {
         let view = self.view(problem);
         let mut corrections = 0;
         let (x, mut y) = if boundary.is_empty() {
-            let mut rhs: Vec<f64> = problem.c().iter().map(|v| -v).collect();
+            let minus_c: Vec<f64> = problem.c().iter().map(|v| -v).collect();
+            let b_values = b.as_slice().expect("contiguous");
+            // Bordering a kept factorization of a nearby face, else a factorization of its own.
             let bordered = base.and_then(|k| {
-                let factor = &mut self.factors[k];
-                let (added, removed) = border(&factor.rows, &rows);
-                rhs.extend(factor.rows.iter().map(|&r| b[r]));
-                let d: Vec<f64> = added.iter().map(|&r| b[r]).collect();
-                let out =
-                    factor
-                        .kkt
-                        .solve_bordered(&view, (&rhs, n), &added, &removed, (&d, true))?;
-                let base_len = n + factor.rows.len();
-                let mut y = scatter(m, &factor.rows, &out[n..base_len]);
-                for &e in &removed {
-                    y[factor.rows[e]] = 0.0;
-                }
-                for (i, &r) in added.iter().enumerate() {
-                    y[r] = out[base_len + i];
-                }
-                Some((Array1::from(out[..n].to_vec()), y))
+                self.face_solve(k, &view, &rows, &minus_c, b_values)
+                    .ok()
+                    .map(|point| (k, point))
             });
-            match bordered {
-                Some(point) => {
-                    used = base;
-                    point
-                }
+            let (k, (x, y)) = match bordered {
+                Some(found) => found,
                 None => {
                     let full = self.ordering(problem, &view);
                     let k = self.factor(
@@ -1274,16 +1264,11 @@ impl<O> FaceOracle<O> {
                         || Ok((upper_of(problem, n), view.columns(&rows))),
                         || full.map(|o| o.restricted(n, &rows)),
                     )?;
-                    used = Some(k);
-                    rhs.truncate(n);
-                    rhs.extend(rows.iter().map(|&r| b[r]));
-                    let v = self.factors[k]
-                        .kkt
-                        .solve(&rhs, n)
-                        .ok_or(FaceMiss::Singular)?;
-                    (Array1::from(v[..n].to_vec()), scatter(m, &rows, &v[n..]))
+                    (k, self.face_solve(k, &view, &rows, &minus_c, b_values)?)
                 }
-            }
+            };
+            used = Some(k);
+            (Array1::from(x), Array1::from(y))
         } else {
             let (x, y, k) = self.newton((problem, &view), face)?;
             corrections = k;
@@ -1356,6 +1341,38 @@ impl<O> FaceOracle<O> {
             },
             used,
         ))
+    }
+
+    /// Solves `[P Aₜᵀ; Aₜ 0] (u, w) = (f, gₜ)` on the face of the rows `tight` by bordering the
+    /// kept factor `k`: u, and w scattered over all m rows (zero off the face).
+    fn face_solve(
+        &mut self,
+        k: usize,
+        view: &RowView,
+        tight: &[usize],
+        f: &[f64],
+        g: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), FaceMiss> {
+        let n = f.len();
+        let m = g.len();
+        let factor = &mut self.factors[k];
+        let (added, removed) = border(&factor.rows, tight);
+        let mut rhs = f.to_vec();
+        rhs.extend(gather(g, &factor.rows));
+        let d = gather(g, &added);
+        let out = factor
+            .kkt
+            .solve_bordered(view, (&rhs, n), &added, &removed, (&d, true))
+            .ok_or(FaceMiss::Singular)?;
+        let base_len = n + factor.rows.len();
+        let mut w = scatter(m, &factor.rows, &out[n..base_len]).to_vec();
+        for &e in &removed {
+            w[factor.rows[e]] = 0.0;
+        }
+        for (i, &r) in added.iter().enumerate() {
+            w[r] = out[base_len + i];
+        }
+        Ok((out[..n].to_vec(), w))
     }
 
     /// Newton's method for the optimum on a face with second-order blocks on their boundary,
