@@ -1,9 +1,7 @@
 //! Forward and backward over every instance of a problem file, timed per instance.
 
 use crate::timed::Timed;
-use lpgd_core::{
-    ConicGradient, ConicProblem, ConicSolution, Lpgd, LpgdError, Oracle, ProblemFile, SolveStatus,
-};
+use lpgd_core::{ConicGradient, ConicProblem, ConicSolution, Lpgd, LpgdError, Oracle, ProblemFile};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
@@ -39,10 +37,6 @@ pub struct InstanceReport {
     pub resolves: usize,
 }
 
-fn status_name(status: SolveStatus) -> &'static str {
-    status.label()
-}
-
 /// Runs one instance with a per-worker oracle.
 pub fn run_instance(
     lpgd: &Lpgd,
@@ -76,7 +70,7 @@ pub fn run_instance(
             return report;
         }
     };
-    report.status = status_name(z.status).into();
+    report.status = z.status.label().into();
     let t1 = Instant::now();
     let backward = lpgd.backward(oracle, problem, &z, cotangent);
     report.backward_s = t1.elapsed().as_secs_f64();

@@ -572,6 +572,12 @@ impl Session {
         self.from_guess.clone()
     }
 
+    /// The share of the items answered from their guess (NaN for an empty batch).
+    fn warm_share(&self) -> f64 {
+        let warm = self.from_guess.iter().filter(|&&w| w).count();
+        warm as f64 / self.from_guess.len() as f64
+    }
+
     /// How good each item's forward answer is, as columns (one entry per item): `status`
     /// (`"solved"`, `"almost_solved"`, or the failure's kind: `"infeasible"`, `"unbounded"`,
     /// `"max_iterations"`, `"numerical"`, `"invalid_input"`, …), `iterations`, the verification's

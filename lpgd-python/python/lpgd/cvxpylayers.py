@@ -87,8 +87,12 @@ class LpgdSolver(SolverInterface):
         }
         self.threads = -1 if threads is None else int(threads)
         self._warm = _lpgd.WarmStarts() if warm else None
-        self.last_warm_share = float("nan")
         self._last_session = None
+
+    @property
+    def last_warm_share(self) -> float:
+        """The share of the last batch's items answered from their guess (NaN before one)."""
+        return float("nan") if self._last_session is None else self._last_session.warm_share()
 
     @property
     def last_info(self):
@@ -152,8 +156,6 @@ class LpgdSolver(SolverInterface):
                                        solver["high_accuracy"], threads, self._warm,
                                        max_iter=solver["max_iter"],
                                        time_limit=solver["time_limit"])
-        warm = session.warm()
-        self.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
         self._last_session = session
         x, y, _, errors = session.stacked()
         raise_failures(errors, "forward", on_failure)

@@ -91,8 +91,6 @@ class _ConicFunction(torch.autograd.Function):
                           None if p_values is None else _np(p_values), layer.backend,
                           layer.cold, layer.high_accuracy, layer.threads,
                           layer._warm, keys if layer._warm is not None else None)
-        warm = session.warm()
-        layer.last_warm_share = sum(warm) / len(warm) if warm else float("nan")
         layer._last_session = session
         x, y, sl, errors = session.stacked()
         raise_failures(errors, "ConicLayer forward", layer.on_failure)
@@ -189,9 +187,12 @@ class ConicLayer(torch.nn.Module):
         self.fallback, self.outputs, self.on_failure = fallback, outputs, on_failure
         self.threads, self.cold, self.high_accuracy = threads, cold, high_accuracy
         self._warm = _lpgd.WarmStarts() if warm else None
-        #: The share of the last call's items answered from their guess (NaN before a call).
-        self.last_warm_share = float("nan")
         self._last_session = None
+
+    @property
+    def last_warm_share(self) -> float:
+        """The share of the last call's items answered from their guess (NaN before a call)."""
+        return float("nan") if self._last_session is None else self._last_session.warm_share()
 
     @property
     def last_info(self) -> dict | None:
