@@ -496,8 +496,10 @@ impl Lpgd {
         let mut sigma = sigma;
         let floor = Fallback::SHRINK_FLOOR * self.tau;
         for _ in 0..=retries {
-            let attempt = build(sigma)
-                .and_then(|perturbed| self.solve_checked(oracle, &perturbed, Some(star)));
+            let attempt = build(sigma).and_then(|perturbed| {
+                let hint = problem.hint(&perturbed, star);
+                self.solve_checked(oracle, &perturbed, Some(&hint))
+            });
             match attempt {
                 Ok(z) => return Some((sigma, problem.restrict(z), oracle.last_certified())),
                 Err(error) => {

@@ -3,6 +3,7 @@
 //! [`CombinatorialProblem`](crate::CombinatorialProblem).
 
 use crate::error::{Field, InvalidInput, SolveError};
+use std::borrow::Cow;
 
 /// A family of optimization problems in one canonical form, with what LPGD needs to know about it:
 /// how to perturb an instance, and how its Lagrangian depends on the data.
@@ -72,6 +73,15 @@ pub trait Problem: Sized {
     /// variables (the identity unless the perturbation had to enlarge the problem).
     fn restrict(&self, perturbed: Self::Solution) -> Self::Solution {
         perturbed
+    }
+
+    /// The solution `star` of this problem in the shape of `perturbed`, a problem built from it
+    /// by [`Problem::backward_problem`] or [`Problem::forward_mode_problem`]: the warm hint every
+    /// re-solve is given (the inverse of [`Problem::restrict`]; `star` itself unless the
+    /// perturbation enlarged the problem).
+    fn hint<'a>(&self, perturbed: &Self, star: &'a Self::Solution) -> Cow<'a, Self::Solution> {
+        let _ = perturbed;
+        Cow::Borrowed(star)
     }
 
     /// `(∂_w L(a; w) − ∂_w L(b; w)) / denominator`, the LPGD gradient from two solutions.

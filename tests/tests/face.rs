@@ -31,7 +31,8 @@ fn a_certified_resolve_is_the_optimum_for_both_sides_and_every_loss() {
             for sigma in [tau, -tau] {
                 let perturbed = problem.backward_problem(&star, &g, sigma, 0.0).unwrap();
                 let mut face = FaceOracle::new(ClarabelOracle::new());
-                let ours = face.solve(&perturbed, Some(&star)).unwrap();
+                let hint = problem.hint(&perturbed, &star);
+                let ours = face.solve(&perturbed, Some(&hint)).unwrap();
                 assert_eq!(
                     face.last_path(),
                     Some(FacePath::Certified),

@@ -21,7 +21,11 @@
 //! to zero first leaves (a dual ratio test). Both tests are solves with the same bordered
 //! factor.
 
-use super::{border, is_linear, upper_of, Face, FaceMiss, FaceOracle, Role, MAX_BORDER};
+use super::dense::border;
+use super::guess::{is_linear, Face, Role};
+use super::kkt::{upper_of, RowView, MAX_BORDER};
+use super::oracle::FaceOracle;
+use super::settings::FaceMiss;
 use lpgd_core::{ConicProblem, ConicSolution};
 
 /// Whether the continuation can answer on `face`: linear cones only.
@@ -76,8 +80,8 @@ impl<O> FaceOracle<O> {
             (minus_dc, db)
         };
 
-        let view = self.view(problem);
-        let full = self.ordering(problem, &view);
+        let view = self.cache.view(problem);
+        let full = self.cache.ordering(problem, &view);
         let mut base = None;
         let mut t = 0.0;
         let mut pivots = 0;
@@ -86,12 +90,13 @@ impl<O> FaceOracle<O> {
         loop {
             let tight = face.tight_rows();
             let fits = base.is_some_and(|k: usize| {
-                let (added, removed) = border(&self.factors[k].rows, &tight);
+                let (added, removed) = border(self.cache.rows(k), &tight);
                 added.len() + removed.len() <= MAX_BORDER
             });
             let k = match base {
                 Some(k) if fits => k,
-                _ => self.factor(
+                _ => self.cache.factor(
+                    &mut self.stats,
                     problem,
                     &tight,
                     (&[], &[]),
@@ -101,7 +106,7 @@ impl<O> FaceOracle<O> {
             };
             base = Some(k);
             // The direction on this face: [P Aₜᵀ; Aₜ 0] (dx, dyₜ) = (−Δc, Δbₜ).
-            let (dx, dy) = self.face_solve(k, &view, &tight, &minus_dc, &db)?;
+            let (dx, dy) = self.cache.face_solve(k, &view, &tight, &minus_dc, &db)?;
             let dx = &dx[..];
             let Face { roles, x, y, s, .. } = &mut face;
             let ds: Vec<f64> = (0..m)
@@ -177,7 +182,7 @@ impl<O> FaceOracle<O> {
     fn swap(
         &mut self,
         problem: &ConicProblem,
-        (k, view, tight): (usize, &super::RowView, &[usize]),
+        (k, view, tight): (usize, &RowView, &[usize]),
         r: usize,
         (roles, x, y, s): (&mut [Role], &mut [f64], &mut [f64], &mut [f64]),
     ) -> Result<Vec<usize>, FaceMiss> {
@@ -195,7 +200,7 @@ impl<O> FaceOracle<O> {
             // other tight rows held) until a free row's slack reaches zero; that row enters.
             let mut g = vec![0.0; m];
             g[r] = -1.0;
-            let (d, _) = self.face_solve(k, view, tight, &vec![0.0; n], &g)?;
+            let (d, _) = self.cache.face_solve(k, view, tight, &vec![0.0; n], &g)?;
             let rates: Vec<f64> = (0..m)
                 .map(|q| {
                     if roles[q] == Role::Free {
@@ -229,7 +234,7 @@ impl<O> FaceOracle<O> {
             for &(j, a) in &view.rows[r] {
                 f[j] = a;
             }
-            let (_, alpha) = self.face_solve(k, view, tight, &f, &vec![0.0; m])?;
+            let (_, alpha) = self.cache.face_solve(k, view, tight, &f, &vec![0.0; m])?;
             let (theta, p) = first(
                 &mut (0..m)
                     .filter(|&p| roles[p] == Role::Tight && alpha[p] > 0.0)

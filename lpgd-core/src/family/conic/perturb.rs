@@ -10,6 +10,7 @@ use crate::csc::CscMatrix;
 use crate::error::{check_finite, check_len, InvalidInput, SolveError};
 use crate::problem::Problem;
 use ndarray::Array1;
+use std::borrow::Cow;
 
 impl ConicProblem {
     /// `P + ρI` (pattern extended by the diagonal), or P unchanged for ρ = 0.
@@ -198,6 +199,24 @@ impl Problem for ConicProblem {
             status: z.status,
             iterations: z.iterations,
         }
+    }
+
+    fn hint<'a>(&self, perturbed: &Self, star: &'a ConicSolution) -> Cow<'a, ConicSolution> {
+        let (n, m) = (self.n(), self.m());
+        if perturbed.n() == n || star.x.len() != n || star.s.len() != m || star.y.len() != m {
+            return Cow::Borrowed(star);
+        }
+        // The slack embedding: variables (x, s), the rows' duals (y, y), slacks (0, s).
+        let x = ndarray::concatenate![ndarray::Axis(0), star.x, star.s];
+        let y = ndarray::concatenate![ndarray::Axis(0), star.y, star.y];
+        let s = ndarray::concatenate![ndarray::Axis(0), Array1::zeros(m), star.s];
+        Cow::Owned(ConicSolution {
+            x,
+            y,
+            s,
+            status: star.status,
+            iterations: star.iterations,
+        })
     }
 
     fn lagrangian_gradient_difference(
