@@ -1,7 +1,6 @@
 //! Options shared by several commands, and the bounds on options whose work grows with them.
 
 use crate::error::BenchError;
-use clap::ValueEnum;
 use lpgd_core::{ProblemFile, Side};
 use lpgd_solvers::{Backend, BackendOptions, KktSolver};
 use std::path::Path;
@@ -62,25 +61,10 @@ pub fn read_problem(path: &Path, max_mb: u64) -> Result<ProblemFile, BenchError>
     })
 }
 
-/// Which perturbation(s) to re-solve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SideArg {
-    /// σ = +τ.
-    Right,
-    /// σ = −τ.
-    Left,
-    /// Both.
-    Centered,
-}
-
-impl From<SideArg> for Side {
-    fn from(s: SideArg) -> Side {
-        match s {
-            SideArg::Right => Side::Right,
-            SideArg::Left => Side::Left,
-            SideArg::Centered => Side::Centered,
-        }
-    }
+/// A side by its name (`right`, `left`, `centered`/`centred`: [`Side`]'s `FromStr`).
+pub fn side(v: &str) -> Result<Side, String> {
+    v.parse()
+        .map_err(|e: lpgd_core::InvalidInput| e.to_string())
 }
 
 /// The backend and how it runs.

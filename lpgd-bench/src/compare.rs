@@ -350,7 +350,7 @@ fn rows_for(
                 family: name.into(),
                 size,
                 backend: label,
-                side: format!("{side:?}").to_lowercase(),
+                side: side.to_string(),
                 forward_ms,
                 backward_ms,
                 ratio: backward_ms / forward_ms,

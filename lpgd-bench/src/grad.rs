@@ -1,6 +1,6 @@
 //! `lpgd-bench grad` and `lpgd-bench demo`: LPGD on problem files, per instance, timed.
 
-use crate::args::{instance_count, read_problem, SideArg, SolverArgs};
+use crate::args::{instance_count, read_problem, side, SolverArgs};
 use crate::error::{write_file, BenchError};
 use crate::run::{run_file, InstanceReport};
 use crate::stats::median;
@@ -21,8 +21,8 @@ pub struct GradArgs {
     #[arg(long, default_value_t = 0.0)]
     pub rho: f64,
     /// Which perturbation(s) to re-solve.
-    #[arg(long, value_enum, default_value_t = SideArg::Centered)]
-    pub side: SideArg,
+    #[arg(long, value_parser = side, default_value = "centered")]
+    pub side: Side,
     /// Output JSON file.
     #[arg(long)]
     pub out: PathBuf,
@@ -77,7 +77,7 @@ fn summarize(reports: &[InstanceReport]) -> Summary {
 /// Forward and backward on every instance of a problem file; writes gradients and timings.
 pub fn grad(args: &GradArgs) -> Result<(), BenchError> {
     let (path, out, solver) = (&args.problem, &args.out, &args.solver);
-    let (tau, rho, side) = (args.tau, args.rho, Side::from(args.side));
+    let (tau, rho, side) = (args.tau, args.rho, args.side);
     let lpgd = Lpgd::new(tau)?.with_rho(rho)?.with_side(side);
     let (backend, options) = (solver.backend, solver.options());
     if !backend.supports(Capability::Duals) {

@@ -75,13 +75,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut runs: Vec<(String, TerrainReport)> = Vec::new();
     for name in args.rules.split(',').map(str::trim) {
         let rule = match name {
-            "right" => LayerRule::Lpgd(Lpgd::new(args.tau)?.with_side(Side::Right)),
-            "centered" => LayerRule::Lpgd(Lpgd::new(args.tau)?.with_side(Side::Centered)),
-            "left" => LayerRule::Lpgd(Lpgd::new(args.tau)?.with_side(Side::Left)),
             "nid" => LayerRule::Nid,
-            other => {
-                return Err(format!("unknown rule '{other}' (right, centered, left, nid)").into())
-            }
+            side => match side.parse::<Side>() {
+                Ok(side) => LayerRule::Lpgd(Lpgd::new(args.tau)?.with_side(side)),
+                Err(_) => {
+                    return Err(
+                        format!("unknown rule '{name}' (right, centered, left, nid)").into(),
+                    )
+                }
+            },
         };
         let label = match name {
             "nid" => "nid".to_string(),

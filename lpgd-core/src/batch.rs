@@ -6,9 +6,10 @@
 //! not depend on what they solved before, results do not depend on the number of threads.
 
 use crate::error::{InvalidInput, LpgdError};
-use crate::lpgd::{Backward, Forward, Jvp, Lpgd};
+use crate::lpgd::{Backward, Jvp, Lpgd};
 use crate::oracle::Oracle;
 use crate::problem::Problem;
+use crate::settings::{Forward, SolveSettings};
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 
@@ -92,7 +93,7 @@ fn same_len(a: usize, b: usize) -> Result<(), InvalidInput> {
     }
 }
 
-impl Lpgd {
+impl SolveSettings {
     /// Solves every problem; one result per problem, in order.
     pub fn forward_batch<P, O, F>(
         &self,
@@ -113,7 +114,7 @@ impl Lpgd {
         )
     }
 
-    /// Solves every problem given its guess ([`Lpgd::forward_from`]; `None`: from scratch); one
+    /// Solves every problem given its guess ([`SolveSettings::forward_from`]; `None`: from scratch); one
     /// result per problem, in order. Each item's answer depends on its problem and its guess
     /// alone, so it does not depend on the thread count or on the order of the items.
     #[allow(clippy::type_complexity)]
@@ -138,6 +139,42 @@ impl Lpgd {
             |oracle, (p, guess)| self.forward_from(oracle, p, guess),
         ))
     }
+}
+
+impl Lpgd {
+    /// Solves every problem ([`SolveSettings::forward_batch`] with this configuration's settings).
+    pub fn forward_batch<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+    ) -> Vec<Result<P::Solution, LpgdError>>
+    where
+        P: Problem + Sync,
+        P::Solution: Send,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        self.settings().forward_batch(make_oracle, problems)
+    }
+
+    /// Solves every problem given its guess ([`SolveSettings::forward_batch_from`] with this
+    /// configuration's settings).
+    #[allow(clippy::type_complexity)]
+    pub fn forward_batch_from<P, O, F>(
+        &self,
+        make_oracle: F,
+        problems: &[P],
+        guesses: &[Option<&P::Solution>],
+    ) -> Result<Vec<Result<Forward<P::Solution>, LpgdError>>, InvalidInput>
+    where
+        P: Problem + Sync,
+        P::Solution: Send + Sync,
+        O: Oracle<P>,
+        F: Fn() -> O + Sync + Send,
+    {
+        self.settings()
+            .forward_batch_from(make_oracle, problems, guesses)
+    }
 
     /// Backward pass for every item; one result per item, in order. The slices must have equal
     /// lengths (problem `i`, its forward solution `i`, its incoming gradient `i`).
@@ -161,7 +198,7 @@ impl Lpgd {
         same_len(problems.len(), cotangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(cotangents).collect();
         Ok(map_batch(
-            self.threads(),
+            self.settings().threads(),
             make_oracle,
             items,
             |oracle, ((p, z), g)| self.backward(oracle, p, z, g),
@@ -189,7 +226,7 @@ impl Lpgd {
         same_len(problems.len(), tangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(tangents).collect();
         Ok(map_batch(
-            self.threads(),
+            self.settings().threads(),
             make_oracle,
             items,
             |oracle, ((p, z), d)| self.jvp(oracle, p, z, d),

@@ -61,6 +61,7 @@ mod oracle;
 mod problem;
 #[cfg(feature = "json")]
 mod problem_file;
+mod settings;
 mod side;
 mod warm;
 
@@ -78,11 +79,12 @@ pub use family::conic::{
 };
 pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
 pub use linalg::symmetric_eigen;
-pub use lpgd::{Backward, Forward, Jvp, Lpgd, Report};
+pub use lpgd::{Backward, Jvp, Lpgd, Report};
 pub use oracle::{checked_solve, FnOracle, Oracle};
 pub use problem::{Finite, Problem};
 #[cfg(feature = "json")]
 pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};
+pub use settings::{Forward, SolveSettings};
 pub use side::{Fallback, Side};
 pub use warm::WarmStarts;
 

@@ -15,6 +15,53 @@ pub enum Side {
     Centered,
 }
 
+impl Side {
+    /// Every side, in the order right, left, centred.
+    pub const ALL: [Side; 3] = [Side::Right, Side::Left, Side::Centered];
+
+    /// The side's name: `right`, `left` or `centered` (what [`str::parse`] reads back, also
+    /// accepting `centred`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Side::Right => "right",
+            Side::Left => "left",
+            Side::Centered => "centered",
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A side by name (`right`, `left`, `centered` or `centred`).
+///
+/// ```
+/// use lpgd_core::Side;
+/// assert_eq!("centred".parse::<Side>()?, Side::Centered);
+/// assert_eq!(Side::Left.to_string().parse::<Side>()?, Side::Left);
+/// assert!("middle".parse::<Side>().is_err());
+/// # Ok::<(), lpgd_core::InvalidInput>(())
+/// ```
+impl std::str::FromStr for Side {
+    type Err = crate::error::InvalidInput;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "right" => Ok(Side::Right),
+            "left" => Ok(Side::Left),
+            "centered" | "centred" => Ok(Side::Centered),
+            _ => Err(crate::error::InvalidInput::Value {
+                field: "side",
+                index: 0,
+                reason: "must be 'right', 'left' or 'centered'",
+            }),
+        }
+    }
+}
+
 /// What to do when a perturbed re-solve fails (an infeasible or unbounded perturbed problem, an
 /// iteration limit, a numerical failure).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

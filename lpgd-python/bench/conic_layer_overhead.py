@@ -65,8 +65,7 @@ def main():
         def bare():
             s = layer._structure.solve(a_np, b, c, p_np, "clarabel", False, False, threads)
             s.stacked()
-            s.backward_stacked(gx, zeros, zeros, args.tau, args.rho, "centered", "none",
-                               threads)
+            s.backward_stacked(gx, zeros, zeros, layer.config)
 
         bt = torch.from_numpy(b)
         gt = torch.from_numpy(gx)

@@ -100,8 +100,8 @@ class Lpgd:
 
     def backward(self, session):
         t = time.perf_counter()
-        out = session.backward_stacked(self.d["dx"], self.d["dy"], self.d["ds"], 0.1, 0.1,
-                                       "centered", "none", self.threads)
+        config = _lpgd.LpgdConfig(0.1, 0.1, "centered", "none", self.threads)
+        out = session.backward_stacked(self.d["dx"], self.d["dy"], self.d["ds"], config)
         return time.perf_counter() - t, out
 
 

@@ -2,9 +2,9 @@
 //! costs, with LPGD and the other gradient rules computed by the Rust functions themselves, so a
 //! layer's numbers are the Rust core's bit for bit.
 
-use crate::conic::lpgd_config;
+use crate::config::LpgdConfig;
 use crate::data::PyRandomState;
-use crate::value_error;
+use crate::{failure, value_error, Failure};
 use lpgd_combinatorial::assignment::Assignment;
 use lpgd_combinatorial::ranking::{Ranking, TopK};
 use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation, PerturbedSolutions};
@@ -86,10 +86,10 @@ pub struct CombinatorialOracle {
 }
 
 /// Stacked per-item rows (NaN where an item failed) and the failures' messages.
-type Stacked<'py> = (Bound<'py, PyArray2<f64>>, Vec<Option<String>>);
+type Stacked<'py> = (Bound<'py, PyArray2<f64>>, Vec<Option<Failure>>);
 
 /// Per item: a result or its failure's message.
-type PerItem<T> = Vec<Result<T, String>>;
+type PerItem<T> = Vec<Result<T, Failure>>;
 
 impl CombinatorialOracle {
     fn new(kind: Kind, dim: usize, name: String) -> PyResult<Self> {
@@ -126,7 +126,7 @@ impl CombinatorialOracle {
         py: Python<'_>,
         threads: Option<usize>,
         items: usize,
-        f: impl Fn(&mut Box<dyn Oracle<CombinatorialProblem> + Send>, usize) -> Result<T, String>
+        f: impl Fn(&mut Box<dyn Oracle<CombinatorialProblem> + Send>, usize) -> Result<T, Failure>
             + Sync
             + Send,
     ) -> PerItem<T> {
@@ -136,7 +136,7 @@ impl CombinatorialOracle {
 }
 
 /// Stacks per-item rows into a `B × d` array (NaN rows where an item failed) and the messages.
-fn stack(items: PerItem<Array1<f64>>, d: usize) -> (Array2<f64>, Vec<Option<String>>) {
+fn stack(items: PerItem<Array1<f64>>, d: usize) -> (Array2<f64>, Vec<Option<Failure>>) {
     let mut out = Array2::from_elem((items.len(), d), f64::NAN);
     let mut errors = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -145,7 +145,10 @@ fn stack(items: PerItem<Array1<f64>>, d: usize) -> (Array2<f64>, Vec<Option<Stri
                 out.row_mut(i).assign(&row);
                 errors.push(None);
             }
-            Ok(row) => errors.push(Some(format!("expected {d} entries, got {}", row.len()))),
+            Ok(row) => errors.push(Some((
+                "malformed_answer",
+                format!("expected {d} entries, got {}", row.len()),
+            ))),
             Err(e) => errors.push(Some(e)),
         }
     }
@@ -299,8 +302,8 @@ impl CombinatorialOracle {
         let w = costs.as_array();
         self.check("costs", &w, None)?;
         let items = self.map(py, threads, w.nrows(), |oracle, i| {
-            let p = CombinatorialProblem::new(row(&w, i)).map_err(|e| e.to_string())?;
-            checked_solve(oracle, &p, None).map_err(|e| e.to_string())
+            let p = CombinatorialProblem::new(row(&w, i)).map_err(failure)?;
+            checked_solve(oracle, &p, None).map_err(failure)
         });
         let (y, errors) = stack(items, self.dim);
         Ok((PyArray2::from_owned_array(py, y), errors))
@@ -308,28 +311,26 @@ impl CombinatorialOracle {
 
     /// The LPGD backward pass of every item (`side` right is blackbox backpropagation with
     /// λ = τ): gradients with respect to the costs, NaN rows where an item failed, and messages.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (costs, solutions, grads, tau, side, threads=None))]
+    /// `config` gives τ, the side and the threads (its ρ must be 0: a finite set has no
+    /// proximal term).
     fn lpgd_backward<'py>(
         &self,
         py: Python<'py>,
         costs: PyReadonlyArray2<'py, f64>,
         solutions: PyReadonlyArray2<'py, f64>,
         grads: PyReadonlyArray2<'py, f64>,
-        tau: f64,
-        side: &str,
-        threads: Option<usize>,
+        config: PyRef<'py, LpgdConfig>,
     ) -> PyResult<Stacked<'py>> {
         let (w, y, g) = (costs.as_array(), solutions.as_array(), grads.as_array());
         self.check("costs", &w, None)?;
         self.check("solutions", &y, Some(w.nrows()))?;
         self.check("grads", &g, Some(w.nrows()))?;
-        let lpgd: Lpgd = lpgd_config(tau, 0.0, side, "none")?;
-        let items = self.map(py, threads, w.nrows(), |oracle, i| {
-            let p = CombinatorialProblem::new(row(&w, i)).map_err(|e| e.to_string())?;
+        let lpgd: Lpgd = config.lpgd();
+        let items = self.map(py, lpgd.settings().threads(), w.nrows(), |oracle, i| {
+            let p = CombinatorialProblem::new(row(&w, i)).map_err(failure)?;
             lpgd.backward(oracle, &p, &row(&y, i), &row(&g, i))
                 .map(|b| b.gradient)
-                .map_err(|e| e.to_string())
+                .map_err(failure)
         });
         let (out, errors) = stack(items, self.dim);
         Ok((PyArray2::from_owned_array(py, out), errors))
@@ -351,7 +352,7 @@ impl CombinatorialOracle {
     ) -> PyResult<(
         Bound<'py, PyArray3<f64>>,
         Bound<'py, PyArray3<f64>>,
-        Vec<Option<String>>,
+        Vec<Option<Failure>>,
     )> {
         let w = costs.as_array();
         self.check("costs", &w, None)?;
@@ -377,10 +378,10 @@ impl CombinatorialOracle {
                 .into_iter()
                 .map(|r| r.to_owned())
                 .collect();
-            let problems = p.problems(&row(&w, i), &zs).map_err(|e| e.to_string())?;
+            let problems = p.problems(&row(&w, i), &zs).map_err(failure)?;
             problems
                 .iter()
-                .map(|q| checked_solve(oracle, q, None).map_err(|e| e.to_string()))
+                .map(|q| checked_solve(oracle, q, None).map_err(failure))
                 .collect::<Result<Vec<_>, _>>()
         });
         let mut solutions = Array3::from_elem((b, samples, d), f64::NAN);
@@ -419,14 +420,14 @@ impl CombinatorialOracle {
     ) -> PyResult<(
         Bound<'py, PyArray1<f64>>,
         Bound<'py, PyArray2<f64>>,
-        Vec<Option<String>>,
+        Vec<Option<Failure>>,
     )> {
         let (ch, c, ys) = (c_hat.as_array(), c.as_array(), y_star.as_array());
         self.check("c_hat", &ch, None)?;
         self.check("c", &c, Some(ch.nrows()))?;
         self.check("y_star", &ys, Some(ch.nrows()))?;
         let items = self.map(py, threads, ch.nrows(), |oracle, i| {
-            spo_plus(oracle, &row(&ch, i), &row(&c, i), &row(&ys, i)).map_err(|e| e.to_string())
+            spo_plus(oracle, &row(&ch, i), &row(&c, i), &row(&ys, i)).map_err(failure)
         });
         let losses = items
             .iter()
@@ -484,7 +485,7 @@ impl CombinatorialOracle {
             "dpo" => Rule::Dpo(perturbation(samples, sigma)?),
             "nid" => Rule::Nid,
             "lpgd" => {
-                let lpgd = lpgd_config(tau, 0.0, side, "none")?;
+                let lpgd = LpgdConfig::new(tau, 0.0, side, "none", None)?.lpgd();
                 Rule::Lpgd {
                     side: lpgd.side(),
                     tau: lpgd.tau(),

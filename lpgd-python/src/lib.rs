@@ -14,6 +14,7 @@
 //! layer raises or not.
 
 mod combinatorial;
+mod config;
 mod conic;
 mod data;
 
@@ -26,6 +27,40 @@ pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
 }
 
 use lpgd_solvers::Backend;
+
+/// A failed item as Python receives it: its error's kind (`"infeasible"`, `"unbounded"`,
+/// `"max_iterations"`, `"invalid_input"`, …: the `SolverError` subclass the Python layer raises)
+/// and its message.
+pub(crate) type Failure = (&'static str, String);
+
+/// An error as a [`Failure`]: its kind and message.
+pub(crate) trait Failed: std::fmt::Display {
+    /// The error's kind.
+    fn kind(&self) -> &'static str;
+}
+
+impl Failed for lpgd_core::LpgdError {
+    fn kind(&self) -> &'static str {
+        lpgd_core::LpgdError::kind(self)
+    }
+}
+
+impl Failed for lpgd_core::SolveError {
+    fn kind(&self) -> &'static str {
+        lpgd_core::SolveError::kind(self)
+    }
+}
+
+impl Failed for lpgd_core::InvalidInput {
+    fn kind(&self) -> &'static str {
+        "invalid_input"
+    }
+}
+
+/// `e` as the failure Python receives.
+pub(crate) fn failure(e: impl Failed) -> Failure {
+    (e.kind(), e.to_string())
+}
 
 /// The backends built into this module (each also takes the suffix `+face`: the certified
 /// active-set re-solve around it).
@@ -42,6 +77,7 @@ fn _lpgd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<conic::Session>()?;
     m.add_class::<conic::ConicStructure>()?;
     m.add_class::<conic::WarmStarts>()?;
+    m.add_class::<config::LpgdConfig>()?;
     m.add_class::<combinatorial::CombinatorialOracle>()?;
     m.add_function(wrap_pyfunction!(combinatorial::dpo_backward_stacked, m)?)?;
     m.add_function(wrap_pyfunction!(combinatorial::pfyl_stacked, m)?)?;

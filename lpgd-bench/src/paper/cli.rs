@@ -5,7 +5,7 @@ use super::historical::{self, HistoricalData, Protocol, Solver};
 use super::markowitz::{train_markowitz, Market, MarkowitzSetup};
 use super::sudoku::{sudoku_data, train_sudoku, Method, SudokuSetup};
 use super::CurvePoint;
-use crate::args::{epoch_count, instance_count, thread_count, SideArg};
+use crate::args::{epoch_count, instance_count, side, thread_count};
 use crate::error::{write_file, BenchError};
 use crate::plot::line_plot;
 use crate::progress;
@@ -75,8 +75,8 @@ pub struct PaperArgs {
     #[arg(long, value_delimiter = ',', default_values_t = [1e-3, 1e-2, 1e-1, 1.0])]
     pub taus: Vec<f64>,
     /// Markowitz on historical data: LPGD's sides.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SideArg::Right, SideArg::Left])]
-    pub sides: Vec<SideArg>,
+    #[arg(long, value_parser = side, value_delimiter = ',', default_values = ["right", "left"])]
+    pub sides: Vec<Side>,
     /// Markowitz on historical data: training seeds of the exact-derivative baseline (its curve
     /// is reported as mean ± spread over them).
     #[arg(long, default_value_t = 3, value_parser = instance_count)]
@@ -492,8 +492,8 @@ fn markowitz_historical(options: &PaperArgs) -> Result<(), BenchError> {
     let mut configs = Vec::new();
     for &side in &options.sides {
         for &tau in &options.taus {
-            let name = format!("lpgd {} τ={tau}", format!("{side:?}").to_lowercase());
-            configs.push((name, Lpgd::new(tau)?.with_side(Side::from(side))));
+            let name = format!("lpgd {side} τ={tau}");
+            configs.push((name, Lpgd::new(tau)?.with_side(side)));
         }
     }
     let mut runs = Vec::new();

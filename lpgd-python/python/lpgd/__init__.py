@@ -14,11 +14,17 @@ Modules by audience:
   cvxpylayers users switch with one line (``lpgd.diffcp_compat.install()``).
 
 Every batch is one call into Rust, solved on all cores with the GIL released; the forward pass's
-backend is kept for the backward pass. A failed item raises :class:`SolverError` naming it, or
-gives NaN with ``on_failure="nan"``.
+backend is kept for the backward pass. A failed item raises :class:`SolverError` naming it — the
+subclass of its kind: :class:`InfeasibleError`, :class:`UnboundedError`, :class:`LimitError`,
+:class:`NumericalError`, :class:`UnverifiedError`, :class:`UnsupportedError`,
+:class:`InvalidProblemError` — or gives NaN with ``on_failure="nan"``. :class:`LpgdConfig` is one
+checked LPGD configuration (τ, ρ, side, fallback, threads).
 """
 
-from ._errors import SolverError
-from ._lpgd import __version__, backends
+from ._errors import (InfeasibleError, InvalidProblemError, LimitError, NumericalError,
+                      SolverError, UnboundedError, UnsupportedError, UnverifiedError)
+from ._lpgd import LpgdConfig, __version__, backends
 
-__all__ = ["SolverError", "__version__", "backends"]
+__all__ = ["InfeasibleError", "InvalidProblemError", "LimitError", "LpgdConfig", "NumericalError",
+           "SolverError", "UnboundedError", "UnsupportedError", "UnverifiedError", "__version__",
+           "backends"]

@@ -22,7 +22,7 @@ def _cone_dict(dims) -> dict:
     is lpgd's — exp, power)."""
     get = dims.get if isinstance(dims, dict) else (lambda k, d=None: getattr(dims, k, d))
     if list(get("pnd", []) or []):
-        raise diffcp_compat.SolverError("n-dimensional power cones are not supported")
+        raise diffcp_compat.UnsupportedError("n-dimensional power cones are not supported")
     return {
         "z": int(get("zero", 0) or 0),
         "l": int(get("nonneg", 0) or 0),
@@ -75,10 +75,8 @@ class LpgdSolver(SolverInterface):
 
     def __init__(self, tau=1.0, rho=0.1, side="centered", backend="clarabel", threads=None,
                  on_failure="raise", high_accuracy=False, warm=True):
-        mode = {"centered": "lpgd", "centred": "lpgd", "right": "lpgd_right", "left": "lpgd_left"}
-        if side not in mode:
-            raise ValueError(f"unknown side '{side}' (centered, right or left)")
-        self.mode = mode[side]
+        side = _lpgd.LpgdConfig(float(tau), float(rho), side).side  # checked once, here
+        self.mode = {"centered": "lpgd", "right": "lpgd_right", "left": "lpgd_left"}[side]
         self.options = {
             "derivative_kwargs": {"tau": float(tau), "rho": float(rho)},
             "backend": backend,
@@ -162,7 +160,7 @@ class LpgdSolver(SolverInterface):
         state = None
         if needs_grad:
             deriv = diffcp_compat._derivative_options(mode if mode in diffcp_compat.LPGD_MODES
-                                                      else self.mode, options)
+                                                      else self.mode, options, threads)
             state = (session, deriv, threads, on_failure)
         return x, y, state
 
@@ -170,9 +168,7 @@ class LpgdSolver(SolverInterface):
         session, deriv, threads, on_failure = saved_state
         dx = np.ascontiguousarray(np.atleast_2d(np.asarray(dprimal, dtype=np.float64)))
         dy = np.ascontiguousarray(np.atleast_2d(np.asarray(ddual, dtype=np.float64)))
-        da, db, dc, dp, errors = session.backward_stacked(
-            dx, dy, np.zeros_like(dy), deriv["tau"], deriv["rho"], deriv["side"],
-            deriv["fallback"], threads)
+        da, db, dc, dp, errors = session.backward_stacked(dx, dy, np.zeros_like(dy), deriv)
         raise_failures(errors, "backward", on_failure)
         if self.a_gather is not None:
             da = np.asarray(da @ self.a_gather.T)  # each given entry gets its canonical entry's

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lpgd
-from ._errors import SolverError, raise_failures
+from ._errors import SolverError, UnsupportedError, raise_failures
 
 __version__ = "1.1.9"  # the diffcp API this module implements (cvxpy parses three integers)
 
@@ -75,7 +75,7 @@ def _cones(cone_dict: dict) -> list[tuple[str, float]]:
     """diffcp's cone dict as (kind, size or exponent) pairs in SCS order."""
     out: list[tuple[str, float]] = []
     if cone_dict.get(EXP_DUAL, 0):
-        raise SolverError("dual exponential cones are not supported")
+        raise UnsupportedError("dual exponential cones are not supported")
     if cone_dict.get(ZERO, 0):
         out.append(("z", float(cone_dict[ZERO])))
     if cone_dict.get(POS, 0):
@@ -89,7 +89,7 @@ def _cones(cone_dict: dict) -> list[tuple[str, float]]:
         out.append(("ep", 1.0))
     for a in cone_dict.get(POWER, []) or []:
         if a < 0:
-            raise SolverError("dual power cones (negative exponents) are not supported")
+            raise UnsupportedError("dual power cones (negative exponents) are not supported")
         out.append(("p", float(a)))
     return out
 
@@ -238,14 +238,11 @@ def _solver_options(kwargs: dict) -> dict:
             **limits}
 
 
-def _derivative_options(mode: str, kwargs: dict) -> dict:
+def _derivative_options(mode: str, kwargs: dict, threads=None) -> "_lpgd.LpgdConfig":
+    """The LPGD configuration of diffcp's ``mode`` and ``derivative_kwargs``, checked once."""
     dk = dict(kwargs.get("derivative_kwargs") or {})
-    return {
-        "tau": float(dk.get("tau", 1.0)),
-        "rho": float(dk.get("rho", 0.1)),
-        "side": LPGD_MODES[mode],
-        "fallback": str(dk.get("fallback", "none")),
-    }
+    return _lpgd.LpgdConfig(float(dk.get("tau", 1.0)), float(dk.get("rho", 0.1)),
+                            LPGD_MODES[mode], str(dk.get("fallback", "none")), threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,7 +347,7 @@ def solve_and_derivative_batch(
     return_dP = bool(kwargs.pop("return_dP", False))
     return_info = bool(kwargs.pop("return_info", False))
     on_failure = kwargs.get("on_failure", "raise")
-    deriv = _derivative_options(mode, kwargs)
+    deriv = _derivative_options(mode, kwargs, _threads(n_jobs_backward))
     session, mats, pmats = _forward(As, bs, cs, cone_dicts, Ps, n_jobs_forward, kwargs, warm_starts)
     xs, errors = session.primal()
     raise_failures(errors, "forward", on_failure)
@@ -361,11 +358,7 @@ def solve_and_derivative_batch(
             [_f64(v) for v in dxs],
             [_f64(v) for v in dys],
             [_f64(v) for v in dss],
-            deriv["tau"],
-            deriv["rho"],
-            deriv["side"],
-            deriv["fallback"],
-            _threads(n_jobs_backward),
+            deriv,
         )
         raise_failures(errs, "backward", on_failure)
         dAs = [m.to_caller(v) for m, v in zip(mats, das)]
@@ -379,11 +372,7 @@ def solve_and_derivative_batch(
             [m.from_caller(d) for m, d in zip(mats, dAs)],
             [_f64(v) for v in dbs],
             [_f64(v) for v in dcs],
-            deriv["tau"],
-            deriv["rho"],
-            deriv["side"],
-            deriv["fallback"],
-            _threads(n_jobs_backward),
+            deriv,
         )
         raise_failures(errs, "forward mode", on_failure)
         return list(dxs), list(dys), list(dss)

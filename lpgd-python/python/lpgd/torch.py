@@ -44,7 +44,6 @@ from .diffcp_compat import _cones
 
 __all__ = ["CombinatorialLayer", "ConicLayer", "PFYLoss", "SPOPlus", "SolverError"]
 
-_SIDES = ("right", "left", "centered", "centred")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -56,13 +55,36 @@ def _back(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).to(device=like.device, dtype=like.dtype)
 
 
-def _check_common(tau: float, side: str, on_failure: str) -> None:
-    if side not in _SIDES:
-        raise ValueError(f"side must be one of {_SIDES}, not {side!r}")
+def _check_on_failure(on_failure: str) -> None:
     if on_failure not in ("raise", "nan"):
         raise ValueError(f"on_failure must be 'raise' or 'nan', not {on_failure!r}")
-    if not (np.isfinite(tau) and tau > 0):
-        raise ValueError(f"tau must be positive and finite, not {tau!r}")
+
+
+class _Configured:
+    """A layer's LPGD configuration (:class:`lpgd._lpgd.LpgdConfig`, checked once when the layer
+    is built) and its values."""
+
+    config: "_lpgd.LpgdConfig"
+
+    @property
+    def tau(self) -> float:
+        """LPGD's step τ."""
+        return self.config.tau
+
+    @property
+    def rho(self) -> float:
+        """The proximal weight ρ."""
+        return self.config.rho
+
+    @property
+    def side(self) -> str:
+        """The side: ``"right"``, ``"left"`` or ``"centered"``."""
+        return self.config.side
+
+    @property
+    def fallback(self) -> str:
+        """The fallback for a failed re-solve."""
+        return self.config.fallback
 
 
 def _pattern(matrix, shape=None, upper=False):
@@ -108,14 +130,13 @@ class _ConicFunction(torch.autograd.Function):
             return np.zeros((bsz, k)) if g is None else _np(g)
 
         da, db, dc, dp, errors = session.backward_stacked(
-            grad(gx, layer.n), grad(gy, layer.m), grad(gs, layer.m), layer.tau, layer.rho,
-            layer.side, layer.fallback, layer.threads)
+            grad(gx, layer.n), grad(gy, layer.m), grad(gs, layer.m), layer.config)
         raise_failures(errors, "ConicLayer backward", layer.on_failure)
         return (None, None, _back(da, a_values), _back(db, b), _back(dc, c),
                 None if p_values is None else _back(dp, p_values))
 
 
-class ConicLayer(torch.nn.Module):
+class ConicLayer(_Configured, torch.nn.Module):
     """A batch of conic programs ``min ½xᵀPx + cᵀx  s.t.  Ax + s = b, s ∈ K`` as a torch layer.
 
     The structure is given once: the sparsity of ``A`` (a scipy matrix, dense array or tensor
@@ -159,7 +180,8 @@ class ConicLayer(torch.nn.Module):
                  outputs=("x",), on_failure: str = "raise", threads: int | None = None,
                  cold: bool = False, high_accuracy: bool = False, warm: bool = True):
         super().__init__()
-        _check_common(tau, side, on_failure)
+        _check_on_failure(on_failure)
+        self.config = _lpgd.LpgdConfig(float(tau), float(rho), side, fallback, threads)
         plain = backend
         for suffix in ("+face+boundary", "+face"):
             if plain.endswith(suffix):
@@ -183,8 +205,7 @@ class ConicLayer(torch.nn.Module):
         self.A_pattern = (i64(a.indptr), i64(a.indices))
         self.P_pattern = None if p is None else (i64(p.indptr), i64(p.indices))
         self.m, self.n = m, n
-        self.backend, self.tau, self.rho, self.side = backend, float(tau), float(rho), side
-        self.fallback, self.outputs, self.on_failure = fallback, outputs, on_failure
+        self.backend, self.outputs, self.on_failure = backend, outputs, on_failure
         self.threads, self.cold, self.high_accuracy = threads, cold, high_accuracy
         self._warm = _lpgd.WarmStarts() if warm else None
         self._last_session = None
@@ -317,8 +338,7 @@ class _CombinatorialFunction(torch.autograd.Function):
         layer = ctx.layer
         g = _np(gy)
         if layer.rule == "lpgd":
-            gw, errors = layer.oracle.lpgd_backward(ctx.w, ctx.y, g, layer.tau, layer.side,
-                                                    layer.threads)
+            gw, errors = layer.oracle.lpgd_backward(ctx.w, ctx.y, g, layer.config)
             raise_failures(errors, "lpgd layer backward", layer.on_failure)
         elif layer.rule == "nid":
             gw = -g
@@ -328,7 +348,7 @@ class _CombinatorialFunction(torch.autograd.Function):
         return None, _back(layer._sign * gw, ctx.like)
 
 
-class CombinatorialLayer(torch.nn.Module):
+class CombinatorialLayer(_Configured, torch.nn.Module):
     """``y(w) = argmin_{y ∈ X} ⟨w, y⟩`` (``sense="max"``: argmax) over a batch of costs
     ``(B, dim)`` (or one ``(dim,)`` vector), with a gradient rule for the backward pass:
 
@@ -349,9 +369,10 @@ class CombinatorialLayer(torch.nn.Module):
         super().__init__()
         if rule not in ("lpgd", "nid", "dpo"):
             raise ValueError(f"rule must be 'lpgd', 'nid' or 'dpo', not {rule!r}")
-        _check_common(tau, side, on_failure)
+        _check_on_failure(on_failure)
+        self.config = _lpgd.LpgdConfig(float(tau), 0.0, side, "none", threads)
         _check_perturbation(samples, sigma)
-        self.oracle, self.rule, self.tau, self.side = oracle, rule, float(tau), side
+        self.oracle, self.rule = oracle, rule
         self.samples, self.sigma, self.baseline = int(samples), float(sigma), bool(baseline)
         self.generator = _generator(generator)
         self._sign, self.sense = _sign(sense), sense
@@ -397,7 +418,7 @@ class SPOPlus(torch.nn.Module):
     def __init__(self, oracle, *, sense: str = "min", reduction: str = "mean",
                  on_failure: str = "raise", threads: int | None = None):
         super().__init__()
-        _check_common(1.0, "right", on_failure)
+        _check_on_failure(on_failure)
         _reduce(torch.zeros(1), reduction)
         self.oracle, self._sign, self.sense = oracle, _sign(sense), sense
         self.reduction, self.on_failure, self.threads = reduction, on_failure, threads
@@ -443,7 +464,7 @@ class PFYLoss(torch.nn.Module):
                  sense: str = "min", reduction: str = "mean", on_failure: str = "raise",
                  threads: int | None = None):
         super().__init__()
-        _check_common(1.0, "right", on_failure)
+        _check_on_failure(on_failure)
         _check_perturbation(samples, sigma)
         _reduce(torch.zeros(1), reduction)
         self.oracle, self.samples, self.sigma = oracle, int(samples), float(sigma)

@@ -1,131 +1,17 @@
-//! Conic programs: batches given item by item (diffcp's lists, [`solve`]) or as one fixed
-//! structure with stacked values (the torch layer, [`ConicStructure::solve`]), solved into a
-//! [`Session`] that is kept for the backward and forward-mode passes.
+//! [`Session`]: a solved batch kept with its backend for the backward and forward-mode
+//! passes, and [`WarmStarts`], a layer's answers kept as its next guesses.
 
-use crate::value_error;
-use lpgd_core::ndarray::{Array1, Array2};
+use super::columns::{columns, stacked, take, Guesses, Items, Lists, Stack};
+use super::Sizes;
+use crate::config::LpgdConfig;
+use crate::{failure, value_error, Failure};
+use lpgd_core::ndarray::Array1;
 use lpgd_core::{
-    Cone, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicValues, CscMatrix,
-    Fallback, Lpgd, LpgdError, Side,
+    ConicCotangent, ConicGradient, ConicProblem, ConicSolution, Lpgd, LpgdError, SolveSettings,
 };
-use lpgd_solvers::{Backend, BackendOptions, SolverLimits};
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use lpgd_solvers::{Backend, BackendOptions};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-
-/// A sparse matrix as Python hands it over: (rows, cols, indptr, indices, data).
-type RawCsc<'py> = (
-    usize,
-    usize,
-    PyReadonlyArray1<'py, i64>,
-    PyReadonlyArray1<'py, i64>,
-    PyReadonlyArray1<'py, f64>,
-);
-
-fn indices(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>> {
-    a.as_array()
-        .iter()
-        .map(|&v| {
-            usize::try_from(v).map_err(|_| value_error(format!("{what}: negative index {v}")))
-        })
-        .collect()
-}
-
-fn csc(raw: &RawCsc<'_>, what: &str) -> PyResult<CscMatrix> {
-    let (m, n, indptr, rows, data) = raw;
-    CscMatrix::new(
-        *m,
-        *n,
-        indices(indptr, what)?,
-        indices(rows, what)?,
-        data.as_array().to_vec(),
-    )
-    .map_err(|e| value_error(format!("{what}: {e}")))
-}
-
-/// Cones in SCS order from `(kind, size or exponent)` pairs: `z`, `l`, `q`, `s`, `ep`, `p`.
-fn cones(spec: &[(String, f64)]) -> PyResult<Vec<Cone>> {
-    let count = |v: f64| {
-        if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
-            Ok(v as usize)
-        } else {
-            Err(value_error(format!("cone size {v} is not a count")))
-        }
-    };
-    spec.iter()
-        .map(|(kind, v)| {
-            Ok(match kind.as_str() {
-                "z" => Cone::Zero(count(*v)?),
-                "l" => Cone::Nonnegative(count(*v)?),
-                "q" => Cone::SecondOrder(count(*v)?),
-                "s" => Cone::Psd(count(*v)?),
-                "ep" => Cone::Exponential,
-                "p" => Cone::Power(*v),
-                other => return Err(value_error(format!("unsupported cone '{other}'"))),
-            })
-        })
-        .collect()
-}
-
-/// The LPGD configuration the Python layers pass as plain values.
-pub(crate) fn lpgd_config(tau: f64, rho: f64, side: &str, fallback: &str) -> PyResult<Lpgd> {
-    let fallback = match fallback {
-        "none" => Fallback::Fail,
-        "other_side" => Fallback::OtherSide,
-        "shrink_tau" => Fallback::ShrinkTau {
-            factor: 0.5,
-            retries: 4,
-        },
-        other => return Err(value_error(format!("unknown fallback '{other}'"))),
-    };
-    let side = side_of(side).map_err(value_error)?;
-    Lpgd::new(tau)
-        .and_then(|l| l.with_rho(rho))
-        .and_then(|l| l.with_fallback(fallback))
-        .map(|l| l.with_side(side))
-        .map_err(value_error)
-}
-
-/// A side by its Python name (`right`, `left`, `centered`/`centred`).
-pub(crate) fn side_of(side: &str) -> Result<Side, lpgd_core::InvalidInput> {
-    match side {
-        "right" => Ok(Side::Right),
-        "left" => Ok(Side::Left),
-        "centered" | "centred" => Ok(Side::Centered),
-        _ => Err(lpgd_core::InvalidInput::Value {
-            field: "side",
-            index: 0,
-            reason: "must be 'right', 'left' or 'centered'",
-        }),
-    }
-}
-
-/// `config` on `threads` workers (None: rayon's pool, all cores).
-pub(crate) fn with_threads(config: Lpgd, threads: Option<usize>) -> PyResult<Lpgd> {
-    match threads {
-        Some(t) => config.with_threads(t).map_err(value_error),
-        None => Ok(config),
-    }
-}
-
-/// The array lengths of one item: n, m, stored entries of A and of P.
-#[derive(Debug, Clone, Copy)]
-struct Sizes {
-    n: usize,
-    m: usize,
-    a_nnz: usize,
-    p_nnz: usize,
-}
-
-impl Sizes {
-    fn of(p: &ConicProblem) -> Self {
-        Self {
-            n: p.n(),
-            m: p.m(),
-            a_nnz: p.a().nnz(),
-            p_nnz: p.p().map_or(0, CscMatrix::nnz),
-        }
-    }
-}
 
 /// A batch solved by one backend, kept for its backward and forward-mode passes. An item whose
 /// data was refused or whose solve failed keeps its message; its arrays are NaN.
@@ -133,14 +19,13 @@ impl Sizes {
 pub struct Session {
     problems: Vec<Option<ConicProblem>>,
     sizes: Vec<Sizes>,
-    solutions: Vec<Result<ConicSolution, String>>,
+    solutions: Vec<Result<ConicSolution, Failure>>,
     backend: Backend,
     options: BackendOptions,
-    threads: Option<usize>,
+    /// The forward pass's threads and acceptance of stopped answers, kept for the re-solves.
+    settings: SolveSettings,
     /// Per item: whether its forward was answered from its guess (a warm forward).
     from_guess: Vec<bool>,
-    /// Per item: the kind of its failure (`infeasible`, `unbounded`, `invalid_input`, …).
-    kinds: Vec<Option<&'static str>>,
     /// Per item, how the last backward or forward-mode pass went (None before one, or where
     /// the item failed).
     passes: std::sync::Mutex<Vec<Option<lpgd_core::Report>>>,
@@ -151,7 +36,7 @@ pub struct Session {
 #[pyclass(module = "lpgd._lpgd")]
 #[derive(Default)]
 pub struct WarmStarts {
-    inner: lpgd_core::WarmStarts<ConicSolution>,
+    pub(super) inner: lpgd_core::WarmStarts<ConicSolution>,
 }
 
 #[pymethods]
@@ -173,29 +58,11 @@ impl WarmStarts {
     }
 }
 
-/// The guesses of a batch's warm forwards, one per item (None: none), or no warm forward.
-type Guesses<'a> = Option<Vec<Option<&'a ConicSolution>>>;
-
-/// One array per item.
-type Lists<'py> = Vec<Bound<'py, PyArray1<f64>>>;
-
-/// The `K` columns of a per-item result, by value.
-fn take<T, const K: usize>(cols: Vec<T>) -> PyResult<[T; K]> {
-    let found = cols.len();
-    cols.try_into()
-        .map_err(|_| value_error(format!("expected {K} result columns, got {found}")))
-}
-/// One `B × len` array for the batch.
-type Stack<'py> = Bound<'py, PyArray2<f64>>;
-
-/// Per item: its arrays, or its failure's message.
-type Items = Vec<Result<Vec<Array1<f64>>, String>>;
-
 impl Session {
     /// Solves the valid items of `problems` (the others keep their message) on `threads` workers
     /// with the GIL released; with `guesses` (one per item), each from its guess (a warm
     /// forward).
-    fn solve(
+    pub(super) fn solve(
         py: Python<'_>,
         problems: Vec<Result<ConicProblem, String>>,
         sizes: Vec<Sizes>,
@@ -204,8 +71,11 @@ impl Session {
         guesses: Guesses<'_>,
     ) -> PyResult<Self> {
         // With limits set, a solve they stop answers its last iterate, flagged by its status.
-        let lpgd = with_threads(Lpgd::new(1.0).map_err(value_error)?, threads)?
-            .with_accept_stopped(options.limits.any());
+        let mut settings = SolveSettings::new().with_accept_stopped(options.limits.any());
+        if let Some(t) = threads {
+            settings = settings.with_threads(t).map_err(value_error)?;
+        }
+        let lpgd = settings;
         let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
         let solved = match guesses {
             Some(all) => {
@@ -238,8 +108,7 @@ impl Session {
         };
         let mut solved = solved.into_iter();
         let mut from_guess = Vec::with_capacity(problems.len());
-        let mut kinds = Vec::with_capacity(problems.len());
-        let solutions: Vec<Result<ConicSolution, String>> = problems
+        let solutions: Vec<Result<ConicSolution, Failure>> = problems
             .iter()
             .map(|p| match p {
                 Ok(_) => {
@@ -247,13 +116,11 @@ impl Session {
                         .next()
                         .unwrap_or(Err(LpgdError::Forward(lpgd_core::SolveError::Numerical)));
                     from_guess.push(answer.as_ref().is_ok_and(|f| f.from_guess));
-                    kinds.push(answer.as_ref().err().map(LpgdError::kind));
-                    answer.map(|f| f.solution).map_err(|e| e.to_string())
+                    answer.map(|f| f.solution).map_err(failure)
                 }
                 Err(e) => {
                     from_guess.push(false);
-                    kinds.push(Some("invalid_input"));
-                    Err(e.clone())
+                    Err(("invalid_input", e.clone()))
                 }
             })
             .collect();
@@ -263,9 +130,8 @@ impl Session {
             solutions,
             backend,
             options,
-            threads,
+            settings,
             from_guess,
-            kinds,
             passes: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -284,18 +150,22 @@ impl Session {
     }
 
     /// Every item's forward solution (None where it failed), to keep as guesses.
-    fn answers(&self) -> Vec<Option<ConicSolution>> {
+    pub(super) fn answers(&self) -> Vec<Option<ConicSolution>> {
         self.solutions
             .iter()
             .map(|z| z.as_ref().ok().cloned())
             .collect()
     }
 
-    /// The configuration on `threads` workers (None: the forward pass's setting).
-    fn lpgd(&self, base: Lpgd, threads: Option<usize>) -> PyResult<Lpgd> {
-        // Re-solves run under the forward's limits: their stopped points are as acceptable.
-        let base = base.with_accept_stopped(self.options.limits.any());
-        with_threads(base, threads.or(self.threads))
+    /// `config` with the forward pass's settings: its threads unless `config` names some, and
+    /// re-solves run under the forward's limits (their stopped points are as acceptable).
+    fn lpgd(&self, config: &LpgdConfig) -> PyResult<Lpgd> {
+        let lpgd = config.lpgd();
+        let settings = match lpgd.settings().threads() {
+            Some(t) => self.settings.with_threads(t).map_err(value_error)?,
+            None => self.settings,
+        };
+        Ok(lpgd.with_settings(settings))
     }
 
     /// The items whose forward solve succeeded, with their problems and solutions.
@@ -319,14 +189,14 @@ impl Session {
         &self,
         idx: Vec<usize>,
         results: Vec<Result<T, LpgdError>>,
-    ) -> Vec<Result<T, String>> {
-        let mut out: Vec<Result<T, String>> = self
+    ) -> Vec<Result<T, Failure>> {
+        let mut out: Vec<Result<T, Failure>> = self
             .solutions
             .iter()
             .map(|z| Err(z.as_ref().err().cloned().unwrap_or_default()))
             .collect();
         for (k, r) in idx.into_iter().zip(results) {
-            out[k] = r.map_err(|e| e.to_string());
+            out[k] = r.map_err(failure);
         }
         out
     }
@@ -350,7 +220,7 @@ impl Session {
         py: Python<'py>,
         pick: fn(&ConicSolution) -> &Array1<f64>,
         len: fn(Sizes) -> usize,
-    ) -> (Lists<'py>, Vec<Option<String>>) {
+    ) -> (Lists<'py>, Vec<Option<Failure>>) {
         let items = self
             .solutions
             .iter()
@@ -469,69 +339,6 @@ impl Session {
     }
 }
 
-/// Splits per-item results into one list of arrays per column (NaN arrays of the item's lengths
-/// where it failed) and the failures' messages.
-fn columns<'py>(
-    py: Python<'py>,
-    items: Items,
-    lens: impl Fn(usize) -> Vec<usize>,
-) -> (Vec<Lists<'py>>, Vec<Option<String>>) {
-    let k = lens(0).len();
-    let mut cols: Vec<Vec<Bound<'py, PyArray1<f64>>>> = (0..k).map(|_| Vec::new()).collect();
-    let mut errors = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        match item {
-            Ok(arrays) => {
-                for (col, a) in cols.iter_mut().zip(arrays) {
-                    col.push(PyArray1::from_owned_array(py, a));
-                }
-                errors.push(None);
-            }
-            Err(e) => {
-                for (col, len) in cols.iter_mut().zip(lens(i)) {
-                    col.push(PyArray1::from_owned_array(
-                        py,
-                        Array1::from_elem(len, f64::NAN),
-                    ));
-                }
-                errors.push(Some(e));
-            }
-        }
-    }
-    (cols, errors)
-}
-
-/// Stacks per-item results into one `B × len` array per column (NaN rows where an item failed)
-/// and the failures' messages.
-fn stacked<'py>(
-    py: Python<'py>,
-    items: Items,
-    lens: &[usize],
-) -> (Vec<Bound<'py, PyArray2<f64>>>, Vec<Option<String>>) {
-    let b = items.len();
-    let mut cols: Vec<Array2<f64>> = lens
-        .iter()
-        .map(|&l| Array2::from_elem((b, l), f64::NAN))
-        .collect();
-    let mut errors = Vec::with_capacity(b);
-    for (i, item) in items.into_iter().enumerate() {
-        match item {
-            Ok(arrays) => {
-                for (col, a) in cols.iter_mut().zip(arrays) {
-                    col.row_mut(i).assign(&a);
-                }
-                errors.push(None);
-            }
-            Err(e) => errors.push(Some(e)),
-        }
-    }
-    let cols = cols
-        .into_iter()
-        .map(|c| PyArray2::from_owned_array(py, c))
-        .collect();
-    (cols, errors)
-}
-
 #[pymethods]
 impl Session {
     /// The number of items.
@@ -540,7 +347,7 @@ impl Session {
     }
 
     /// Primal solutions (NaN for failed items) and the failures' messages (None where solved).
-    fn primal<'py>(&self, py: Python<'py>) -> (Lists<'py>, Vec<Option<String>>) {
+    fn primal<'py>(&self, py: Python<'py>) -> (Lists<'py>, Vec<Option<Failure>>) {
         self.forward_column(py, |z| &z.x, |s| s.n)
     }
 
@@ -559,7 +366,7 @@ impl Session {
     fn stacked<'py>(
         &self,
         py: Python<'py>,
-    ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<String>>)> {
+    ) -> PyResult<(Stack<'py>, Stack<'py>, Stack<'py>, Vec<Option<Failure>>)> {
         let s = self.common()?;
         let (cols, errors) = stacked(py, self.forward_items(), &[s.n, s.m, s.m]);
         let [x, y, sl] = take(cols)?;
@@ -604,17 +411,17 @@ impl Session {
                     gap.push(r.gap);
                 }
                 _ => {
-                    status.push(self.kinds[i].unwrap_or("failed"));
+                    status.push(z.as_ref().err().map_or("failed", |f| f.0));
                     primal.push(f64::NAN);
                     dual.push(f64::NAN);
                     gap.push(f64::NAN);
                 }
             }
         }
-        let errors: Vec<Option<String>> = self
+        let errors: Vec<Option<&str>> = self
             .solutions
             .iter()
-            .map(|z| z.as_ref().err().cloned())
+            .map(|z| z.as_ref().err().map(|f| f.1.as_str()))
             .collect();
         let out = pyo3::types::PyDict::new(py);
         out.set_item("status", status)?;
@@ -646,13 +453,7 @@ impl Session {
                 .collect();
             let side: Vec<Option<&str>> = passes
                 .iter()
-                .map(|r| {
-                    r.as_ref().map(|r| match r.side() {
-                        Side::Right => "right",
-                        Side::Left => "left",
-                        Side::Centered => "centered",
-                    })
-                })
+                .map(|r| r.as_ref().map(|r| r.side().name()))
                 .collect();
             out.set_item("certified", certified)?;
             out.set_item("resolves", resolves)?;
@@ -673,27 +474,23 @@ impl Session {
     /// The LPGD backward pass for every item: gradients with respect to A's stored values, b, c
     /// and P's stored values (empty without P), NaN for failed items, and the failures' messages.
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    #[pyo3(signature = (dxs, dys, dss, tau, rho, side, fallback, threads=None))]
+    #[pyo3(signature = (dxs, dys, dss, config))]
     fn backward<'py>(
         &self,
         py: Python<'py>,
         dxs: Vec<PyReadonlyArray1<'py, f64>>,
         dys: Vec<PyReadonlyArray1<'py, f64>>,
         dss: Vec<PyReadonlyArray1<'py, f64>>,
-        tau: f64,
-        rho: f64,
-        side: &str,
-        fallback: &str,
-        threads: Option<usize>,
+        config: PyRef<'py, LpgdConfig>,
     ) -> PyResult<(
         Lists<'py>,
         Lists<'py>,
         Lists<'py>,
         Lists<'py>,
-        Vec<Option<String>>,
+        Vec<Option<Failure>>,
     )> {
         self.check_counts("gradients", [dxs.len(), dys.len(), dss.len()])?;
-        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let lpgd = self.lpgd(&config)?;
         let items = self.backward_items(py, &lpgd, |i| ConicCotangent {
             dx: dxs[i].as_array().to_owned(),
             dy: dys[i].as_array().to_owned(),
@@ -710,30 +507,26 @@ impl Session {
     /// The backward pass on stacked cotangents (`B × n`, `B × m`, `B × m`): stacked gradients
     /// (`B × nnz(A)`, `B × m`, `B × n`, `B × nnz(P)`), NaN rows for failed items, and the messages.
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    #[pyo3(signature = (dx, dy, ds, tau, rho, side, fallback, threads=None))]
+    #[pyo3(signature = (dx, dy, ds, config))]
     fn backward_stacked<'py>(
         &self,
         py: Python<'py>,
         dx: PyReadonlyArray2<'py, f64>,
         dy: PyReadonlyArray2<'py, f64>,
         ds: PyReadonlyArray2<'py, f64>,
-        tau: f64,
-        rho: f64,
-        side: &str,
-        fallback: &str,
-        threads: Option<usize>,
+        config: PyRef<'py, LpgdConfig>,
     ) -> PyResult<(
         Stack<'py>,
         Stack<'py>,
         Stack<'py>,
         Stack<'py>,
-        Vec<Option<String>>,
+        Vec<Option<Failure>>,
     )> {
         let s = self.common()?;
         self.check_rows("dx", &dx, s.n)?;
         self.check_rows("dy", &dy, s.m)?;
         self.check_rows("ds", &ds, s.m)?;
-        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let lpgd = self.lpgd(&config)?;
         let (dx, dy, ds) = (dx.as_array(), dy.as_array(), ds.as_array());
         let items = self.backward_items(py, &lpgd, |i| ConicCotangent {
             dx: dx.row(i).to_owned(),
@@ -748,21 +541,17 @@ impl Session {
     /// Forward mode (LPGD) for every item along data directions (dA on A's stored values, db,
     /// dc): the directional derivatives dx, dy, ds, NaN for failed items, and the messages.
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    #[pyo3(signature = (das, dbs, dcs, tau, rho, side, fallback, threads=None))]
+    #[pyo3(signature = (das, dbs, dcs, config))]
     fn jvp<'py>(
         &self,
         py: Python<'py>,
         das: Vec<PyReadonlyArray1<'py, f64>>,
         dbs: Vec<PyReadonlyArray1<'py, f64>>,
         dcs: Vec<PyReadonlyArray1<'py, f64>>,
-        tau: f64,
-        rho: f64,
-        side: &str,
-        fallback: &str,
-        threads: Option<usize>,
-    ) -> PyResult<(Lists<'py>, Lists<'py>, Lists<'py>, Vec<Option<String>>)> {
+        config: PyRef<'py, LpgdConfig>,
+    ) -> PyResult<(Lists<'py>, Lists<'py>, Lists<'py>, Vec<Option<Failure>>)> {
         self.check_counts("directions", [das.len(), dbs.len(), dcs.len()])?;
-        let lpgd = self.lpgd(lpgd_config(tau, rho, side, fallback)?, threads)?;
+        let lpgd = self.lpgd(&config)?;
         let items = self.jvp_items(py, &lpgd, |i| ConicGradient {
             dp: self.problems[i]
                 .as_ref()
@@ -778,250 +567,5 @@ impl Session {
         });
         let [dx, dy, ds] = take(cols)?;
         Ok((dx, dy, ds, errors))
-    }
-}
-
-/// The backend a name gives (suffixes `+face`, `+face+boundary`) and its options.
-fn backend_options(
-    name: &str,
-    cold: bool,
-    high_accuracy: bool,
-    limits: SolverLimits,
-) -> PyResult<(Backend, BackendOptions)> {
-    limits.check().map_err(value_error)?;
-    let base = BackendOptions {
-        cold,
-        high_accuracy,
-        limits,
-        ..BackendOptions::default()
-    };
-    Backend::parse_with_options(name, base).map_err(value_error)
-}
-
-/// An item's warm start as Python hands it over: (x, y, s), or None.
-type RawWarm<'py> = Option<(
-    PyReadonlyArray1<'py, f64>,
-    PyReadonlyArray1<'py, f64>,
-    PyReadonlyArray1<'py, f64>,
-)>;
-
-/// Validates and solves a batch of conic programs `min ½xᵀPx + cᵀx s.t. Ax + s = b, s ∈ K` on
-/// `backend` (a name of the registry) with `threads` workers (None: all cores), the GIL released.
-/// Malformed data is a `ValueError` naming the item; a failed solve is recorded per item.
-/// `warm_starts` (diffcp's: one `(x, y, s)` or None per item) are the forwards' guesses: a
-/// `+face` backend certifies each on its face or solves from scratch; others ignore them.
-#[pyfunction]
-#[pyo3(signature = (a_list, b_list, c_list, cone_list, p_list, backend, cold, high_accuracy, threads, warm_starts=None, max_iter=None, time_limit=None))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn solve<'py>(
-    py: Python<'py>,
-    a_list: Vec<RawCsc<'py>>,
-    b_list: Vec<PyReadonlyArray1<'py, f64>>,
-    c_list: Vec<PyReadonlyArray1<'py, f64>>,
-    cone_list: Vec<Vec<(String, f64)>>,
-    p_list: Vec<Option<RawCsc<'py>>>,
-    backend: &str,
-    cold: bool,
-    high_accuracy: bool,
-    threads: Option<usize>,
-    warm_starts: Option<Vec<RawWarm<'py>>>,
-    max_iter: Option<u32>,
-    time_limit: Option<f64>,
-) -> PyResult<Session> {
-    let n = a_list.len();
-    if [b_list.len(), c_list.len(), cone_list.len(), p_list.len()]
-        .iter()
-        .any(|&k| k != n)
-    {
-        return Err(value_error("A, b, c, cones and P lists differ in length"));
-    }
-    let limits = SolverLimits {
-        max_iter,
-        time_limit,
-    };
-    let (backend, options) = backend_options(backend, cold, high_accuracy, limits)?;
-    let mut data = Vec::with_capacity(n);
-    for i in 0..n {
-        let item = |e: PyErr| value_error(format!("item {i}: {e}"));
-        let a = csc(&a_list[i], "A").map_err(item)?;
-        let p = match &p_list[i] {
-            Some(raw) => Some(csc(raw, "P").map_err(item)?),
-            None => None,
-        };
-        let cones = cones(&cone_list[i]).map_err(item)?;
-        data.push((
-            p,
-            a,
-            b_list[i].as_array().to_owned(),
-            c_list[i].as_array().to_owned(),
-            cones,
-        ));
-    }
-    let mut problems = Vec::with_capacity(n);
-    let mut sizes = Vec::with_capacity(n);
-    for (i, problem) in ConicProblem::new_batch(data).into_iter().enumerate() {
-        let problem = problem.map_err(|e| value_error(format!("item {i}: {e}")))?;
-        sizes.push(Sizes::of(&problem));
-        problems.push(Ok(problem));
-    }
-    let warm: Option<Vec<Option<ConicSolution>>> = warm_starts.map(|list| {
-        list.iter()
-            .map(|w| {
-                w.as_ref().map(|(x, y, s)| ConicSolution {
-                    x: x.as_array().to_owned(),
-                    y: y.as_array().to_owned(),
-                    s: s.as_array().to_owned(),
-                    status: lpgd_core::SolveStatus::Solved,
-                    iterations: 0,
-                })
-            })
-            .collect()
-    });
-    let guesses = warm
-        .as_ref()
-        .map(|w| w.iter().map(Option::as_ref).collect());
-    Session::solve(py, problems, sizes, (backend, options), threads, guesses)
-}
-
-/// The fixed part of a batch of conic layers: the sizes, the sparsity of A (and of P's upper
-/// triangle) and the cones — [`lpgd_core::ConicStructure`], validated once. Each call gives the
-/// values: stacked A values, b, c (and P values).
-#[pyclass(module = "lpgd._lpgd", frozen)]
-pub struct ConicStructure {
-    inner: lpgd_core::ConicStructure,
-}
-
-fn pattern(
-    indptr: &PyReadonlyArray1<'_, i64>,
-    rows: &PyReadonlyArray1<'_, i64>,
-    what: &str,
-) -> PyResult<(Vec<usize>, Vec<usize>)> {
-    Ok((indices(indptr, what)?, indices(rows, what)?))
-}
-
-#[pymethods]
-impl ConicStructure {
-    /// Checks the structure: the patterns (sorted, in bounds, P upper triangular) and the cones.
-    #[new]
-    #[pyo3(signature = (m, n, a_indptr, a_indices, cones, p_indptr=None, p_indices=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        m: usize,
-        n: usize,
-        a_indptr: PyReadonlyArray1<'_, i64>,
-        a_indices: PyReadonlyArray1<'_, i64>,
-        cones: Vec<(String, f64)>,
-        p_indptr: Option<PyReadonlyArray1<'_, i64>>,
-        p_indices: Option<PyReadonlyArray1<'_, i64>>,
-    ) -> PyResult<Self> {
-        let p = match (p_indptr, p_indices) {
-            (Some(ptr), Some(rows)) => Some(pattern(&ptr, &rows, "P")?),
-            (None, None) => None,
-            _ => return Err(value_error("P needs both its indptr and its indices")),
-        };
-        let (a_indptr, a_rows) = pattern(&a_indptr, &a_indices, "A")?;
-        let inner = lpgd_core::ConicStructure::new(m, n, a_indptr, a_rows, p, self::cones(&cones)?)
-            .map_err(value_error)?;
-        Ok(Self { inner })
-    }
-
-    /// Rows of A (m).
-    #[getter]
-    fn m(&self) -> usize {
-        self.inner.m()
-    }
-
-    /// Columns of A (n).
-    #[getter]
-    fn n(&self) -> usize {
-        self.inner.n()
-    }
-
-    /// Stored entries of A.
-    #[getter]
-    fn a_nnz(&self) -> usize {
-        self.inner.a_nnz()
-    }
-
-    /// Stored entries of P's upper triangle (0 without P).
-    #[getter]
-    fn p_nnz(&self) -> usize {
-        self.inner.p_nnz()
-    }
-
-    /// Solves one problem per row of the stacked values (`B × nnz(A)`, `B × m`, `B × n`, and
-    /// `B × nnz(P)` when the structure has P) on `backend` with `threads` workers, the GIL
-    /// released. Wrong shapes are a `ValueError` naming the block; an item whose values are
-    /// refused (NaN, a P that is not positive semidefinite, …) or whose solve fails is recorded
-    /// in the session alone. With `warm` (a [`WarmStarts`]), each item starts from its guess —
-    /// its own last answer by `keys` (one integer per item, e.g. dataset indices) where known,
-    /// else the last answer at its position — and the answers are kept for the next call.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (a_values, b, c, p_values, backend, cold, high_accuracy, threads, warm=None, keys=None, max_iter=None, time_limit=None))]
-    fn solve(
-        &self,
-        py: Python<'_>,
-        a_values: PyReadonlyArray2<'_, f64>,
-        b: PyReadonlyArray2<'_, f64>,
-        c: PyReadonlyArray2<'_, f64>,
-        p_values: Option<PyReadonlyArray2<'_, f64>>,
-        backend: &str,
-        cold: bool,
-        high_accuracy: bool,
-        threads: Option<usize>,
-        mut warm: Option<PyRefMut<'_, WarmStarts>>,
-        keys: Option<Vec<u64>>,
-        max_iter: Option<u32>,
-        time_limit: Option<f64>,
-    ) -> PyResult<Session> {
-        if keys.is_some() && warm.is_none() {
-            return Err(value_error(
-                "keys name the items of warm forwards: give warm too",
-            ));
-        }
-        let limits = SolverLimits {
-            max_iter,
-            time_limit,
-        };
-        let (backend, options) = backend_options(backend, cold, high_accuracy, limits)?;
-        let values = ConicValues {
-            a: a_values.as_array(),
-            p: p_values.as_ref().map(|p| p.as_array()),
-            b: b.as_array(),
-            c: c.as_array(),
-        };
-        let problems: Vec<_> = self
-            .inner
-            .problems(values)
-            .map_err(value_error)?
-            .into_iter()
-            .map(|p| p.map_err(|e| e.to_string()))
-            .collect();
-        let sizes = vec![
-            Sizes {
-                n: self.inner.n(),
-                m: self.inner.m(),
-                a_nnz: self.inner.a_nnz(),
-                p_nnz: self.inner.p_nnz(),
-            };
-            problems.len()
-        ];
-        let guesses = match &warm {
-            Some(store) => Some(
-                store
-                    .inner
-                    .guesses(problems.len(), keys.as_deref())
-                    .map_err(value_error)?,
-            ),
-            None => None,
-        };
-        let session = Session::solve(py, problems, sizes, (backend, options), threads, guesses)?;
-        if let Some(store) = warm.as_mut() {
-            store
-                .inner
-                .remember(session.answers(), keys.as_deref())
-                .map_err(value_error)?;
-        }
-        Ok(session)
     }
 }
