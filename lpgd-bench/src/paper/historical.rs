@@ -25,7 +25,7 @@ use super::{month_backward, month_forward, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{s, Array1, Array2};
-use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd};
+use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd, SolveSettings};
 use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -259,7 +259,7 @@ impl Params {
 
     /// The initial holdings under these parameters.
     pub fn initial_holdings(&self) -> Result<Array1<f64>, BenchError> {
-        let x = Lpgd::new(1.0)?
+        let x = SolveSettings::new()
             .forward(
                 &mut ClarabelOracle::high_accuracy(),
                 &self.initial_problem()?,
@@ -342,7 +342,7 @@ pub fn rollout(
     backward: Option<&Lpgd>,
 ) -> Result<(f64, Option<ParamGrad>), BenchError> {
     let mut oracle = solver.oracle();
-    let forward = Lpgd::new(1.0)?;
+    let forward = SolveSettings::new();
     let mut h = h0.clone();
     let mut tape: Vec<(ConicProblem, ConicSolution, Array1<f64>, f64)> = Vec::new();
     let mut cost = 0.0;
@@ -561,8 +561,7 @@ mod tests {
         let b = soc.b().slice(s![..NONNEG]).to_owned();
         let c = soc.c().slice(s![..n]).to_owned();
         let qp = ConicProblem::new(Some(p), a, b, c, vec![Cone::Nonnegative(NONNEG)]).unwrap();
-        let x = Lpgd::new(1.0)
-            .unwrap()
+        let x = SolveSettings::new()
             .forward(&mut ClarabelOracle::high_accuracy(), &qp)
             .unwrap()
             .x;
@@ -598,8 +597,7 @@ mod tests {
         let (_, params, paths) = setup();
         let mut h = params.initial_holdings().unwrap();
         h = &h * &paths[0][0] / paths[0][0].dot(&h); // a drifted portfolio, so the layer trades
-        let x = Lpgd::new(1.0)
-            .unwrap()
+        let x = SolveSettings::new()
             .forward(
                 &mut ClarabelOracle::high_accuracy(),
                 &params.policy_problem(&h).unwrap(),
@@ -648,8 +646,7 @@ mod tests {
         let _ = &paths;
         let h0 = Array1::from_elem(ASSETS, 1.0 / ASSETS as f64);
         let solve = |p: &Params, h: &Array1<f64>| {
-            Lpgd::new(1.0)
-                .unwrap()
+            SolveSettings::new()
                 .forward(
                     &mut ClarabelOracle::high_accuracy(),
                     &p.policy_problem(h).unwrap(),

@@ -23,7 +23,7 @@ use super::{month_backward, month_forward, Adam, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
-use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
+use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side, SolveSettings};
 use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -263,7 +263,7 @@ pub fn rollout(
     backward: Option<&Lpgd>,
 ) -> Result<(f64, Option<Array1<f64>>), BenchError> {
     let mut oracle = ClarabelOracle::new();
-    let forward = Lpgd::new(1.0)?;
+    let forward = SolveSettings::new();
     let mut h = scenario.h0.clone();
     let mut tape: Vec<(ConicProblem, ConicSolution, f64)> = Vec::with_capacity(HORIZON);
     let mut cost = 0.0;
@@ -391,8 +391,7 @@ mod tests {
         let h0 = market.scenarios(1, 2)[0].h0.clone();
         let policy = perturbed_policy();
         let solve = |p: &Policy, h: &Array1<f64>| {
-            Lpgd::new(1.0)
-                .unwrap()
+            SolveSettings::new()
                 .forward(&mut ClarabelOracle::new(), &p.problem(h).unwrap())
                 .unwrap()
         };

@@ -26,7 +26,7 @@ pub struct CurvePoint {
 
 /// One month's layer solved, a failure naming the month (the Markowitz rollouts).
 pub(crate) fn month_forward(
-    forward: &lpgd_core::Lpgd,
+    forward: &lpgd_core::SolveSettings,
     oracle: &mut impl lpgd_core::Oracle<lpgd_core::ConicProblem>,
     problem: &lpgd_core::ConicProblem,
     month: usize,
