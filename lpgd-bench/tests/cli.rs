@@ -2,7 +2,7 @@
 
 use lpgd_core::{Lpgd, ProblemFile, Side};
 use lpgd_solvers::ClarabelOracle;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn bin() -> Command {
@@ -17,6 +17,36 @@ fn data(name: &str) -> PathBuf {
 
 fn out_path(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("lpgd-bench-cli-{tag}-{}.json", std::process::id()))
+}
+
+/// Runs `lpgd-bench <args> --out <out>`, checks that it succeeded, and returns its standard
+/// output and the JSON it wrote (the file is removed).
+fn run_ok(args: &[&str], out: &Path) -> (String, serde_json::Value) {
+    let output = bin().args(args).arg("--out").arg(out).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    std::fs::remove_file(out).ok();
+    (String::from_utf8_lossy(&output.stdout).into_owned(), doc)
+}
+
+/// Runs `lpgd-bench <args> --out <out>`, checks that it failed, and returns its standard error.
+fn run_fails(args: &[&str], out: &Path) -> String {
+    let output = bin().args(args).arg("--out").arg(out).output().unwrap();
+    assert!(!output.status.success(), "{args:?} was accepted");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Reads the SVG plot beside `out` with extension `ext`, checks it is one, and removes it.
+fn svg_beside(out: &Path, ext: &str) -> String {
+    let path = out.with_extension(ext);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert!(svg.starts_with("<svg"), "{ext}");
+    svg
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
@@ -238,28 +268,20 @@ fn demo_prints_a_table_for_every_reference_problem() {
 
 fn grad_doc(problem: &str, backend: &str, extra: &[&str]) -> serde_json::Value {
     let out = out_path(&format!("{problem}-{}", backend.replace(':', "_")));
-    let status = bin()
-        .args(["grad", "--problem"])
-        .arg(data(problem))
-        .args([
-            "--tau",
-            "0.1",
-            "--side",
-            "right",
-            "--limit",
-            "3",
-            "--backend",
-            backend,
-        ])
-        .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{backend}");
-    let doc = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    std::fs::remove_file(&out).ok();
-    doc
+    let path = data(problem);
+    let mut args = vec!["grad", "--problem", path.to_str().unwrap()];
+    args.extend([
+        "--tau",
+        "0.1",
+        "--side",
+        "right",
+        "--limit",
+        "3",
+        "--backend",
+        backend,
+    ]);
+    args.extend(extra);
+    run_ok(&args, &out).1
 }
 
 /// Every backend built into the binary gives the same LP gradients as Clarabel.
@@ -317,29 +339,16 @@ fn unknown_backend_is_an_error() {
 #[test]
 fn pyepo_quick_writes_every_rule() {
     let out = out_path("pyepo");
-    let output = bin()
-        .args([
-            "pyepo",
-            "--problem",
-            "shortest-path",
-            "--quick",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
-    std::fs::remove_file(&out).ok();
-    std::fs::remove_file(out.with_extension("svg")).ok();
+    let args = [
+        "pyepo",
+        "--problem",
+        "shortest-path",
+        "--quick",
+        "--seed",
+        "3",
+    ];
+    let (_, doc) = run_ok(&args, &out);
+    let svg = svg_beside(&out, "svg");
     assert_eq!(doc["setting"]["n_train"], 200);
     for rule in [
         "lpgd-right",
@@ -356,46 +365,30 @@ fn pyepo_quick_writes_every_rule() {
         assert_eq!(r["regret_per_epoch"].as_array().unwrap().len(), 5);
         assert!(svg.contains(rule));
     }
-    let bad = bin()
-        .args(["pyepo", "--problem", "tsp", "--quick", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
+    run_fails(&["pyepo", "--problem", "tsp", "--quick"], &out);
 }
 
 /// `compare` prints its table and writes the JSON and both plots.
 #[test]
 fn compare_writes_the_report_and_plots() {
     let out = out_path("compare");
-    let output = bin()
-        .args([
-            "compare",
-            "--sizes",
-            "5",
-            "--instances",
-            "2",
-            "--repeats",
-            "1",
-            "--problem",
-        ])
-        .arg(data("lp_box_small.json"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let problem = data("lp_box_small.json");
+    let args = [
+        "compare",
+        "--sizes",
+        "5",
+        "--instances",
+        "2",
+        "--repeats",
+        "1",
+        "--problem",
+        problem.to_str().unwrap(),
+    ];
+    let (stdout, doc) = run_ok(&args, &out);
     assert!(
         stdout.contains("| lp_box_small | 10 | clarabel | right |"),
         "{stdout}"
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(doc["rows"].as_array().unwrap().len() >= 10);
     assert_eq!(doc["tau_sweep"].as_array().unwrap().len(), 6);
     let stem = out.with_extension("");
@@ -404,34 +397,23 @@ fn compare_writes_the_report_and_plots() {
         assert!(std::fs::read_to_string(&path).unwrap().starts_with("<svg"));
         std::fs::remove_file(path).ok();
     }
-    std::fs::remove_file(&out).ok();
 }
 
 #[test]
 fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
     let out = out_path("paper_markowitz");
-    let status = bin()
-        .args([
-            "paper",
-            "markowitz",
-            "--data",
-            "synthetic",
-            "--quick",
-            "--steps",
-            "2",
-            "--lr",
-            "0.01",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let args = [
+        "paper",
+        "markowitz",
+        "--data",
+        "synthetic",
+        "--quick",
+        "--steps",
+        "2",
+        "--lr",
+        "0.01",
+    ];
+    let (_, doc) = run_ok(&args, &out);
     let methods = doc["methods"].as_object().unwrap();
     assert_eq!(methods.len(), 2);
     for (_, m) in methods {
@@ -439,35 +421,24 @@ fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
         assert!(m["final_test"].as_f64().unwrap().is_finite());
     }
     for ext in ["svg", "time.svg", "loss.svg"] {
-        let svg = std::fs::read_to_string(out.with_extension(ext)).unwrap();
-        assert!(svg.starts_with("<svg"), "{ext}");
+        svg_beside(&out, ext);
     }
     // The historical experiment (the default market): one baseline seed and one LPGD run.
     let out = out_path("paper_markowitz_historical");
-    let status = bin()
-        .args([
-            "paper",
-            "markowitz",
-            "--quick",
-            "--steps",
-            "2",
-            "--sides",
-            "left",
-            "--taus",
-            "0.1",
-            "--test-rollouts",
-            "10",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let args = [
+        "paper",
+        "markowitz",
+        "--quick",
+        "--steps",
+        "2",
+        "--sides",
+        "left",
+        "--taus",
+        "0.1",
+        "--test-rollouts",
+        "10",
+    ];
+    let (_, doc) = run_ok(&args, &out);
     assert_eq!(doc["data"], "historical");
     let runs = doc["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
@@ -477,23 +448,18 @@ fn paper_writes_curves_and_plots_and_rejects_unknown_experiments() {
     }
     assert_eq!(doc["reference_curve"].as_array().unwrap().len(), 17);
     for ext in ["svg", "time.svg"] {
-        let svg = std::fs::read_to_string(out.with_extension(ext)).unwrap();
-        assert!(svg.starts_with("<svg"), "{ext}");
+        svg_beside(&out, ext);
     }
-    let bad_tau = bin()
-        .args(["paper", "markowitz", "--taus", "0", "--out"])
-        .arg(out_path("paper_bad_tau"))
-        .output()
-        .unwrap();
-    assert!(!bad_tau.status.success());
-    let bad = bin()
-        .args(["paper", "chess", "--out"])
-        .arg(out_path("paper_bad"))
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
+    run_fails(
+        &["paper", "markowitz", "--taus", "0"],
+        &out_path("paper_bad_tau"),
+    );
+    run_fails(
+        &["paper", "markowitz", "--sides", "middle"],
+        &out_path("paper_bad_side"),
+    );
     // The experiment is a value enum: clap names the bad value and the possible ones.
-    let stderr = String::from_utf8_lossy(&bad.stderr);
+    let stderr = run_fails(&["paper", "chess"], &out_path("paper_bad"));
     assert!(
         stderr.contains("chess") && stderr.contains("sudoku") && stderr.contains("markowitz"),
         "{stderr}"

@@ -142,40 +142,6 @@ impl SolveSettings {
 }
 
 impl Lpgd {
-    /// Solves every problem ([`SolveSettings::forward_batch`] with this configuration's settings).
-    pub fn forward_batch<P, O, F>(
-        &self,
-        make_oracle: F,
-        problems: &[P],
-    ) -> Vec<Result<P::Solution, LpgdError>>
-    where
-        P: Problem + Sync,
-        P::Solution: Send,
-        O: Oracle<P>,
-        F: Fn() -> O + Sync + Send,
-    {
-        self.settings().forward_batch(make_oracle, problems)
-    }
-
-    /// Solves every problem given its guess ([`SolveSettings::forward_batch_from`] with this
-    /// configuration's settings).
-    #[allow(clippy::type_complexity)]
-    pub fn forward_batch_from<P, O, F>(
-        &self,
-        make_oracle: F,
-        problems: &[P],
-        guesses: &[Option<&P::Solution>],
-    ) -> Result<Vec<Result<Forward<P::Solution>, LpgdError>>, InvalidInput>
-    where
-        P: Problem + Sync,
-        P::Solution: Send + Sync,
-        O: Oracle<P>,
-        F: Fn() -> O + Sync + Send,
-    {
-        self.settings()
-            .forward_batch_from(make_oracle, problems, guesses)
-    }
-
     /// Backward pass for every item; one result per item, in order. The slices must have equal
     /// lengths (problem `i`, its forward solution `i`, its incoming gradient `i`).
     #[allow(clippy::type_complexity)]
@@ -198,7 +164,7 @@ impl Lpgd {
         same_len(problems.len(), cotangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(cotangents).collect();
         Ok(map_batch(
-            self.settings().threads(),
+            self.threads(),
             make_oracle,
             items,
             |oracle, ((p, z), g)| self.backward(oracle, p, z, g),
@@ -226,7 +192,7 @@ impl Lpgd {
         same_len(problems.len(), tangents.len())?;
         let items: Vec<_> = problems.iter().zip(solutions).zip(tangents).collect();
         Ok(map_batch(
-            self.settings().threads(),
+            self.threads(),
             make_oracle,
             items,
             |oracle, ((p, z), d)| self.jvp(oracle, p, z, d),

@@ -29,7 +29,7 @@ impl Default for SolveSettings {
     }
 }
 
-/// The result of a forward pass given a guess ([`Lpgd::forward_from`]).
+/// The result of a forward pass given a guess ([`SolveSettings::forward_from`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forward<S> {
     /// The solution, checked as every forward solution is.

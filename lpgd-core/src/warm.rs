@@ -4,7 +4,7 @@ use crate::error::InvalidInput;
 use std::collections::HashMap;
 
 /// The last answers of a layer, kept as guesses for its next call
-/// ([`Lpgd::forward_batch_from`](crate::Lpgd::forward_batch_from)).
+/// ([`SolveSettings::forward_batch_from`](crate::SolveSettings::forward_batch_from)).
 ///
 /// An item's guess is, in this order: its own last answer, when the caller names items by key
 /// (a dataset index, so shuffled batches still find their item) and the key was seen; the last

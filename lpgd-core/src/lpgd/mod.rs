@@ -3,7 +3,7 @@
 use crate::error::{FailedAttempt, InvalidInput, LpgdError, SolveError};
 use crate::oracle::Oracle;
 use crate::problem::{Finite, Problem};
-use crate::settings::{Forward, SolveSettings};
+use crate::settings::SolveSettings;
 use crate::side::{Fallback, Side};
 
 /// A validated LPGD configuration: step τ, proximal weight ρ, side, fallback.
@@ -60,6 +60,17 @@ pub struct Report {
     /// How many of the re-solves used the oracle certified exactly on a face
     /// ([`Oracle::last_certified`]; 0 for oracles that do not certify).
     pub certified: usize,
+}
+
+/// A configuration solves as its [`SolveSettings`] say: `lpgd.forward(..)`,
+/// `lpgd.forward_from(..)`, `lpgd.forward_batch(..)` and `lpgd.threads()` are those of
+/// [`Lpgd::settings`].
+impl std::ops::Deref for Lpgd {
+    type Target = SolveSettings;
+
+    fn deref(&self) -> &SolveSettings {
+        &self.settings
+    }
 }
 
 impl Report {
@@ -192,34 +203,10 @@ impl Lpgd {
     pub fn fallback(&self) -> Fallback {
         self.fallback
     }
-    /// Solves the layer ([`SolveSettings::forward`] with this configuration's settings).
-    pub fn forward<P, O>(&self, oracle: &mut O, problem: &P) -> Result<P::Solution, LpgdError>
-    where
-        P: Problem,
-        O: Oracle<P> + ?Sized,
-    {
-        self.settings.forward(oracle, problem)
-    }
-
-    /// Solves the layer given a guess ([`SolveSettings::forward_from`] with this configuration's
-    /// settings).
-    pub fn forward_from<P, O>(
-        &self,
-        oracle: &mut O,
-        problem: &P,
-        guess: Option<&P::Solution>,
-    ) -> Result<Forward<P::Solution>, LpgdError>
-    where
-        P: Problem,
-        O: Oracle<P> + ?Sized,
-    {
-        self.settings.forward_from(oracle, problem, guess)
-    }
-
     /// The LPGD replacement of `∂ℓ/∂w` given `∂ℓ/∂z*`: re-solves the problem with its linear terms
     /// moved by `±τ · cotangent` and differences the Lagrangian gradients.
     ///
-    /// `solution` must be the forward solution of `problem` (from [`Lpgd::forward`]).
+    /// `solution` must be the forward solution of `problem` (from [`SolveSettings::forward`], which an `Lpgd` reaches through `Deref`).
     ///
     /// ```
     /// use lpgd_core::{CombinatorialProblem, FnOracle, Lpgd, Side};
