@@ -11,10 +11,114 @@ use lpgd_core::{CombinatorialProblem, Oracle};
 use rayon::prelude::*;
 use std::sync::Arc;
 
+/// A loss of `K` same-shape `[B, d]` inputs, row by row: each row's loss and its (sub)gradient
+/// with respect to the first input. The candle ops below are written once over it.
+trait RowLoss: Send + Sync {
+    /// The op's name.
+    const NAME: &'static str;
+    /// The inputs' names, for error messages.
+    const INPUTS: &'static [&'static str];
+
+    /// Row `i`'s loss and gradient, given row `i` of every input.
+    fn row(
+        &self,
+        i: usize,
+        rows: &[Array1<f64>],
+    ) -> std::result::Result<(f64, Array1<f64>), String>;
+
+    /// Every row's loss and gradient, in parallel; an error names its batch item.
+    fn per_row(&self, inputs: &[Vec<f64>], b: usize, d: usize) -> Result<Vec<(f64, Array1<f64>)>> {
+        (0..b)
+            .into_par_iter()
+            .map(|i| {
+                let rows: Vec<Array1<f64>> = inputs
+                    .iter()
+                    .map(|v| Array1::from(v[i * d..(i + 1) * d].to_vec()))
+                    .collect();
+                self.row(i, &rows)
+                    .map_err(|e| err(format!("batch item {i}: {e}")))
+            })
+            .collect()
+    }
+
+    /// The forward pass: the losses as `[B, 1]`, in the first input's dtype.
+    fn forward(&self, inputs: &[(&CpuStorage, &Layout)]) -> Result<(CpuStorage, Shape)> {
+        let mut data = Vec::with_capacity(inputs.len());
+        let mut shape = None;
+        for (&(storage, layout), name) in inputs.iter().zip(Self::INPUTS) {
+            let (v, b, d) = rows_of(storage, layout, name)?;
+            match shape {
+                None => shape = Some((b, d)),
+                Some(first) if first != (b, d) => {
+                    return Err(err(format!(
+                        "{} must have the same shape: {} is [{}, {}] but {name} [{b}, {d}]",
+                        Self::INPUTS.join(", "),
+                        Self::INPUTS[0],
+                        first.0,
+                        first.1
+                    )))
+                }
+                Some(_) => {}
+            }
+            data.push(v);
+        }
+        let (b, d) = shape.unwrap_or((0, 0));
+        let losses = self
+            .per_row(&data, b, d)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        Ok((
+            storage_like(losses, inputs[0].0.dtype()),
+            Shape::from((b, 1)),
+        ))
+    }
+
+    /// The backward pass: the gradient with respect to the first input, chained with `grad_res`.
+    fn backward(&self, args: &[&Tensor], grad_res: &Tensor) -> Result<Tensor> {
+        let mut data = Vec::with_capacity(args.len());
+        let (mut b, mut d) = (0, 0);
+        for (k, arg) in args.iter().enumerate() {
+            let (v, rows, cols) = tensor_rows(arg)?;
+            if k == 0 {
+                (b, d) = (rows, cols);
+            }
+            data.push(v);
+        }
+        let (g, _, _) = tensor_rows(grad_res)?;
+        let grads = self.per_row(&data, b, d)?;
+        tensor_from(chain_rows(&grads, &g), b, d, args[0])
+    }
+}
+
 struct PfylOp<F> {
     make_oracle: Arc<F>,
     perturbation: Perturbation,
     seed: u32,
+}
+
+impl<F, O> RowLoss for PfylOp<F>
+where
+    F: Fn() -> O + Send + Sync + 'static,
+    O: Oracle<CombinatorialProblem>,
+{
+    const NAME: &'static str = "lpgd-pfyl-loss";
+    const INPUTS: &'static [&'static str] = &["predicted costs", "true solutions"];
+
+    fn row(
+        &self,
+        i: usize,
+        rows: &[Array1<f64>],
+    ) -> std::result::Result<(f64, Array1<f64>), String> {
+        let (theta, y_star) = (&rows[0], &rows[1]);
+        let mut oracle = (self.make_oracle)();
+        let mut rng = RandomState::new(self.seed.wrapping_add(i as u32));
+        let samples = self
+            .perturbation
+            .solve(&mut oracle, theta, &mut rng)
+            .map_err(|e| e.to_string())?;
+        pfyl(&samples, theta, self.perturbation.sigma, y_star).map_err(|e| e.to_string())
+    }
 }
 
 impl<F, O> CustomOp2 for PfylOp<F>
@@ -23,7 +127,7 @@ where
     O: Oracle<CombinatorialProblem>,
 {
     fn name(&self) -> &'static str {
-        "lpgd-pfyl-loss"
+        Self::NAME
     }
 
     fn cpu_fwd(
@@ -33,19 +137,7 @@ where
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (theta, b, d) = rows_of(s1, l1, "predicted costs")?;
-        let (y_star, b2, d2) = rows_of(s2, l2, "true solutions")?;
-        if (b, d) != (b2, d2) {
-            return Err(err(format!(
-                "predicted costs are [{b}, {d}] but true solutions [{b2}, {d2}]"
-            )));
-        }
-        let losses = self
-            .per_row(&theta, &y_star, b, d)?
-            .into_iter()
-            .map(|(l, _)| l)
-            .collect();
-        Ok((storage_like(losses, s1.dtype()), Shape::from((b, 1))))
+        self.forward(&[(s1, l1), (s2, l2)])
     }
 
     fn bwd(
@@ -55,45 +147,7 @@ where
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (theta, b, d) = tensor_rows(arg1)?;
-        let (y_star, _, _) = tensor_rows(arg2)?;
-        let (g, _, _) = tensor_rows(grad_res)?;
-        let grads = self.per_row(&theta, &y_star, b, d)?;
-        let flat = chain_rows(&grads, &g);
-        Ok((Some(tensor_from(flat, b, d, arg1)?), None))
-    }
-}
-
-impl<F, O> PfylOp<F>
-where
-    F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<CombinatorialProblem>,
-{
-    fn per_row(
-        &self,
-        theta: &[f64],
-        y_star: &[f64],
-        b: usize,
-        d: usize,
-    ) -> Result<Vec<(f64, Array1<f64>)>> {
-        (0..b)
-            .into_par_iter()
-            .map(|i| {
-                let t = Array1::from(theta[i * d..(i + 1) * d].to_vec());
-                let ys = Array1::from(y_star[i * d..(i + 1) * d].to_vec());
-                let mut oracle = (self.make_oracle)();
-                let samples = self
-                    .perturbation
-                    .solve(
-                        &mut oracle,
-                        &t,
-                        &mut RandomState::new(self.seed.wrapping_add(i as u32)),
-                    )
-                    .map_err(|e| err(format!("batch item {i}: {e}")))?;
-                pfyl(&samples, &t, self.perturbation.sigma, &ys)
-                    .map_err(|e| err(format!("batch item {i}: {e}")))
-            })
-            .collect()
+        Ok((Some(self.backward(&[arg1, arg2], grad_res)?), None))
     }
 }
 
@@ -124,28 +178,21 @@ struct SpoPlusOp<F> {
     make_oracle: Arc<F>,
 }
 
-impl<F, O> SpoPlusOp<F>
+impl<F, O> RowLoss for SpoPlusOp<F>
 where
     F: Fn() -> O + Send + Sync + 'static,
     O: Oracle<CombinatorialProblem>,
 {
-    fn per_row(
+    const NAME: &'static str = "lpgd-spo-plus-loss";
+    const INPUTS: &'static [&'static str] = &["predicted costs", "true costs", "true solutions"];
+
+    fn row(
         &self,
-        c_hat: &[f64],
-        c: &[f64],
-        y_star: &[f64],
-        b: usize,
-        d: usize,
-    ) -> Result<Vec<(f64, Array1<f64>)>> {
-        (0..b)
-            .into_par_iter()
-            .map(|i| {
-                let slice = |v: &[f64]| Array1::from(v[i * d..(i + 1) * d].to_vec());
-                let mut oracle = (self.make_oracle)();
-                spo_plus(&mut oracle, &slice(c_hat), &slice(c), &slice(y_star))
-                    .map_err(|e| err(format!("batch item {i}: {e}")))
-            })
-            .collect()
+        _: usize,
+        rows: &[Array1<f64>],
+    ) -> std::result::Result<(f64, Array1<f64>), String> {
+        let mut oracle = (self.make_oracle)();
+        spo_plus(&mut oracle, &rows[0], &rows[1], &rows[2]).map_err(|e| e.to_string())
     }
 }
 
@@ -155,7 +202,7 @@ where
     O: Oracle<CombinatorialProblem>,
 {
     fn name(&self) -> &'static str {
-        "lpgd-spo-plus-loss"
+        Self::NAME
     }
 
     fn cpu_fwd(
@@ -167,20 +214,7 @@ where
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (c_hat, b, d) = rows_of(s1, l1, "predicted costs")?;
-        let (c, b2, d2) = rows_of(s2, l2, "true costs")?;
-        let (y_star, b3, d3) = rows_of(s3, l3, "true solutions")?;
-        if (b, d) != (b2, d2) || (b, d) != (b3, d3) {
-            return Err(err(
-                "predicted costs, true costs and true solutions must have the same shape",
-            ));
-        }
-        let losses = self
-            .per_row(&c_hat, &c, &y_star, b, d)?
-            .into_iter()
-            .map(|(l, _)| l)
-            .collect();
-        Ok((storage_like(losses, s1.dtype()), Shape::from((b, 1))))
+        self.forward(&[(s1, l1), (s2, l2), (s3, l3)])
     }
 
     fn bwd(
@@ -191,13 +225,11 @@ where
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (c_hat, b, d) = tensor_rows(arg1)?;
-        let (c, _, _) = tensor_rows(arg2)?;
-        let (y_star, _, _) = tensor_rows(arg3)?;
-        let (g, _, _) = tensor_rows(grad_res)?;
-        let grads = self.per_row(&c_hat, &c, &y_star, b, d)?;
-        let flat = chain_rows(&grads, &g);
-        Ok((Some(tensor_from(flat, b, d, arg1)?), None, None))
+        Ok((
+            Some(self.backward(&[arg1, arg2, arg3], grad_res)?),
+            None,
+            None,
+        ))
     }
 }
 

@@ -278,6 +278,21 @@ fn malformed_tensors_are_errors() {
         .to_dtype(DType::F32)
         .unwrap();
     assert_eq!(conic.forward(&f32_row).unwrap().dtype(), DType::F32);
+
+    // The losses' inputs must share one shape; the error names the one that does not.
+    let oracle = || GridShortestPath::new(5, 5).unwrap();
+    let c = Tensor::zeros((2, 40), DType::F64, &Device::Cpu).unwrap();
+    let y = Tensor::zeros((3, 40), DType::F64, &Device::Cpu).unwrap();
+    let message = spo_plus_loss(oracle, &c, &c, &y).unwrap_err().to_string();
+    assert!(message.contains("true solutions [3, 40]"), "{message}");
+    let perturbation = Perturbation {
+        samples: 2,
+        sigma: 1.0,
+    };
+    let message = pfyl_loss(oracle, &c, &wrong_width, perturbation, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("true solutions [2, 39]"), "{message}");
 }
 
 /// Hostile tensors (issue 11): typed errors, never a panic or a silent NaN.
