@@ -5,21 +5,16 @@
 #![allow(missing_docs)]
 
 use lpgd_candle::pyepo::train_spo_plus;
-use lpgd_combinatorial::data::shortest_path_data;
-use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
+
+use lpgd_combinatorial::train::{shortest_path_sets, train, Rule, TrainConfig};
 use lpgd_combinatorial::GridShortestPath;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args().nth(1).map_or(Ok(20), |a| a.parse())?;
     let (n, n_test) = (1000, 1000);
-    let data = shortest_path_data(n + n_test, 5, (5, 5), 4, 0.5, 135)?;
-    let mut sp = GridShortestPath::new(5, 5).unwrap();
-    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, n)?;
-    let config = TrainConfig {
-        epochs,
-        ..TrainConfig::default()
-    };
+    let (mut sp, train_set, test_set) = shortest_path_sets(n, n_test)?;
+    let config = TrainConfig::with_epochs(epochs);
     let t0 = Instant::now();
     let plain = train(
         Rule::SpoPlus,

@@ -1,19 +1,13 @@
 //! The candle SPO+ loop reaches the plain-Rust loop's test regret for the same seed.
 
 use lpgd_candle::pyepo::train_spo_plus;
-use lpgd_combinatorial::data::shortest_path_data;
-use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
+use lpgd_combinatorial::train::{shortest_path_sets, train, Rule, TrainConfig};
 use lpgd_combinatorial::GridShortestPath;
 
 #[test]
 fn candle_spo_plus_matches_the_plain_loop() {
-    let data = shortest_path_data(300, 5, (5, 5), 4, 0.5, 135).unwrap();
-    let mut sp = GridShortestPath::new(5, 5).unwrap();
-    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, 200).unwrap();
-    let config = TrainConfig {
-        epochs: 3,
-        ..TrainConfig::default()
-    };
+    let (mut sp, train_set, test_set) = shortest_path_sets(200, 100).unwrap();
+    let config = TrainConfig::with_epochs(3);
     let plain = train(
         Rule::SpoPlus,
         &mut sp,

@@ -4,6 +4,7 @@
 use crate::data::normalized_regret;
 use crate::numpy_rng::RandomState;
 use crate::rules::{dpo_backward, pfyl, spo_plus, Perturbation};
+use crate::GridShortestPath;
 use lpgd_core::{checked_solve, CombinatorialProblem, Lpgd, LpgdError, Oracle, Side, SolveError};
 use ndarray::{Array1, Array2, Axis};
 use std::time::Instant;
@@ -74,6 +75,36 @@ impl Default for TrainConfig {
             seed: 42,
         }
     }
+}
+
+impl TrainConfig {
+    /// PyEPO's tutorial settings with `epochs` epochs.
+    pub fn with_epochs(epochs: usize) -> Self {
+        Self {
+            epochs,
+            ..Self::default()
+        }
+    }
+}
+
+/// PyEPO's shortest-path setting (a 5 × 5 grid, 5 features, degree 4, noise half-width 0.5,
+/// seed 135): `n_train` training and `n_test` test instances, and the grid's oracle that solved
+/// their true costs.
+pub fn shortest_path_sets(
+    n_train: usize,
+    n_test: usize,
+) -> Result<(GridShortestPath, Dataset, Dataset), SolveError> {
+    let total = n_train
+        .checked_add(n_test)
+        .ok_or(lpgd_core::InvalidInput::TooLarge {
+            field: "instances",
+            size: u64::MAX,
+            limit: usize::MAX as u64,
+        })?;
+    let data = crate::data::shortest_path_data(total, 5, (5, 5), 4, 0.5, 135)?;
+    let mut sp = GridShortestPath::new(5, 5)?;
+    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, n_train)?;
+    Ok((sp, train_set, test_set))
 }
 
 /// A data set: features and true costs, one row per instance; the layer minimises.
@@ -379,23 +410,11 @@ pub fn train<O: Oracle<CombinatorialProblem> + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::shortest_path_data;
-    use crate::GridShortestPath;
-
-    fn sets(n: usize) -> (Dataset, Dataset) {
-        let mut sp = GridShortestPath::new(5, 5).unwrap();
-        let all = shortest_path_data(n + 200, 5, (5, 5), 4, 0.5, 135).unwrap();
-        Dataset::split(&mut sp, &all.features, &all.costs, n).unwrap()
-    }
 
     #[test]
     fn spo_plus_training_lowers_the_regret() {
-        let (train_set, test_set) = sets(200);
-        let mut sp = GridShortestPath::new(5, 5).unwrap();
-        let config = TrainConfig {
-            epochs: 5,
-            ..TrainConfig::default()
-        };
+        let (mut sp, train_set, test_set) = shortest_path_sets(200, 200).unwrap();
+        let config = TrainConfig::with_epochs(5);
         let report = train(
             Rule::SpoPlus,
             &mut sp,
@@ -418,12 +437,8 @@ mod tests {
 
     #[test]
     fn training_is_deterministic_per_seed() {
-        let (train_set, test_set) = sets(64);
-        let mut sp = GridShortestPath::new(5, 5).unwrap();
-        let config = TrainConfig {
-            epochs: 2,
-            ..TrainConfig::default()
-        };
+        let (mut sp, train_set, test_set) = shortest_path_sets(64, 200).unwrap();
+        let config = TrainConfig::with_epochs(2);
         let rule = Rule::Pfyl(Perturbation::default());
         let a = train(rule, &mut sp, &train_set, &test_set, config, |_, _| {}).unwrap();
         let b = train(rule, &mut sp, &train_set, &test_set, config, |_, _| {}).unwrap();
