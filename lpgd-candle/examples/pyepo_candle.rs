@@ -6,32 +6,20 @@
 
 use lpgd_candle::pyepo::train_spo_plus;
 
-use lpgd_combinatorial::train::{shortest_path_sets, train, Rule, TrainConfig};
+use lpgd_combinatorial::train::{shortest_path_sets, Rule, TrainConfig};
 use lpgd_combinatorial::GridShortestPath;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = std::env::args().nth(1).map_or(Ok(20), |a| a.parse())?;
     let (n, n_test) = (1000, 1000);
-    let (mut sp, train_set, test_set) = shortest_path_sets(n, n_test)?;
+    let mut sets = shortest_path_sets(n, n_test)?;
     let config = TrainConfig::with_epochs(epochs);
     let t0 = Instant::now();
-    let plain = train(
-        Rule::SpoPlus,
-        &mut sp,
-        &train_set,
-        &test_set,
-        config,
-        |_, _| {},
-    )?;
+    let plain = sets.train(Rule::SpoPlus, config)?;
     let plain_s = t0.elapsed().as_secs_f64();
-    let candle = train_spo_plus(
-        || GridShortestPath::new(5, 5).unwrap(),
-        &mut sp,
-        &train_set,
-        &test_set,
-        config,
-    )?;
+    let oracle = || GridShortestPath::new(5, 5).unwrap();
+    let candle = train_spo_plus(oracle, &mut sets.oracle, &sets.train, &sets.test, config)?;
     let candle_regret = *candle.regret_per_epoch.last().unwrap_or(&f64::NAN);
     println!("rule spo+, {epochs} epochs, seed {}:", config.seed);
     println!(

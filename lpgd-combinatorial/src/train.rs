@@ -87,13 +87,36 @@ impl TrainConfig {
     }
 }
 
+/// PyEPO's shortest-path setting: a training and a test set and the grid's oracle that solved
+/// their true costs ([`shortest_path_sets`]).
+#[derive(Debug, Clone)]
+pub struct ShortestPathSets {
+    /// The 5 × 5 grid's shortest-path oracle.
+    pub oracle: GridShortestPath,
+    /// The training set.
+    pub train: Dataset,
+    /// The test set.
+    pub test: Dataset,
+}
+
+impl ShortestPathSets {
+    /// Trains the linear model on the training set with `rule` ([`train`], no progress
+    /// callback).
+    pub fn train(&mut self, rule: Rule, config: TrainConfig) -> Result<TrainReport, SolveError> {
+        train(
+            rule,
+            &mut self.oracle,
+            &self.train,
+            &self.test,
+            config,
+            |_, _| {},
+        )
+    }
+}
+
 /// PyEPO's shortest-path setting (a 5 × 5 grid, 5 features, degree 4, noise half-width 0.5,
-/// seed 135): `n_train` training and `n_test` test instances, and the grid's oracle that solved
-/// their true costs.
-pub fn shortest_path_sets(
-    n_train: usize,
-    n_test: usize,
-) -> Result<(GridShortestPath, Dataset, Dataset), SolveError> {
+/// seed 135): `n_train` training and `n_test` test instances.
+pub fn shortest_path_sets(n_train: usize, n_test: usize) -> Result<ShortestPathSets, SolveError> {
     let total = n_train
         .checked_add(n_test)
         .ok_or(lpgd_core::InvalidInput::TooLarge {
@@ -102,9 +125,13 @@ pub fn shortest_path_sets(
             limit: usize::MAX as u64,
         })?;
     let data = crate::data::shortest_path_data(total, 5, (5, 5), 4, 0.5, 135)?;
-    let mut sp = GridShortestPath::new(5, 5)?;
-    let (train_set, test_set) = Dataset::split(&mut sp, &data.features, &data.costs, n_train)?;
-    Ok((sp, train_set, test_set))
+    let mut oracle = GridShortestPath::new(5, 5)?;
+    let (train, test) = Dataset::split(&mut oracle, &data.features, &data.costs, n_train)?;
+    Ok(ShortestPathSets {
+        oracle,
+        train,
+        test,
+    })
 }
 
 /// A data set: features and true costs, one row per instance; the layer minimises.
@@ -413,20 +440,13 @@ mod tests {
 
     #[test]
     fn spo_plus_training_lowers_the_regret() {
-        let (mut sp, train_set, test_set) = shortest_path_sets(200, 200).unwrap();
+        let mut sets = shortest_path_sets(200, 200).unwrap();
         let config = TrainConfig::with_epochs(5);
-        let report = train(
-            Rule::SpoPlus,
-            &mut sp,
-            &train_set,
-            &test_set,
-            config,
-            |_, _| {},
-        )
-        .unwrap();
+        let report = sets.train(Rule::SpoPlus, config).unwrap();
         let untrained = {
             let mut rng = RandomState::new(config.seed);
-            regret(&LinearModel::new(5, 40, &mut rng), &mut sp, &test_set).unwrap()
+            let model = LinearModel::new(5, 40, &mut rng);
+            regret(&model, &mut sets.oracle, &sets.test).unwrap()
         };
         assert!(
             report.test_regret < 0.5 * untrained,
@@ -437,11 +457,11 @@ mod tests {
 
     #[test]
     fn training_is_deterministic_per_seed() {
-        let (mut sp, train_set, test_set) = shortest_path_sets(64, 200).unwrap();
+        let mut sets = shortest_path_sets(64, 200).unwrap();
         let config = TrainConfig::with_epochs(2);
         let rule = Rule::Pfyl(Perturbation::default());
-        let a = train(rule, &mut sp, &train_set, &test_set, config, |_, _| {}).unwrap();
-        let b = train(rule, &mut sp, &train_set, &test_set, config, |_, _| {}).unwrap();
+        let a = sets.train(rule, config).unwrap();
+        let b = sets.train(rule, config).unwrap();
         assert_eq!(a.regret_per_epoch, b.regret_per_epoch);
     }
 }
