@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::checked_product;
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
 /// Minimum-cost assignment of `rows` to distinct `cols` (`rows ≤ cols`): the cost vector is the
@@ -108,24 +108,19 @@ impl Assignment {
     }
 }
 
-impl Oracle<CombinatorialProblem> for Assignment {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        let cols = self.assign(problem.cost_slice())?;
-        let mut y = Array1::zeros(self.rows * self.cols);
-        for (i, j) in cols.into_iter().enumerate() {
-            y[i * self.cols + j] = 1.0;
-        }
-        Ok(y)
+finite_set_oracle!(Assignment, |assignment, problem| {
+    let cols = assignment.assign(problem.cost_slice())?;
+    let mut y = Array1::zeros(assignment.rows * assignment.cols);
+    for (i, j) in cols.into_iter().enumerate() {
+        y[i * assignment.cols + j] = 1.0;
     }
-}
+    Ok(y)
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     fn best_by_brute_force(w: &[f64], rows: usize, cols: usize) -> f64 {

@@ -1,7 +1,7 @@
 //! 0/1 knapsack with one or several capacity constraints, solved exactly by branch and bound.
 
 use crate::costs::summable;
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::{Array1, Array2};
 
 /// `max vᵀy s.t. W y ≤ capacity, y ∈ {0,1}ᵐ`, as the minimisation oracle of the cost `w = −v`
@@ -233,20 +233,15 @@ impl Search<'_> {
     }
 }
 
-impl Oracle<CombinatorialProblem> for Knapsack {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        let values: Vec<f64> = problem.cost().iter().map(|w| -w).collect();
-        self.best(&values)
-    }
-}
+finite_set_oracle!(Knapsack, |knapsack, problem| {
+    let values: Vec<f64> = problem.cost().iter().map(|w| -w).collect();
+    knapsack.best(&values)
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     #[test]
@@ -303,6 +298,7 @@ mod tests {
 mod pyepo_size {
     use super::*;
     use crate::data::knapsack_data;
+    use lpgd_core::{CombinatorialProblem, Oracle};
 
     /// The PyEPO setting (32 items, 2 constraints, capacity 20) solves exactly and quickly.
     #[test]
@@ -326,7 +322,7 @@ mod pyepo_size {
 mod against_highs {
     use super::*;
     use crate::data::knapsack_data;
-    use lpgd_core::ConicProblem;
+    use lpgd_core::{CombinatorialProblem, ConicProblem, Oracle};
 
     #[test]
     fn same_optimal_value_as_the_milp() {

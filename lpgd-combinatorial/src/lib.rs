@@ -41,6 +41,25 @@
 // docs.rs builds with every feature and marks items that need one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Implements `Oracle<CombinatorialProblem>` for an oracle over a finite set from its body:
+/// `finite_set_oracle!(Type, |oracle, problem| expr)`, where `oracle` is `&mut Type`, `problem`
+/// the validated `&CombinatorialProblem` and `expr` gives `Result<Array1<f64>, SolveError>`
+/// (the warm hint is of no use to an exact search).
+macro_rules! finite_set_oracle {
+    ($t:ty, |$oracle:ident, $problem:ident| $body:expr) => {
+        impl lpgd_core::Oracle<lpgd_core::CombinatorialProblem> for $t {
+            fn solve(
+                &mut self,
+                $problem: &lpgd_core::CombinatorialProblem,
+                _warm: Option<&ndarray::Array1<f64>>,
+            ) -> Result<ndarray::Array1<f64>, lpgd_core::SolveError> {
+                let $oracle = self;
+                $body
+            }
+        }
+    };
+}
+
 pub mod assignment;
 mod costs;
 pub mod data;

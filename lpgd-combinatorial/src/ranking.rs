@@ -1,6 +1,6 @@
 //! Ranking (argmin over the permutations of a rank vector) and top-k selection.
 
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
 /// Indices sorted by cost, ties by index (deterministic).
@@ -46,21 +46,15 @@ impl Ranking {
     }
 }
 
-impl Oracle<CombinatorialProblem> for Ranking {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        check_len(problem.dim(), self.n)?;
-        let mut y = Array1::zeros(self.n);
-        // Cheapest first gets the largest rank.
-        for (k, &i) in by_cost(problem.cost()).iter().enumerate() {
-            y[i] = (self.n - k) as f64;
-        }
-        Ok(y)
+finite_set_oracle!(Ranking, |ranking, problem| {
+    check_len(problem.dim(), ranking.n)?;
+    let mut y = Array1::zeros(ranking.n);
+    // Cheapest first gets the largest rank.
+    for (k, &i) in by_cost(problem.cost()).iter().enumerate() {
+        y[i] = (ranking.n - k) as f64;
     }
-}
+    Ok(y)
+});
 
 /// Top-k selection: `y(w) = argmin ⟨w, y⟩` over `y ∈ {0,1}ⁿ` with exactly `k` ones — the `k`
 /// cheapest items (ties to the lower index).
@@ -84,24 +78,19 @@ impl TopK {
     }
 }
 
-impl Oracle<CombinatorialProblem> for TopK {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        check_len(problem.dim(), self.n)?;
-        let mut y = Array1::zeros(self.n);
-        for &i in by_cost(problem.cost()).iter().take(self.k) {
-            y[i] = 1.0;
-        }
-        Ok(y)
+finite_set_oracle!(TopK, |top_k, problem| {
+    check_len(problem.dim(), top_k.n)?;
+    let mut y = Array1::zeros(top_k.n);
+    for &i in by_cost(problem.cost()).iter().take(top_k.k) {
+        y[i] = 1.0;
     }
-}
+    Ok(y)
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     fn permutations(v: Vec<f64>) -> Vec<Vec<f64>> {

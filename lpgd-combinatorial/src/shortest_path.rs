@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::{checked_product, checked_sum};
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
 /// Shortest path from the top-left to the bottom-right node of an `h × w` grid whose arcs point
@@ -110,19 +110,13 @@ impl GridShortestPath {
     }
 }
 
-impl Oracle<CombinatorialProblem> for GridShortestPath {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        self.path(problem.cost_slice())
-    }
-}
+finite_set_oracle!(GridShortestPath, |grid, problem| grid
+    .path(problem.cost_slice()));
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     /// Every monotone path of the grid, as arc indicator vectors.

@@ -1,7 +1,7 @@
 //! Travelling salesman, exact for small instances (Held–Karp dynamic program).
 
 use crate::costs::summable;
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
 /// The largest instance the exact dynamic program takes (O(n² 2ⁿ) time, O(n 2ⁿ) memory).
@@ -93,25 +93,20 @@ impl Tsp {
     }
 }
 
-impl Oracle<CombinatorialProblem> for Tsp {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        let n = self.n;
-        let tour = self.tour(problem.cost_slice())?;
-        let mut y = Array1::zeros(n * n);
-        for k in 0..n {
-            y[tour[k] * n + tour[(k + 1) % n]] = 1.0;
-        }
-        Ok(y)
+finite_set_oracle!(Tsp, |tsp, problem| {
+    let n = tsp.n;
+    let tour = tsp.tour(problem.cost_slice())?;
+    let mut y = Array1::zeros(n * n);
+    for k in 0..n {
+        y[tour[k] * n + tour[(k + 1) % n]] = 1.0;
     }
-}
+    Ok(y)
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     fn brute_force(cost: &[f64], n: usize) -> f64 {

@@ -2,7 +2,7 @@
 
 use crate::costs::summable;
 use lpgd_core::checked_product;
-use lpgd_core::{CombinatorialProblem, InvalidInput, Oracle, SolveError};
+use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -131,19 +131,13 @@ impl VertexGridShortestPath {
     }
 }
 
-impl Oracle<CombinatorialProblem> for VertexGridShortestPath {
-    fn solve(
-        &mut self,
-        problem: &CombinatorialProblem,
-        _warm: Option<&Array1<f64>>,
-    ) -> Result<Array1<f64>, SolveError> {
-        self.path(problem.cost_slice())
-    }
-}
+finite_set_oracle!(VertexGridShortestPath, |grid, problem| grid
+    .path(problem.cost_slice()));
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpgd_core::{CombinatorialProblem, Oracle};
     use rand::{Rng, SeedableRng};
 
     /// Cheapest simple path by exhaustive search (small grids).
