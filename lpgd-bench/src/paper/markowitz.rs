@@ -19,14 +19,13 @@
 //! from μ = 0.005·1, S = 0.05·I, γ = 1. The gradient runs back through all 24 layer calls of a
 //! rollout (the holdings enter the next month's problem through b).
 
-use super::{month_backward, month_forward, Adam, CurvePoint};
+use super::{month_backward, month_forward, training_curve, Adam, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
 use lpgd_core::{Cone, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side, SolveSettings};
 use lpgd_solvers::ClarabelOracle;
 use rayon::prelude::*;
-use std::time::Instant;
 
 /// Assets.
 pub const ASSETS: usize = 12;
@@ -325,26 +324,16 @@ pub fn train_markowitz(
     test: &[Scenario],
     lpgd: Lpgd,
     setup: &MarkowitzSetup,
-    mut progress: impl FnMut(&CurvePoint),
+    progress: impl FnMut(&CurvePoint),
 ) -> Result<Vec<CurvePoint>, BenchError> {
     let lpgd = lpgd.with_side(Side::Centered);
     let mut policy = Policy::default();
     let mut adam = Adam::new(policy.params.len(), setup.learning_rate);
-    let first = CurvePoint {
-        step: 0,
-        train_loss: f64::NAN,
-        test: mean_cost(&policy, test)?,
-        seconds: 0.0,
-    };
-    progress(&first);
-    let mut curve = vec![first];
-    let mut seconds = 0.0;
-    for it in 1..=setup.iterations {
-        let started = Instant::now();
+    let step = |policy: &mut Policy, it: usize| {
         let scenarios = market.scenarios(setup.rollouts, setup.seed.wrapping_add(it as u32));
         let results: Vec<(f64, Option<Array1<f64>>)> = scenarios
             .par_iter()
-            .map(|s| rollout(&policy, s, Some(&lpgd)))
+            .map(|s| rollout(policy, s, Some(&lpgd)))
             .collect::<Result<_, _>>()?;
         let k = results.len() as f64;
         let loss = results.iter().map(|r| r.0).sum::<f64>() / k;
@@ -355,17 +344,10 @@ pub fn train_markowitz(
             }
         }
         adam.step(&mut policy.params, &grad);
-        seconds += started.elapsed().as_secs_f64();
-        let point = CurvePoint {
-            step: it,
-            train_loss: loss,
-            test: mean_cost(&policy, test)?,
-            seconds,
-        };
-        progress(&point);
-        curve.push(point);
-    }
-    Ok(curve)
+        Ok(loss)
+    };
+    let evaluate = |policy: &Policy| mean_cost(policy, test);
+    training_curve(&mut policy, setup.iterations, step, evaluate, progress)
 }
 
 #[cfg(test)]

@@ -24,6 +24,37 @@ pub struct CurvePoint {
     pub seconds: f64,
 }
 
+/// A training curve: the test metric of `model` before training, then after each of `steps`
+/// steps (`step` trains on step `k` and returns its training loss; its time counts, the
+/// evaluation's does not), every point told to `progress` as it is made.
+pub(crate) fn training_curve<M>(
+    model: &mut M,
+    steps: usize,
+    mut step: impl FnMut(&mut M, usize) -> Result<f64, crate::error::BenchError>,
+    evaluate: impl Fn(&M) -> Result<f64, crate::error::BenchError>,
+    mut progress: impl FnMut(&CurvePoint),
+) -> Result<Vec<CurvePoint>, crate::error::BenchError> {
+    let mut curve = Vec::with_capacity(steps + 1);
+    let mut seconds = 0.0;
+    let mut train_loss = f64::NAN;
+    for k in 0..=steps {
+        if k > 0 {
+            let started = std::time::Instant::now();
+            train_loss = step(model, k)?;
+            seconds += started.elapsed().as_secs_f64();
+        }
+        let point = CurvePoint {
+            step: k,
+            train_loss,
+            test: evaluate(model)?,
+            seconds,
+        };
+        progress(&point);
+        curve.push(point);
+    }
+    Ok(curve)
+}
+
 /// One month's layer solved, a failure naming the month (the Markowitz rollouts).
 pub(crate) fn month_forward(
     forward: &lpgd_core::SolveSettings,

@@ -8,14 +8,13 @@
 //! ρ = 0 on that regularised problem (the estimate converges to the true derivative as τ → 0; the
 //! finite-difference tests of the core hold it to 1e-4 on QPs).
 
-use super::{Adam, CurvePoint};
+use super::{training_curve, Adam, CurvePoint};
 use crate::error::BenchError;
 use lpgd_combinatorial::train::shuffle;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
 use lpgd_core::{ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
 use lpgd_solvers::ClarabelOracle;
-use std::time::Instant;
 
 /// Cells of a 4×4 board.
 pub const CELLS: usize = 16;
@@ -391,7 +390,7 @@ pub fn train_sudoku(
     test: &SudokuData,
     method: Method,
     setup: &SudokuSetup,
-    mut progress: impl FnMut(&CurvePoint),
+    progress: impl FnMut(&CurvePoint),
 ) -> Result<Vec<CurvePoint>, BenchError> {
     if setup.batch == 0 || train.puzzles.nrows() == 0 {
         return Err(lpgd_core::InvalidInput::Empty(
@@ -403,18 +402,8 @@ pub fn train_sudoku(
     let mut model = SudokuModel::new(setup.m, &mut rng);
     let mut adam = Adam::new(model.params.len(), setup.learning_rate);
     let eps = method.eps();
-    let first = CurvePoint {
-        step: 0,
-        train_loss: f64::NAN,
-        test: accuracy(&model, test, eps)?,
-        seconds: 0.0,
-    };
-    progress(&first);
-    let mut curve = vec![first];
     let mut order: Vec<usize> = (0..train.puzzles.nrows()).collect();
-    let mut seconds = 0.0;
-    for epoch in 1..=setup.epochs {
-        let started = Instant::now();
+    let step = |model: &mut SudokuModel, _epoch: usize| {
         shuffle(&mut order, &mut rng);
         let (mut loss_sum, mut batches) = (0.0, 0);
         for chunk in order.chunks(setup.batch) {
@@ -426,22 +415,15 @@ pub fn train_sudoku(
                 .iter()
                 .map(|&i| train.solutions.row(i).to_owned())
                 .collect();
-            let (grad, loss) = batch_gradient(&model, method, &puzzles, &targets)?;
+            let (grad, loss) = batch_gradient(model, method, &puzzles, &targets)?;
             adam.step(&mut model.params, &grad);
             loss_sum += loss;
             batches += 1;
         }
-        seconds += started.elapsed().as_secs_f64();
-        let point = CurvePoint {
-            step: epoch,
-            train_loss: loss_sum / batches as f64,
-            test: accuracy(&model, test, eps)?,
-            seconds,
-        };
-        progress(&point);
-        curve.push(point);
-    }
-    Ok(curve)
+        Ok(loss_sum / batches as f64)
+    };
+    let evaluate = |model: &SudokuModel| accuracy(model, test, eps);
+    training_curve(&mut model, setup.epochs, step, evaluate, progress)
 }
 
 #[cfg(test)]
