@@ -33,28 +33,27 @@
 // Without a backend feature the shared machinery has no user.
 #[cfg_attr(not(any(feature = "clarabel", feature = "osqp")), allow(dead_code))]
 mod cache;
-// Every backend checks its data range; without one, nothing does.
-#[cfg_attr(
-    not(any(
-        feature = "clarabel",
-        feature = "osqp",
-        feature = "highs",
-        feature = "good_lp"
-    )),
-    allow(dead_code)
-)]
-mod range;
-// Without a backend the registry's enum has no variant and its matches no arm.
-#[cfg_attr(
-    not(any(
-        feature = "clarabel",
-        feature = "osqp",
-        feature = "highs",
-        feature = "good_lp"
-    )),
-    allow(unreachable_code, unused_variables, unused_mut)
-)]
-mod registry;
+/// The machinery every backend uses (the data range checks, the registry): without any backend
+/// feature it has no user, its enum no variant and its matches no arm, which is allowed.
+macro_rules! backend_machinery {
+    ($($item:item)*) => {$(
+        #[cfg_attr(
+            not(any(
+                feature = "clarabel",
+                feature = "osqp",
+                feature = "highs",
+                feature = "good_lp"
+            )),
+            allow(dead_code, unreachable_code, unused_variables, unused_mut)
+        )]
+        $item
+    )*};
+}
+
+backend_machinery! {
+    mod range;
+    mod registry;
+}
 mod rows;
 
 #[cfg(feature = "clarabel")]
