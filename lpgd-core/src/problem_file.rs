@@ -165,14 +165,9 @@ pub struct ProblemFile {
 
 fn csc_from_raw(field: &'static str, raw: &RawCsc) -> Result<CscMatrix, InvalidInput> {
     check_len(field, raw.rows.len(), raw.nnz)?;
-    let m = CscMatrix::new_named(
-        field,
-        raw.shape[0],
-        raw.shape[1],
-        raw.indptr.clone(),
-        raw.rows.clone(),
-        raw.vals.clone(),
-    )?;
+    let shape = (raw.shape[0], raw.shape[1]);
+    let pattern = (raw.indptr.clone(), raw.rows.clone());
+    let m = CscMatrix::new_named(field, shape, pattern, raw.vals.clone())?;
     // The column of each triplet is redundant with indptr; when given, it must agree.
     if let Some(cols) = &raw.cols {
         check_len(field, cols.len(), raw.nnz)?;

@@ -39,15 +39,14 @@ impl CscMatrix {
         rowval: Vec<usize>,
         nzval: Vec<f64>,
     ) -> Result<Self, InvalidInput> {
-        Self::new_named("matrix", nrows, ncols, colptr, rowval, nzval)
+        Self::new_named("matrix", (nrows, ncols), (colptr, rowval), nzval)
     }
 
+    /// [`CscMatrix::new`] with errors naming the matrix `field`.
     pub(crate) fn new_named(
         field: Field,
-        nrows: usize,
-        ncols: usize,
-        colptr: Vec<usize>,
-        rowval: Vec<usize>,
+        (nrows, ncols): (usize, usize),
+        (colptr, rowval): (Vec<usize>, Vec<usize>),
         nzval: Vec<f64>,
     ) -> Result<Self, InvalidInput> {
         let bad = |issue| InvalidInput::Sparse { field, issue };

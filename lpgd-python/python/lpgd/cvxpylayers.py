@@ -14,6 +14,7 @@ from cvxpylayers.interfaces.base import SolverInterface
 
 from . import _lpgd, diffcp_compat
 from ._errors import raise_failures
+from ._kept import KeptSession
 
 
 def _cone_dict(dims) -> dict:
@@ -52,7 +53,7 @@ def _canonical(indptr, rows, m):
             (unique % max(m, 1)).astype(np.int64), gather)
 
 
-class LpgdSolver(SolverInterface):
+class LpgdSolver(KeptSession, SolverInterface):
     """LPGD on lpgd's Rust core as a cvxpylayers solver.
 
     ``tau`` and ``rho`` are LPGD's step and proximal weight, ``side`` one of ``"centered"``,
@@ -84,24 +85,7 @@ class LpgdSolver(SolverInterface):
             "high_accuracy": high_accuracy,
         }
         self.threads = -1 if threads is None else int(threads)
-        self._warm = _lpgd.WarmStarts() if warm else None
-        self._last_session = None
-
-    @property
-    def last_warm_share(self) -> float:
-        """The share of the last batch's items answered from their guess (NaN before one)."""
-        return float("nan") if self._last_session is None else self._last_session.warm_share()
-
-    @property
-    def last_info(self):
-        """Per item of the last batch, how good its answer is (see
-        :attr:`lpgd.torch.ConicLayer.last_info`); None before a batch."""
-        return None if self._last_session is None else self._last_session.info()
-
-    def reset_warm(self) -> None:
-        """Forgets the kept answers: the next batch is solved from scratch."""
-        if self._warm is not None:
-            self._warm.clear()
+        self._keep(warm)
 
     def setup(self, ctx) -> None:
         indices, indptr, (m, n1) = ctx.reduced_A.problem_data_index

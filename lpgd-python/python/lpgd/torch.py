@@ -39,6 +39,7 @@ import torch
 
 from . import _lpgd
 from ._errors import SolverError, raise_failures
+from ._kept import KeptSession
 from .data import RandomState
 from .diffcp_compat import _cones
 
@@ -136,7 +137,7 @@ class _ConicFunction(torch.autograd.Function):
                 None if p_values is None else _back(dp, p_values))
 
 
-class ConicLayer(_Configured, torch.nn.Module):
+class ConicLayer(_Configured, KeptSession, torch.nn.Module):
     """A batch of conic programs ``min ½xᵀPx + cᵀx  s.t.  Ax + s = b, s ∈ K`` as a torch layer.
 
     The structure is given once: the sparsity of ``A`` (a scipy matrix, dense array or tensor
@@ -207,27 +208,7 @@ class ConicLayer(_Configured, torch.nn.Module):
         self.m, self.n = m, n
         self.backend, self.outputs, self.on_failure = backend, outputs, on_failure
         self.threads, self.cold, self.high_accuracy = threads, cold, high_accuracy
-        self._warm = _lpgd.WarmStarts() if warm else None
-        self._last_session = None
-
-    @property
-    def last_warm_share(self) -> float:
-        """The share of the last call's items answered from their guess (NaN before a call)."""
-        return float("nan") if self._last_session is None else self._last_session.warm_share()
-
-    @property
-    def last_info(self) -> dict | None:
-        """How good each item of the last call is (None before a call): ``status``
-        (``"solved"``, ``"almost_solved"`` or the failure's kind, e.g. ``"infeasible"``),
-        ``iterations``, the verification's relative ``primal_residual``, ``dual_residual`` and
-        ``gap`` (NaN where an item failed), ``warm`` and ``error`` — one entry per item,
-        computed when asked."""
-        return None if self._last_session is None else self._last_session.info()
-
-    def reset_warm(self) -> None:
-        """Forgets the kept answers: the next call solves every item from scratch."""
-        if self._warm is not None:
-            self._warm.clear()
+        self._keep(warm)
 
     @property
     def A_nnz(self) -> int:

@@ -72,11 +72,11 @@ impl ConicStructure {
         cones: Vec<Cone>,
     ) -> Result<Self, InvalidInput> {
         let ones = vec![1.0; a_rowval.len()];
-        let a = CscMatrix::new_named("A", m, n, a_colptr, a_rowval, ones)?;
+        let a = CscMatrix::new_named("A", (m, n), (a_colptr, a_rowval), ones)?;
         let p = match p_pattern {
             Some((colptr, rowval)) => {
                 let zeros = vec![0.0; rowval.len()];
-                Some(CscMatrix::new_named("P", n, n, colptr, rowval, zeros)?)
+                Some(CscMatrix::new_named("P", (n, n), (colptr, rowval), zeros)?)
             }
             None => None,
         };
