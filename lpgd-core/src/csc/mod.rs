@@ -407,13 +407,8 @@ impl CscMatrix {
             }
             colptr.push(rowval.len());
         }
-        Ok(Self {
-            nrows,
-            ncols,
-            colptr,
-            rowval,
-            nzval,
-        })
+        // Valid by construction; checked again for the price of one pass.
+        Self::new_named("stacked matrix", (nrows, ncols), (colptr, rowval), nzval)
     }
 
     /// Places blocks side by side (equal row counts).
