@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: every crate of the workspace with every feature, unit tests, the
 # cross-crate tests in tests/ and the doctests (crate docs and README), then the Python package's
-# pytest suite (lpgd-python, built with maturin in a virtualenv).
+# pytest suite (lpgd-python, built with maturin in a virtualenv) with the docstrings' examples,
+# and the Python type stubs (mypy's stubtest against the compiled module, mypy on the package).
 #
 # Solver features that build C/C++ code need system packages; they are installed here, once, when
 # missing: cmake and a C compiler for OSQP and lp_solve, cmake, g++ and libclang (bindgen) for HiGHS,
@@ -44,10 +45,15 @@ set +e
   # tests, the real diffcp (with Clarabel) for the delegation of non-LPGD modes; pip skips what the
   # virtualenv already has; PyEPO (no solver needed) to check the data generators against.
   "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.16,<2" numpy scipy pytest \
-    "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1" "pyepo==2.2.7"
+    "torch==2.15.0" "cvxpylayers==1.2.0" "diffcp==1.1.9" "clarabel==0.11.1" "pyepo==2.2.7" \
+    "mypy==2.4.1"
   cd lpgd-python
   VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" maturin develop -q --features clarabel-sdp
-  "$venv/bin/python" -m pytest -q -W ignore::DeprecationWarning tests
+  # The test suite and the `>>>` examples of the package's docstrings.
+  "$venv/bin/python" -m pytest -q -W ignore::DeprecationWarning tests --doctest-modules python/lpgd
+  # The extension module's type stubs against the compiled module, and the package against them.
+  (cd python && "$venv/bin/python" -m mypy.stubtest lpgd._lpgd)
+  "$venv/bin/python" -m mypy --ignore-missing-imports python/lpgd
 ) 2>&1 | tee -a "$log"
 python_status=${PIPESTATUS[0]}
 set -e

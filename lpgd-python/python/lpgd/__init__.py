@@ -19,6 +19,15 @@ subclass of its kind: :class:`InfeasibleError`, :class:`UnboundedError`, :class:
 :class:`NumericalError`, :class:`UnverifiedError`, :class:`UnsupportedError`,
 :class:`InvalidProblemError` — or gives NaN with ``on_failure="nan"``. :class:`LpgdConfig` is one
 checked LPGD configuration (τ, ρ, side, fallback, threads).
+
+>>> import lpgd
+>>> config = lpgd.LpgdConfig(0.1, side="centred")
+>>> config.side, config.tau, config.fallback
+('centered', 0.1, 'none')
+>>> "clarabel" in lpgd.backends()
+True
+>>> issubclass(lpgd.InfeasibleError, lpgd.SolverError)
+True
 """
 
 from ._errors import (InfeasibleError, InvalidProblemError, LimitError, NumericalError,

@@ -27,9 +27,9 @@ __all__ = [
 
 def shortest_path_data(num_data, num_feat, grid, deg=1, noise_width=0.0, seed=135) -> dict:
     """PyEPO's ``shortestpath.genData``: ``features`` (n × p), ``costs`` (n × arcs), ``B``."""
+    rows, cols = (int(g) for g in grid)
     return _lpgd.shortest_path_data(
-        int(num_data), int(num_feat), tuple(int(g) for g in grid), int(deg), float(noise_width),
-        int(seed),
+        int(num_data), int(num_feat), (rows, cols), int(deg), float(noise_width), int(seed),
     )
 
 

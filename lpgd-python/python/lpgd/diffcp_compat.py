@@ -13,6 +13,18 @@ are a clear error otherwise.
 
 Failures: by default a failed item raises :class:`SolverError` naming the item and its status;
 ``on_failure="nan"`` returns NaN for the failed items instead (and keeps the others).
+
+>>> import numpy as np, scipy.sparse as sp
+>>> from lpgd import diffcp_compat as diffcp
+>>> A = sp.csc_matrix(np.array([[1.0], [-1.0]]))          # x ≤ 1, −x ≤ 0
+>>> x, y, s, D, DT = diffcp.solve_and_derivative(A, np.array([1.0, 0.0]), np.array([-1.0]),
+...                                              {"l": 2}, mode="lpgd_right",
+...                                              derivative_kwargs={"tau": 0.5, "rho": 0.0})
+>>> round(float(x[0]), 6)                                  # max x: the bound x ≤ 1
+1.0
+>>> dA, db, dc = DT(np.array([1.0]), np.zeros(2), np.zeros(2))
+>>> round(float(db[0]), 6)                                 # moving the bound moves x one for one
+1.0
 """
 
 from __future__ import annotations
@@ -133,7 +145,7 @@ class _Csc:
         """One `_Csc` per matrix; a matrix object passed several times (one P for a whole batch)
         is converted once."""
         seen: dict = {}
-        out = []
+        out: list[_Csc | None] = []
         for matrix in matrices:
             if matrix is None:
                 out.append(None)
@@ -222,7 +234,7 @@ def _solver_options(kwargs: dict) -> dict:
     for key in _ACCURACY:
         if key in kwargs and kwargs[key] is not None and float(kwargs[key]) < 1e-8:
             high = True
-    limits = {"max_iter": None, "time_limit": None}
+    limits: dict[str, int | float | None] = {"max_iter": None, "time_limit": None}
     for key, name in _LIMITS.items():
         value = kwargs.get(key)
         if value is None:
