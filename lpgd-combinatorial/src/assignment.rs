@@ -1,7 +1,7 @@
 //! Linear assignment (bipartite matching): the Hungarian algorithm.
 
 use crate::costs::summable;
-use lpgd_core::checked_product;
+use lpgd_core::limits::checked_product;
 use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
@@ -27,7 +27,7 @@ pub struct Assignment {
 
 impl Assignment {
     /// Assignment of `rows ≥ 1` to `cols ≥ rows` (at most
-    /// [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION) weights).
+    /// [`MAX_DIMENSION`](lpgd_core::limits::MAX_DIMENSION) weights).
     pub fn new(rows: usize, cols: usize) -> Result<Self, InvalidInput> {
         if rows == 0 {
             return Err(InvalidInput::Empty("the assignment's rows"));

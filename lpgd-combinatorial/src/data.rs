@@ -5,7 +5,8 @@
 //! numpy's legacy generator ([`RandomState`]), so tests can pin golden values.
 
 use crate::numpy_rng::RandomState;
-use lpgd_core::{checked_product, InvalidInput};
+use lpgd_core::limits::checked_product;
+use lpgd_core::InvalidInput;
 use ndarray::{Array1, Array2};
 
 /// Shortest-path data on a `h × w` grid of nodes with east and south arcs.

@@ -98,7 +98,7 @@ fn same_length(field: &'static str, v: &Array1<f64>, d: usize) -> Result<(), Inv
 
 impl Perturbation {
     /// Checks σ (positive, with a finite inverse, since the rules divide by it) and M (at least
-    /// one sample, at most [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION)).
+    /// one sample, at most [`MAX_DIMENSION`](lpgd_core::limits::MAX_DIMENSION)).
     pub fn check(&self) -> Result<(), InvalidInput> {
         if !(self.sigma > 0.0 && (1.0 / self.sigma).is_finite() && self.sigma.is_finite()) {
             return Err(InvalidInput::Value {
@@ -110,7 +110,7 @@ impl Perturbation {
         if self.samples == 0 {
             return Err(InvalidInput::Empty("the perturbation's samples"));
         }
-        lpgd_core::check_dimension("perturbation samples", self.samples)?;
+        lpgd_core::limits::check_dimension("perturbation samples", self.samples)?;
         Ok(())
     }
 
@@ -120,7 +120,7 @@ impl Perturbation {
     /// item after item, whatever the number of threads.
     pub fn draw(&self, d: usize, rng: &mut RandomState) -> Result<Vec<Array1<f64>>, InvalidInput> {
         self.check()?;
-        lpgd_core::checked_product("perturbation noise", self.samples, d)?;
+        lpgd_core::limits::checked_product("perturbation noise", self.samples, d)?;
         Ok((0..self.samples)
             .map(|_| (0..d).map(|_| rng.standard_normal()).collect())
             .collect())

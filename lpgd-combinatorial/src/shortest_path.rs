@@ -1,7 +1,7 @@
 //! Shortest path on a grid DAG with east and south arcs (the PyEPO layout).
 
 use crate::costs::summable;
-use lpgd_core::{checked_product, checked_sum};
+use lpgd_core::limits::{checked_product, checked_sum};
 use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 
@@ -34,7 +34,7 @@ pub struct GridShortestPath {
 }
 
 impl GridShortestPath {
-    /// The `h × w` grid (at least 1 × 1, at most [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION)
+    /// The `h × w` grid (at least 1 × 1, at most [`MAX_DIMENSION`](lpgd_core::limits::MAX_DIMENSION)
     /// arcs).
     pub fn new(h: usize, w: usize) -> Result<Self, InvalidInput> {
         if h == 0 || w == 0 {

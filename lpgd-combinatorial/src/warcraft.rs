@@ -1,7 +1,7 @@
 //! Vertex-weighted shortest path on an 8-neighbour grid (the Warcraft layout): Dijkstra.
 
 use crate::costs::summable;
-use lpgd_core::checked_product;
+use lpgd_core::limits::checked_product;
 use lpgd_core::{InvalidInput, SolveError};
 use ndarray::Array1;
 use std::cmp::Ordering;
@@ -54,7 +54,7 @@ impl PartialOrd for Entry {
 
 impl VertexGridShortestPath {
     /// The `h × w` grid (at least one cell, at most
-    /// [`MAX_DIMENSION`](lpgd_core::MAX_DIMENSION) cells).
+    /// [`MAX_DIMENSION`](lpgd_core::limits::MAX_DIMENSION) cells).
     pub fn new(h: usize, w: usize) -> Result<Self, InvalidInput> {
         if h == 0 || w == 0 {
             return Err(InvalidInput::Empty("the grid"));

@@ -96,7 +96,7 @@ pub enum InvalidInput {
     /// A batch was given slices of different lengths.
     #[error("batch slices differ in length: {0} vs {1}")]
     BatchLength(usize, usize),
-    /// A size given by the caller exceeds [`MAX_DIMENSION`](crate::MAX_DIMENSION), overflows when
+    /// A size given by the caller exceeds [`MAX_DIMENSION`](crate::limits::MAX_DIMENSION), overflows when
     /// combined with other sizes, or cannot be allocated.
     #[error("{field} is too large: {size} (the limit is {limit})")]
     TooLarge {

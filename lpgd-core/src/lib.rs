@@ -47,15 +47,17 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Private modules, one concern each, re-exported flat below. `cone`, `side` and `limits` are
-// leaves (errors name a cone kind and a side without importing the modules that use errors).
+// Modules, one concern each. The types most programs name are re-exported flat below; the
+// details stay in their modules (`error`, `limits`, `linalg`, `conic`). `cone`, `side` and
+// `limits` are leaves (errors name a cone kind and a side without importing the modules that
+// use errors).
 mod batch;
 mod cone;
 mod csc;
-mod error;
+pub mod error;
 mod family;
-mod limits;
-mod linalg;
+pub mod limits;
+pub mod linalg;
 mod lpgd;
 mod oracle;
 mod problem;
@@ -66,19 +68,14 @@ mod side;
 mod warm;
 
 pub use batch::map_batch;
-pub use cone::{psd_matrix, psd_rows, Cone, ConeKind};
-pub use csc::{CscMatrix, PSD_TOLERANCE};
-pub use error::{
-    Capability, ConeIssue, FailedAttempt, Field, InvalidInput, LpgdError, SolveError, SparseIssue,
-};
+pub use cone::{Cone, ConeKind};
+pub use csc::CscMatrix;
+pub use error::{Capability, InvalidInput, LpgdError, SolveError};
 pub use family::combinatorial::CombinatorialProblem;
 pub use family::conic::{
-    ConicBuilder, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicSolutionTangent,
-    ConicStructure, ConicTangent, ConicValues, IntoCsc, IntoVector, Location, Parameters,
-    Residuals, RowMap, SolveStatus, VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST,
+    ConicCotangent, ConicGradient, ConicProblem, ConicSolution, ConicStructure, ConicTangent,
+    ConicValues, SolveStatus,
 };
-pub use limits::{check_dimension, checked_product, checked_sum, filled_vec, MAX_DIMENSION};
-pub use linalg::symmetric_eigen;
 pub use lpgd::{Backward, Jvp, Lpgd, Report};
 pub use oracle::{checked_solve, FnOracle, Oracle};
 pub use problem::{Finite, Problem};
@@ -87,6 +84,17 @@ pub use problem_file::{FileInstance, ProblemFile, ProblemFileError};
 pub use settings::{Forward, SolveSettings};
 pub use side::{Fallback, Side};
 pub use warm::WarmStarts;
+
+/// The conic family beyond its main types: the builder and its named parameters, the
+/// verification's tolerances and residuals, the semidefinite cone's packing.
+pub mod conic {
+    pub use crate::cone::{psd_matrix, psd_rows};
+    pub use crate::csc::PSD_TOLERANCE;
+    pub use crate::family::conic::{
+        ConicBuilder, ConicSolutionTangent, IntoCsc, IntoVector, Location, Parameters, Residuals,
+        RowMap, VERIFY_TOLERANCE, VERIFY_TOLERANCE_ALMOST,
+    };
+}
 
 /// Re-export of the array crate used throughout the API.
 pub use ndarray;

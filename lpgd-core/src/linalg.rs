@@ -7,7 +7,7 @@
 /// sweep, at most 100 sweeps.
 ///
 /// ```
-/// let (values, _) = lpgd_core::symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+/// let (values, _) = lpgd_core::linalg::symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
 /// let mut v = values.clone();
 /// v.sort_by(f64::total_cmp);
 /// assert!((v[0] - 1.0).abs() < 1e-12 && (v[1] - 3.0).abs() < 1e-12);

@@ -93,7 +93,7 @@ type PerItem<T> = Vec<Result<T, Failure>>;
 
 impl CombinatorialOracle {
     fn new(kind: Kind, dim: usize, name: String) -> PyResult<Self> {
-        lpgd_core::check_dimension("cost length", dim).map_err(value_error)?;
+        lpgd_core::limits::check_dimension("cost length", dim).map_err(value_error)?;
         Ok(Self { kind, dim, name })
     }
 
@@ -212,7 +212,7 @@ impl CombinatorialOracle {
     #[staticmethod]
     fn vertex_shortest_path(h: usize, w: usize) -> PyResult<Self> {
         let o = VertexGridShortestPath::new(h, w).map_err(value_error)?;
-        let d = lpgd_core::checked_product("grid cells", h, w).map_err(value_error)?;
+        let d = lpgd_core::limits::checked_product("grid cells", h, w).map_err(value_error)?;
         Self::new(
             Kind::Vertex(o),
             d,
@@ -255,7 +255,8 @@ impl CombinatorialOracle {
     #[staticmethod]
     fn assignment(rows: usize, cols: usize) -> PyResult<Self> {
         let o = Assignment::new(rows, cols).map_err(value_error)?;
-        let d = lpgd_core::checked_product("assignment costs", rows, cols).map_err(value_error)?;
+        let d = lpgd_core::limits::checked_product("assignment costs", rows, cols)
+            .map_err(value_error)?;
         Self::new(
             Kind::Assignment(o),
             d,
@@ -268,7 +269,7 @@ impl CombinatorialOracle {
     #[staticmethod]
     fn tsp(n: usize) -> PyResult<Self> {
         let o = Tsp::new(n).map_err(value_error)?;
-        let d = lpgd_core::checked_product("tsp costs", n, n).map_err(value_error)?;
+        let d = lpgd_core::limits::checked_product("tsp costs", n, n).map_err(value_error)?;
         Self::new(Kind::Tsp(o), d, format!("tsp({n})"))
     }
 
@@ -358,7 +359,7 @@ impl CombinatorialOracle {
         self.check("costs", &w, None)?;
         let p = perturbation(samples, sigma)?;
         let (b, d) = w.dim();
-        lpgd_core::checked_product("perturbed solutions", b.saturating_mul(samples), d)
+        lpgd_core::limits::checked_product("perturbed solutions", b.saturating_mul(samples), d)
             .map_err(value_error)?;
         let mut noise = Array3::zeros((b, samples, d));
         for i in 0..b {

@@ -19,7 +19,7 @@ pub struct PyRandomState {
 }
 
 fn count(size: usize) -> PyResult<usize> {
-    lpgd_core::check_dimension("size", size).map_err(value_error)
+    lpgd_core::limits::check_dimension("size", size).map_err(value_error)
 }
 
 #[pymethods]
@@ -141,9 +141,10 @@ pub(crate) fn terrain_maps_py<'py>(
         regions,
         clutter,
     };
-    let px = lpgd_core::checked_product("pixels per side", grid, tile).map_err(value_error)?;
-    let per_map = lpgd_core::checked_product("pixels", px, px).map_err(value_error)?;
-    lpgd_core::checked_product("image entries", n, per_map.saturating_mul(3))
+    let px =
+        lpgd_core::limits::checked_product("pixels per side", grid, tile).map_err(value_error)?;
+    let per_map = lpgd_core::limits::checked_product("pixels", px, px).map_err(value_error)?;
+    lpgd_core::limits::checked_product("image entries", n, per_map.saturating_mul(3))
         .map_err(value_error)?;
     let maps = py
         .detach(|| terrain_maps(n, &config, seed))

@@ -24,9 +24,10 @@ use good_lp::{
     constraint, variable, Expression, IntoAffineExpression, ProblemVariables, ResolutionError,
     Solution, SolverModel, Variable,
 };
+use lpgd_core::conic::Parameters;
 use lpgd_core::{
     Capability, CombinatorialProblem, ConicGradient, ConicProblem, ConicSolution, CscMatrix,
-    InvalidInput, Oracle, Parameters, SolveError, SolveStatus,
+    InvalidInput, Oracle, SolveError, SolveStatus,
 };
 use ndarray::{Array1, Array2};
 use std::collections::{BTreeMap, HashMap};

@@ -34,7 +34,7 @@ use crate::cache::OracleStats;
 use crate::range::{check_range, check_values};
 use crate::rows::{lp_row_bounds, row_bounds, slacks, RowBounds};
 use highs_sys as ffi;
-use lpgd_core::VERIFY_TOLERANCE;
+use lpgd_core::conic::VERIFY_TOLERANCE;
 use lpgd_core::{
     CombinatorialProblem, ConicProblem, ConicSolution, CscMatrix, InvalidInput, Oracle, SolveError,
     SolveStatus,

@@ -2,10 +2,9 @@
 //! runs them through `tests/tests/conformance.rs` without a line of its own.
 
 use crate::random::{nondegenerate_lp, strictly_convex_qp};
+use lpgd_core::conic::VERIFY_TOLERANCE;
 use lpgd_core::ndarray::array;
-use lpgd_core::{
-    Capability, ConicProblem, ConicSolution, Lpgd, Oracle, Side, SolveError, VERIFY_TOLERANCE,
-};
+use lpgd_core::{Capability, ConicProblem, ConicSolution, Lpgd, Oracle, Side, SolveError};
 use lpgd_solvers::{Backend, BackendOptions, ClarabelOracle};
 
 fn reference(problem: &ConicProblem) -> ConicSolution {

@@ -206,7 +206,7 @@ pub fn instance(
 /// The largest `k` with `k(k + 1)/2 ≤ n` (at least 2).
 fn order_for(n: usize) -> usize {
     let mut k = 2;
-    while lpgd_core::psd_rows(k + 1).is_some_and(|r| r <= n) {
+    while lpgd_core::conic::psd_rows(k + 1).is_some_and(|r| r <= n) {
         k += 1;
     }
     k
@@ -220,7 +220,7 @@ fn nearest_correlation(
     n: usize,
 ) -> Result<(ConicProblem, usize), InvalidInput> {
     let k = order_for(n);
-    let rows = lpgd_core::psd_rows(k).unwrap_or(usize::MAX);
+    let rows = lpgd_core::conic::psd_rows(k).unwrap_or(usize::MAX);
     let f = gaussian_matrix(rng, k, (k / 2).max(1));
     let mut c = f.dot(&f.t());
     let d: Vec<f64> = (0..k).map(|i| c[[i, i]].max(1e-12).sqrt()).collect();

@@ -1,10 +1,11 @@
 //! Bad input is a typed error, never a panic or a wrong number; failed perturbed re-solves follow
 //! the configured fallback and are reported per item.
 
+use lpgd_core::error::{ConeIssue, SparseIssue};
 use lpgd_core::ndarray::{array, Array1};
 use lpgd_core::{
-    Cone, ConeIssue, ConicCotangent, ConicProblem, ConicTangent, CscMatrix, Fallback, InvalidInput,
-    Lpgd, LpgdError, ProblemFile, ProblemFileError, Side, SolveError, SparseIssue,
+    Cone, ConicCotangent, ConicProblem, ConicTangent, CscMatrix, Fallback, InvalidInput, Lpgd,
+    LpgdError, ProblemFile, ProblemFileError, Side, SolveError,
 };
 use lpgd_solvers::{ClarabelOracle, ClarabelSettings};
 

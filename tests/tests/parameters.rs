@@ -1,8 +1,9 @@
 //! Named parameters of the builder: gradients come back by name, whatever order the blocks were
 //! added in, and zero entries of A named as parameters stay parameters.
 
+use lpgd_core::conic::Location;
 use lpgd_core::ndarray::array;
-use lpgd_core::{ConicCotangent, ConicProblem, Location, Lpgd, Side};
+use lpgd_core::{ConicCotangent, ConicProblem, Lpgd, Side};
 use lpgd_solvers::ClarabelOracle;
 use std::collections::BTreeMap;
 

@@ -2,12 +2,13 @@
 //! numbers for the layout, LPGD against central differences, every pass and determinism.
 #![cfg(feature = "clarabel-sdp")]
 
+use lpgd_core::conic::psd_matrix;
 use lpgd_core::ndarray::{Array1, Array2};
-use lpgd_core::{
-    psd_matrix, ConicCotangent, ConicGradient, ConicProblem, ConicSolution, CscMatrix, Lpgd,
-    Oracle, ProblemFile, Side,
-};
 use lpgd_core::{Cone, InvalidInput};
+use lpgd_core::{
+    ConicCotangent, ConicGradient, ConicProblem, ConicSolution, CscMatrix, Lpgd, Oracle,
+    ProblemFile, Side,
+};
 use lpgd_solvers::{Backend, BackendOptions, ClarabelOracle};
 use lpgd_tests::fd::{central_differences, Blocks};
 use std::f64::consts::SQRT_2;
@@ -165,7 +166,7 @@ fn diffcps_layout_gives_diffcps_solutions() {
         for d in 0..4 {
             assert!((x[d * 4 + d] - 1.0).abs() < 1e-7);
         }
-        let (values, _) = lpgd_core::symmetric_eigen(&x, 4);
+        let (values, _) = lpgd_core::linalg::symmetric_eigen(&x, 4);
         assert!(values.iter().all(|&v| v > -1e-7), "{values:?}");
         assert!(problem.residuals(&z).slack_cone < 1e-7);
     }
@@ -203,7 +204,8 @@ fn lpgd_on_a_smooth_sdp_layer_matches_central_differences() {
         .unwrap()
         .forward(&mut oracle, &problem)
         .unwrap();
-    let (values, _) = lpgd_core::symmetric_eigen(&psd_matrix(z.x.as_slice().unwrap(), 4), 4);
+    let (values, _) =
+        lpgd_core::linalg::symmetric_eigen(&psd_matrix(z.x.as_slice().unwrap(), 4), 4);
     let mut values = values;
     values.sort_by(f64::total_cmp);
     for (v, e) in values.iter().zip([0.0, 0.0, 1.0, 2.0]) {

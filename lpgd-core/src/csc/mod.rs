@@ -169,7 +169,7 @@ impl CscMatrix {
         Self::new(nrows, ncols, colptr, rowval, nzval)
     }
 
-    /// The n×n identity scaled by `value` (finite; `n` at most [`MAX_DIMENSION`](crate::MAX_DIMENSION)).
+    /// The n×n identity scaled by `value` (finite; `n` at most [`MAX_DIMENSION`](crate::limits::MAX_DIMENSION)).
     pub fn scaled_identity(n: usize, value: f64) -> Result<Self, InvalidInput> {
         check_finite("identity scale", [&value])?;
         check_dimension("identity size", n)?;
@@ -187,7 +187,7 @@ impl CscMatrix {
         })
     }
 
-    /// An nrows×ncols matrix with no stored entries (sizes at most [`MAX_DIMENSION`](crate::MAX_DIMENSION)).
+    /// An nrows×ncols matrix with no stored entries (sizes at most [`MAX_DIMENSION`](crate::limits::MAX_DIMENSION)).
     pub fn zeros(nrows: usize, ncols: usize) -> Result<Self, InvalidInput> {
         check_dimension("matrix rows", nrows)?;
         check_dimension("matrix columns", ncols)?;

@@ -113,7 +113,7 @@ impl HistoricalData {
 /// from rounding are clipped to zero).
 pub fn symmetric_sqrt(a: &Array2<f64>) -> Array2<f64> {
     let k = a.nrows();
-    let (w, v) = lpgd_core::symmetric_eigen(&a.iter().copied().collect::<Vec<_>>(), k);
+    let (w, v) = lpgd_core::linalg::symmetric_eigen(&a.iter().copied().collect::<Vec<_>>(), k);
     let v = Array2::from_shape_vec((k, k), v).expect("k × k eigenvectors");
     let root = Array2::from_diag(&Array1::from(w).mapv(|x| x.max(0.0).sqrt()));
     v.dot(&root).dot(&v.t())

@@ -258,13 +258,13 @@ impl ConicBuilder {
     /// [`Cone::Psd`] (lower triangle column by column, off-diagonal entries scaled by √2).
     pub fn psd(self, k: usize, a: impl IntoCsc, b: impl IntoVector) -> Self {
         let b = b.into_vector();
-        match crate::psd_rows(k) {
+        match crate::cone::psd_rows(k) {
             Some(rows) if rows == b.len() => self.block(Cone::Psd(k), a, b),
             _ => {
                 let found = b.len();
                 self.fail(InvalidInput::Length {
                     field: "right-hand side of a PSD block (k(k + 1)/2 rows)",
-                    expected: crate::psd_rows(k).unwrap_or(usize::MAX),
+                    expected: crate::cone::psd_rows(k).unwrap_or(usize::MAX),
                     found,
                 })
             }

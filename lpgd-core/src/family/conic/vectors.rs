@@ -46,9 +46,9 @@ impl ConicCotangent {
 /// data direction for forward mode. `dP` and `dA` hold one value per stored entry of P and A, in
 /// their CSC order; `dP` is `None` when the problem has no P. The stored entries are the
 /// parameters: a dense block stores its nonzeros only, so name the entries you learn with
-/// [`ConicBuilder::matrix_parameter`](crate::ConicBuilder::matrix_parameter) (stored even where
+/// [`ConicBuilder::matrix_parameter`](crate::conic::ConicBuilder::matrix_parameter) (stored even where
 /// zero) and read their gradients by name from
-/// [`Parameters::gradients`](crate::Parameters::gradients).
+/// [`Parameters::gradients`](crate::conic::Parameters::gradients).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConicGradient {
     /// Values on P's stored (upper-triangular) pattern, or `None` without P.
