@@ -8,7 +8,7 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use lpgd_combinatorial::rules::{dpo_backward, Perturbation};
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{CombinatorialProblem, Lpgd, Oracle};
+use lpgd_core::{CombinatorialProblem, Lpgd, Oracle, SolveSettings};
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,11 +134,11 @@ where
                             .map_err(err)
                     })
                     .collect::<Result<_>>()?;
-                let lpgd = match self.inner.rule {
-                    LayerRule::Lpgd(l) => l,
-                    _ => Lpgd::new(1.0).expect("valid"),
+                let settings = match &self.inner.rule {
+                    LayerRule::Lpgd(l) => *l.settings(),
+                    _ => SolveSettings::new(),
                 };
-                solve_all(&lpgd, &self.inner.make_oracle, &problems)?
+                solve_all(&settings, &self.inner.make_oracle, &problems)?
             }
         };
         let mut out = Vec::with_capacity(b * d);

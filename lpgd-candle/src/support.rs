@@ -4,7 +4,7 @@
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, DType, Error, Layout, Result, Tensor};
 use lpgd_core::ndarray::Array1;
-use lpgd_core::{Lpgd, LpgdError, Oracle};
+use lpgd_core::{LpgdError, Oracle, SolveSettings};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
@@ -82,7 +82,7 @@ pub(crate) fn lpgd_msg(item: usize, e: LpgdError) -> Error {
 
 /// Every problem's forward solution, in f64; the first failure names its batch item.
 pub(crate) fn solve_all<P, O, F>(
-    lpgd: &Lpgd,
+    settings: &SolveSettings,
     make_oracle: &F,
     problems: &[P],
 ) -> Result<Vec<P::Solution>>
@@ -92,7 +92,8 @@ where
     O: Oracle<P>,
     F: Fn() -> O + Send + Sync,
 {
-    lpgd.forward_batch(make_oracle, problems)
+    settings
+        .forward_batch(make_oracle, problems)
         .into_iter()
         .enumerate()
         .map(|(i, r)| r.map_err(|e| lpgd_msg(i, e)))

@@ -13,7 +13,9 @@ use crate::error::BenchError;
 use lpgd_combinatorial::train::shuffle;
 use lpgd_combinatorial::RandomState;
 use lpgd_core::ndarray::{Array1, Array2};
-use lpgd_core::{ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side};
+use lpgd_core::{
+    ConicCotangent, ConicProblem, ConicSolution, CscMatrix, Lpgd, Side, SolveSettings,
+};
 use lpgd_solvers::ClarabelOracle;
 
 /// Cells of a 4×4 board.
@@ -317,8 +319,7 @@ fn forward_all(
         .iter()
         .map(|p| model.problem(p, eps))
         .collect::<Result<_, _>>()?;
-    let lpgd = Lpgd::new(1.0)?;
-    let solutions = lpgd
+    let solutions = SolveSettings::new()
         .forward_batch(ClarabelOracle::new, &problems)
         .into_iter()
         .enumerate()
