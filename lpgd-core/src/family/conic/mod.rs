@@ -22,6 +22,8 @@
 
 mod bounds;
 mod builder;
+mod into;
+mod parameters;
 mod perturb;
 mod solution;
 mod structure;
@@ -29,7 +31,9 @@ mod vectors;
 mod verify;
 
 pub use bounds::RowMap;
-pub use builder::{ConicBuilder, IntoCsc, IntoVector, Location, Parameters};
+pub use builder::ConicBuilder;
+pub use into::{IntoCsc, IntoVector};
+pub use parameters::{Location, Parameters};
 pub use solution::{ConicSolution, SolveStatus};
 pub use structure::{ConicStructure, ConicValues};
 pub use vectors::{ConicCotangent, ConicGradient, ConicSolutionTangent, ConicTangent};
