@@ -91,6 +91,43 @@ trait RowLoss: Send + Sync {
     }
 }
 
+/// Implements candle's `CustomOpK` for a [`RowLoss`] of `K` inputs: the forward pass is
+/// [`RowLoss::forward`], the backward [`RowLoss::backward`] (a gradient for the first input only).
+macro_rules! candle_op {
+    ($op:ident, $trait:ident, ($s0:ident, $l0:ident, $a0:ident) $(, ($s:ident, $l:ident, $a:ident))+) => {
+        impl<F, O> $trait for $op<F>
+        where
+            F: Fn() -> O + Send + Sync + 'static,
+            O: Oracle<CombinatorialProblem>,
+        {
+            fn name(&self) -> &'static str {
+                Self::NAME
+            }
+
+            fn cpu_fwd(
+                &self,
+                $s0: &CpuStorage,
+                $l0: &Layout,
+                $($s: &CpuStorage, $l: &Layout,)+
+            ) -> Result<(CpuStorage, Shape)> {
+                self.forward(&[($s0, $l0) $(, ($s, $l))+])
+            }
+
+            fn bwd(
+                &self,
+                $a0: &Tensor,
+                $($a: &Tensor,)+
+                _res: &Tensor,
+                grad_res: &Tensor,
+            ) -> Result<(Option<Tensor> $(, candle_op!(@none $a))+)> {
+                Ok((Some(self.backward(&[$a0 $(, $a)+], grad_res)?) $(, candle_op!(@nothing $a))+))
+            }
+        }
+    };
+    (@none $a:ident) => { Option<Tensor> };
+    (@nothing $a:ident) => { None };
+}
+
 struct PfylOp<F> {
     make_oracle: Arc<F>,
     perturbation: Perturbation,
@@ -121,35 +158,7 @@ where
     }
 }
 
-impl<F, O> CustomOp2 for PfylOp<F>
-where
-    F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<CombinatorialProblem>,
-{
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        self.forward(&[(s1, l1), (s2, l2)])
-    }
-
-    fn bwd(
-        &self,
-        arg1: &Tensor,
-        arg2: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(self.backward(&[arg1, arg2], grad_res)?), None))
-    }
-}
+candle_op!(PfylOp, CustomOp2, (s1, l1, arg1), (s2, l2, arg2));
 
 /// The perturbed Fenchel–Young loss per row (`[B, 1]`) of predicted costs `θ` against true
 /// solutions `y*`; its gradient with respect to `θ` is `y* − ȳ` (seeded samples per row).
@@ -196,42 +205,13 @@ where
     }
 }
 
-impl<F, O> CustomOp3 for SpoPlusOp<F>
-where
-    F: Fn() -> O + Send + Sync + 'static,
-    O: Oracle<CombinatorialProblem>,
-{
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        self.forward(&[(s1, l1), (s2, l2), (s3, l3)])
-    }
-
-    fn bwd(
-        &self,
-        arg1: &Tensor,
-        arg2: &Tensor,
-        arg3: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        Ok((
-            Some(self.backward(&[arg1, arg2, arg3], grad_res)?),
-            None,
-            None,
-        ))
-    }
-}
+candle_op!(
+    SpoPlusOp,
+    CustomOp3,
+    (s1, l1, arg1),
+    (s2, l2, arg2),
+    (s3, l3, arg3)
+);
 
 /// SPO+ per row (`[B, 1]`) of predicted costs `ĉ` against true costs `c` with true solutions
 /// `y*`; its subgradient with respect to `ĉ` is `2(y* − y(2ĉ − c))`.
