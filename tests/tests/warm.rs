@@ -358,3 +358,52 @@ fn lp_warm_forwards_follow_moved_data_to_the_new_vertex() {
         "only {warm_count} of 8 LP warm forwards certified"
     );
 }
+
+/// Records the shape of every hint a re-solve is given, and solves with Clarabel.
+struct HintShapes(ClarabelOracle, Vec<(usize, usize, usize, usize)>);
+
+impl Oracle<ConicProblem> for HintShapes {
+    fn solve(
+        &mut self,
+        problem: &ConicProblem,
+        warm: Option<&ConicSolution>,
+    ) -> Result<ConicSolution, lpgd_core::SolveError> {
+        if let Some(w) = warm {
+            self.1
+                .push((problem.n(), w.x.len(), problem.m(), w.y.len()));
+        }
+        self.0.solve(problem, warm)
+    }
+}
+
+#[test]
+fn every_resolve_gets_its_hint_in_the_perturbed_problems_shape() {
+    // A loss on s enlarges the re-solved problem (the slack embedding, n + m variables and 2m
+    // rows): the hint is the forward solution in that shape, ((x, s), (y, y), (0, s)).
+    let problem = strictly_convex_qp(3, 6, 2, 6);
+    let star = high_accuracy(&problem);
+    let (n, m) = (problem.n(), problem.m());
+    let g = cotangent(7, &problem, true, true);
+    let mut oracle = HintShapes(ClarabelOracle::new(), Vec::new());
+    let back = Lpgd::new(1e-3)
+        .unwrap()
+        .backward(&mut oracle, &problem, &star, &g)
+        .unwrap();
+    assert_eq!(back.report.solves(), 2);
+    assert_eq!(oracle.1, vec![(n + m, n + m, 2 * m, 2 * m); 2]);
+    let perturbed = problem.backward_problem(&star, &g, 1e-3, 0.0).unwrap();
+    assert_eq!((perturbed.n(), perturbed.m()), (n + m, 2 * m));
+    let hint = problem.hint(&perturbed, &star);
+    assert_eq!(hint.x.slice(lpgd_core::ndarray::s![..n]), star.x);
+    assert_eq!(hint.x.slice(lpgd_core::ndarray::s![n..]), star.s);
+    assert_eq!(hint.y.slice(lpgd_core::ndarray::s![m..]), star.y);
+    assert!(hint
+        .s
+        .slice(lpgd_core::ndarray::s![..m])
+        .iter()
+        .all(|&v| v == 0.0));
+    // Without a loss on s the problem keeps its shape and the hint is the forward solution.
+    let plain = cotangent(7, &problem, true, false);
+    let same = problem.backward_problem(&star, &plain, 1e-3, 0.0).unwrap();
+    assert_eq!(*problem.hint(&same, &star), star);
+}
