@@ -7,23 +7,21 @@ use crate::data::PyRandomState;
 use crate::{failure, value_error, Failure};
 use lpgd_combinatorial::assignment::Assignment;
 use lpgd_combinatorial::ranking::{Ranking, TopK};
-use lpgd_combinatorial::rules::{spo_plus, Perturbation, PerturbedSolutions};
+use lpgd_combinatorial::rules::{dpo_backward, pfyl, spo_plus, Perturbation, PerturbedSolutions};
 use lpgd_combinatorial::train::{train, Dataset, Rule, TrainConfig};
 use lpgd_combinatorial::tsp::Tsp;
 use lpgd_combinatorial::warcraft::VertexGridShortestPath;
 use lpgd_combinatorial::{GridShortestPath, Knapsack};
 use lpgd_core::ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 use lpgd_core::{checked_solve, map_batch, CombinatorialProblem, Lpgd, Oracle, SolveError};
-use numpy::{PyArray1, PyArray2, PyArray3, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyArray3, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
 
 mod oracles;
-mod stacked;
 
 use oracles::Kind;
-pub(crate) use stacked::{dpo_backward_stacked, pfyl_stacked};
 
 /// A combinatorial oracle `y(w) = argmin_{y ∈ X} ⟨w, y⟩` over cost vectors of a fixed length,
 /// with batched solves and gradient rules. Build it with one of the static constructors.
@@ -472,4 +470,68 @@ impl CombinatorialOracle {
         out.set_item("wall_s", report.wall_s)?;
         Ok(out)
     }
+}
+
+/// DPO's backward pass per item from stacked samples (`B × M × d`) and incoming gradients
+/// (`B × d`), with PyEPO's mean-reward baseline when `baseline`.
+#[pyfunction]
+pub(crate) fn dpo_backward_stacked<'py>(
+    py: Python<'py>,
+    noise: PyReadonlyArray3<'py, f64>,
+    solutions: PyReadonlyArray3<'py, f64>,
+    grads: PyReadonlyArray2<'py, f64>,
+    sigma: f64,
+    baseline: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (z, y, g) = (
+        noise.as_array().to_owned(),
+        solutions.as_array().to_owned(),
+        grads.as_array(),
+    );
+    check_samples(&z, &y, g.dim())?;
+    let (b, _, d) = z.dim();
+    let mut out = Array2::zeros((b, d));
+    for i in 0..b {
+        let gi = dpo_backward(&samples_of(&z, &y, i), &row(&g, i), sigma, baseline)
+            .map_err(value_error)?;
+        out.row_mut(i).assign(&gi);
+    }
+    Ok(PyArray2::from_owned_array(py, out))
+}
+
+/// PFYL per item from stacked samples (`B × M × d`), predictions `θ` and true solutions `y*`
+/// (`B × d`): losses and gradients with respect to `θ`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub(crate) fn pfyl_stacked<'py>(
+    py: Python<'py>,
+    noise: PyReadonlyArray3<'py, f64>,
+    solutions: PyReadonlyArray3<'py, f64>,
+    theta: PyReadonlyArray2<'py, f64>,
+    sigma: f64,
+    y_star: PyReadonlyArray2<'py, f64>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
+    let (z, y, t, ys) = (
+        noise.as_array().to_owned(),
+        solutions.as_array().to_owned(),
+        theta.as_array(),
+        y_star.as_array(),
+    );
+    check_samples(&z, &y, t.dim())?;
+    if ys.dim() != t.dim() {
+        return Err(value_error("theta and y_star differ in shape"));
+    }
+    let (b, _, d) = z.dim();
+    let mut losses = Array1::zeros(b);
+    let mut grads = Array2::zeros((b, d));
+    for i in 0..b {
+        let (l, g) =
+            pfyl(&samples_of(&z, &y, i), &row(&t, i), sigma, &row(&ys, i)).map_err(value_error)?;
+        losses[i] = l;
+        grads.row_mut(i).assign(&g);
+    }
+    Ok((
+        PyArray1::from_owned_array(py, losses),
+        PyArray2::from_owned_array(py, grads),
+    ))
 }
