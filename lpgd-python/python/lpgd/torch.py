@@ -87,6 +87,11 @@ class _Configured:
         """The fallback for a failed re-solve."""
         return self.config.fallback
 
+    @property
+    def threads(self) -> int | None:
+        """Worker threads (None: all cores)."""
+        return self.config.threads
+
 
 def _pattern(matrix, shape=None, upper=False):
     """Canonical CSC pattern (sorted, duplicates merged) of a scipy matrix, dense array or tensor
@@ -207,7 +212,7 @@ class ConicLayer(_Configured, KeptSession, torch.nn.Module):
         self.P_pattern = None if p is None else (i64(p.indptr), i64(p.indices))
         self.m, self.n = m, n
         self.backend, self.outputs, self.on_failure = backend, outputs, on_failure
-        self.threads, self.cold, self.high_accuracy = threads, cold, high_accuracy
+        self.cold, self.high_accuracy = cold, high_accuracy
         self._keep(warm)
 
     @property
@@ -357,7 +362,7 @@ class CombinatorialLayer(_Configured, torch.nn.Module):
         self.samples, self.sigma, self.baseline = int(samples), float(sigma), bool(baseline)
         self.generator = _generator(generator)
         self._sign, self.sense = _sign(sense), sense
-        self.on_failure, self.threads = on_failure, threads
+        self.on_failure = on_failure
 
     def forward(self, costs):
         """The solutions (``(B, dim)``, or ``(dim,)`` for one cost vector)."""
