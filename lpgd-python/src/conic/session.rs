@@ -75,9 +75,9 @@ impl Session {
         if let Some(t) = threads {
             settings = settings.with_threads(t).map_err(value_error)?;
         }
-        let lpgd = settings;
         let valid: Vec<ConicProblem> = problems.iter().flatten().cloned().collect();
-        let solved = match guesses {
+        // No guesses: every forward from scratch (`forward_from` with no guess is `forward`).
+        let guesses: Vec<Option<&ConicSolution>> = match guesses {
             Some(all) => {
                 if all.len() != problems.len() {
                     return Err(value_error(format!(
@@ -86,26 +86,18 @@ impl Session {
                         problems.len()
                     )));
                 }
-                let guesses: Vec<Option<&ConicSolution>> = problems
+                problems
                     .iter()
                     .zip(all)
                     .filter(|(p, _)| p.is_ok())
                     .map(|(_, g)| g)
-                    .collect();
-                py.detach(|| lpgd.forward_batch_from(|| backend.oracle(options), &valid, &guesses))
-                    .map_err(value_error)?
+                    .collect()
             }
-            None => py
-                .detach(|| lpgd.forward_batch(|| backend.oracle(options), &valid))
-                .into_iter()
-                .map(|z| {
-                    z.map(|solution| lpgd_core::Forward {
-                        solution,
-                        from_guess: false,
-                    })
-                })
-                .collect(),
+            None => vec![None; valid.len()],
         };
+        let solved = py
+            .detach(|| settings.forward_batch_from(|| backend.oracle(options), &valid, &guesses))
+            .map_err(value_error)?;
         let mut solved = solved.into_iter();
         let mut from_guess = Vec::with_capacity(problems.len());
         let solutions: Vec<Result<ConicSolution, Failure>> = problems
