@@ -73,14 +73,8 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 return Ok(z);
             }
             // An inner answer of the wrong shape or with non-finite entries is not a hint (the
-            // core reports it as malformed).
-            let polished = match hint_for(problem, &z) {
-                Some((x, y, s)) if z.x.len() == problem.n() => {
-                    Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)
-                        .and_then(|face| self.certified(problem, face, false))
-                }
-                _ => Err(FaceMiss::NoHint),
-            };
+            // core reports it as malformed); the polish stays on its face (no continuation).
+            let polished = self.on_hint(problem, &z, false);
             return Ok(match polished {
                 Ok((mut p, FacePath::Certified)) => {
                     self.stats.polished += 1;
@@ -97,7 +91,7 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
                 }
             });
         };
-        match self.on_hint(problem, warm) {
+        match self.on_hint(problem, warm, true) {
             Ok((z, path)) => {
                 match path {
                     FacePath::Certified => self.stats.certified += 1,
@@ -125,7 +119,7 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
         guess: &ConicSolution,
     ) -> Result<ConicSolution, SolveError> {
         let attempt = if guess_residual(problem, guess) <= self.settings.guess_residual {
-            self.on_hint(problem, guess)
+            self.on_hint(problem, guess, true)
         } else {
             Err(FaceMiss::FarGuess)
         };
@@ -164,14 +158,17 @@ impl<O: Oracle<ConicProblem>> Oracle<ConicProblem> for FaceOracle<O> {
 }
 
 impl<O> FaceOracle<O> {
-    /// The certified optimum of `problem` on the face `hint` shows (corrected, or continued).
+    /// The certified optimum of `problem` on the face `hint` shows (corrected, and with
+    /// `continuation` continued where the corrections fail); [`FaceMiss::NoHint`] for a hint of
+    /// another shape or with non-finite entries.
     pub(super) fn on_hint(
         &mut self,
         problem: &ConicProblem,
         hint: &ConicSolution,
+        continuation: bool,
     ) -> Result<(ConicSolution, FacePath), FaceMiss> {
         let (x, y, s) = hint_for(problem, hint).ok_or(FaceMiss::NoHint)?;
         let face = Face::guess(problem.cones(), (&x, &y, &s), self.settings.boundary_cones)?;
-        self.certified(problem, face, true)
+        self.certified(problem, face, continuation)
     }
 }
